@@ -1,0 +1,221 @@
+//! One conformance run from start to finish: plan, provider, runner, scoring, report, files.
+
+use crate::exit;
+use crate::plan::{Plan, PlanError, PlanOptions};
+use crate::provider::{CallError, Provider};
+use crate::reference::ReferenceProvider;
+use crate::report::{RunContext, RunReport, junit};
+use crate::runner::{self, RunOptions};
+use crate::scoring::{self, Verdict};
+use crate::yaml::InputError;
+use rand::SeedableRng;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The tool's own failures (never a provider's non-conformance, which is data in the report).
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// A data file is broken.
+    #[error("{0}")]
+    Input(#[from] InputError),
+    /// Bad arguments.
+    #[error("{0}")]
+    Usage(String),
+    /// The target could not be reached at the start.
+    #[error("target unreachable: {0}")]
+    Unreachable(String),
+    /// Writing output failed.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ToolError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Unreachable(_) => exit::UNREACHABLE,
+            _ => exit::INPUT_ERROR,
+        }
+    }
+}
+
+impl From<PlanError> for ToolError {
+    fn from(e: PlanError) -> Self {
+        match e {
+            PlanError::Input(i) => Self::Input(i),
+            PlanError::Usage(u) => Self::Usage(u),
+        }
+    }
+}
+
+/// Everything `conformance run` needs.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// Which profile and vectors, and the filters.
+    pub plan: PlanOptions,
+    /// The seed; `None` picks one at random (and the report says which).
+    pub seed: Option<u64>,
+    /// Where to write `report.json` and `junit.xml`; `None`: `reports/<run-id>/`.
+    pub out_dir: Option<PathBuf>,
+    /// Cases in flight at once.
+    pub concurrency: usize,
+    /// Per-case timeout.
+    pub case_timeout: Duration,
+    /// Whole-run deadline.
+    pub deadline: Option<Duration>,
+    /// Extra words for the replay command that name the target (`--target URL`), empty for embedded.
+    pub target_args: String,
+}
+
+impl RunRequest {
+    /// A request for the default profile, embedded target, given seed.
+    pub fn embedded(seed: u64) -> Self {
+        Self {
+            plan: PlanOptions {
+                profile: crate::plan::DEFAULT_PROFILE.into(),
+                ..PlanOptions::default()
+            },
+            seed: Some(seed),
+            out_dir: None,
+            concurrency: 1,
+            case_timeout: Duration::from_secs(30),
+            deadline: None,
+            target_args: String::new(),
+        }
+    }
+}
+
+/// A finished run.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    /// The report.
+    pub report: RunReport,
+    /// Where its files were written, if anywhere.
+    pub out_dir: Option<PathBuf>,
+}
+
+impl RunOutput {
+    /// Exit code for the verdict.
+    pub fn exit_code(&self) -> i32 {
+        match self.report.verdict {
+            Verdict::Conformant => exit::CONFORMANT,
+            Verdict::NotConformant => exit::NOT_CONFORMANT,
+        }
+    }
+}
+
+/// Pick a fresh seed from the operating system.
+pub fn random_seed() -> u64 {
+    let mut rng = rand::make_rng::<rand::rngs::StdRng>();
+    rand::RngExt::random(&mut rng)
+}
+
+/// The command that replays a run (each case appends `--vector ID`).
+pub fn replay_command(request: &RunRequest, seed: u64) -> String {
+    let mut cmd = String::from("conformance run");
+    if request.plan.profile != crate::plan::DEFAULT_PROFILE {
+        cmd.push_str(&format!(" --profile {}", request.plan.profile));
+    }
+    if let Some(dir) = &request.plan.vectors_dir {
+        cmd.push_str(&format!(" --vectors {}", dir.display()));
+    }
+    if !request.target_args.is_empty() {
+        cmd.push(' ');
+        cmd.push_str(&request.target_args);
+    }
+    cmd.push_str(&format!(" --seed {seed}"));
+    cmd
+}
+
+/// Run the plan against `provider`, score it and (when `write` is set) write the report files.
+pub async fn run(request: &RunRequest, provider: Arc<dyn Provider>, write: bool) -> Result<RunOutput, ToolError> {
+    let plan = Plan::build(&request.plan)?;
+    let seed = request.seed.unwrap_or_else(random_seed);
+    let capabilities = match provider.capabilities().await {
+        Ok(c) => c,
+        Err(CallError::Transport { message }) => return Err(ToolError::Unreachable(message)),
+        Err(other) => return Err(ToolError::Unreachable(format!("capabilities call failed: {other}"))),
+    };
+    let peer: Arc<dyn Provider> = Arc::new(ReferenceProvider::new());
+    let command = replay_command(request, seed);
+    let options = RunOptions {
+        seed,
+        concurrency: request.concurrency,
+        case_timeout: request.case_timeout,
+        deadline: request.deadline,
+        replay_base: command.clone(),
+    };
+    let started_at = now();
+    let results = runner::run(&plan, provider.clone(), peer, &options).await;
+    let finished_at = now();
+    let scoring = scoring::score(&plan.profile, &plan.scope, &results);
+    let report = RunReport::build(
+        &plan,
+        results,
+        &scoring,
+        RunContext {
+            seed,
+            target: provider.target(),
+            implementation: capabilities.implementation,
+            only: request.plan.only.clone(),
+            vector_filter: request.plan.vectors.clone(),
+            command,
+            started_at: started_at.clone(),
+            finished_at,
+        },
+    );
+    let out_dir = if write {
+        let dir = request
+            .out_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("reports").join(run_id(&started_at, seed)));
+        write_reports(&report, &dir)?;
+        Some(dir)
+    } else {
+        None
+    };
+    Ok(RunOutput { report, out_dir })
+}
+
+/// Write `report.json` and `junit.xml` into `dir`.
+pub fn write_reports(report: &RunReport, dir: &Path) -> Result<(), ToolError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ToolError::Write { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let json = dir.join("report.json");
+    std::fs::write(&json, report.to_json() + "\n").map_err(io(&json))?;
+    let xml = dir.join("junit.xml");
+    let text = junit::render(report).map_err(|e| ToolError::Write {
+        path: xml.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    std::fs::write(&xml, text).map_err(io(&xml))?;
+    Ok(())
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn run_id(started_at: &str, seed: u64) -> String {
+    let compact: String = started_at
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(15)
+        .collect();
+    format!("run-{compact}-seed{seed}")
+}
+
+/// A seeded RNG for harness-side generation.
+pub fn seeded(seed: u64) -> rand::rngs::StdRng {
+    rand::rngs::StdRng::seed_from_u64(seed)
+}

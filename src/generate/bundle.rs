@@ -1,0 +1,235 @@
+//! Prekey-bundle vectors: valid bundles (with and without a one-time prekey) and bundles that must be refused
+//! before X3DH (bad or misplaced signatures, wrong key types and lengths).
+
+use super::{Generated, file, flags, render, reqs};
+use crate::bytes::Bytes;
+use crate::family::Family;
+use crate::family::bundle::{Group, Test};
+use crate::provider::{ErrorClass, PreKeyBundle};
+use crate::vector::Expected;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use wacore_libsignal::protocol::KeyPair;
+
+struct Case<'a> {
+    id: &'a str,
+    comment: &'a str,
+    requirements: &'a [&'a str],
+    flags: &'a [&'a str],
+    expected: Expected,
+    errors: &'a [ErrorClass],
+    bundle: PreKeyBundle,
+}
+
+fn test(c: Case<'_>) -> Test {
+    Test {
+        id: format!("bundle.{}", c.id),
+        comment: c.comment.into(),
+        requirements: reqs(c.requirements),
+        flags: flags(c.flags),
+        expected: c.expected,
+        bundle: c.bundle,
+        errors: c.errors.to_vec(),
+    }
+}
+
+fn retype(key: &Bytes, type_byte: u8) -> Bytes {
+    let mut v = key.0.clone();
+    v[0] = type_byte;
+    Bytes(v)
+}
+
+pub(super) async fn generate() -> Result<Generated, String> {
+    let mut rng = StdRng::seed_from_u64(0x5eed_0002);
+    let identity = KeyPair::generate(&mut rng);
+    let signed = KeyPair::generate(&mut rng);
+    let one_time = KeyPair::generate(&mut rng);
+    let stranger = KeyPair::generate(&mut rng);
+    let sign = |rng: &mut StdRng, key: &KeyPair, message: &[u8]| {
+        key.private_key
+            .calculate_signature(message, rng)
+            .map(|s| Bytes(s.to_vec()))
+            .map_err(|e| format!("signing failed: {e}"))
+    };
+    let spk = Bytes(signed.public_key.serialize().to_vec());
+    let signature = sign(&mut rng, &identity, &spk)?;
+    let raw_signature = sign(&mut rng, &identity, &spk[1..])?;
+    let stranger_signature = sign(&mut rng, &stranger, &spk)?;
+    let base = PreKeyBundle {
+        registration_id: 4242,
+        identity_key: Bytes(identity.public_key.serialize().to_vec()),
+        signed_prekey_id: 1,
+        signed_prekey: spk.clone(),
+        signed_prekey_signature: signature.clone(),
+        prekey_id: Some(31),
+        prekey: Some(Bytes(one_time.public_key.serialize().to_vec())),
+    };
+    let with = |f: &dyn Fn(&mut PreKeyBundle)| {
+        let mut b = base.clone();
+        f(&mut b);
+        b
+    };
+    let flip = |index: usize| {
+        with(&|b| {
+            let mut s = b.signed_prekey_signature.0.clone();
+            s[index] ^= 0x01;
+            b.signed_prekey_signature = Bytes(s);
+        })
+    };
+    let sig_fail = [ErrorClass::BadSignature];
+    let key_fail = [ErrorClass::InvalidKey];
+    let mut valid = vec![
+        test(Case {
+            id: "valid.with-one-time-prekey",
+            comment: "a well-formed bundle with a one-time prekey (4-DH X3DH)",
+            requirements: &["RO-SIG-003", "RO-ID-007"],
+            flags: &[],
+            expected: Expected::Valid,
+            errors: &[],
+            bundle: base.clone(),
+        }),
+        test(Case {
+            id: "valid.without-one-time-prekey",
+            comment: "a well-formed bundle without a one-time prekey (3-DH X3DH)",
+            requirements: &["RO-SIG-003", "RO-ID-007"],
+            flags: &[],
+            expected: Expected::Valid,
+            errors: &[],
+            bundle: with(&|b| {
+                b.prekey = None;
+                b.prekey_id = None;
+            }),
+        }),
+    ];
+    let mut signatures = vec![
+        test(Case {
+            id: "signature.flip-first-bit",
+            comment: "bit 0 of the signed-prekey signature flipped",
+            requirements: &["RO-SIG-003"],
+            flags: &["BadSignature"],
+            expected: Expected::Invalid,
+            errors: &sig_fail,
+            bundle: flip(0),
+        }),
+        test(Case {
+            id: "signature.flip-middle-bit",
+            comment: "a bit of byte 31 of the signature flipped",
+            requirements: &["RO-SIG-003"],
+            flags: &["BadSignature"],
+            expected: Expected::Invalid,
+            errors: &sig_fail,
+            bundle: flip(31),
+        }),
+        test(Case {
+            id: "signature.flip-last-byte",
+            comment: "a bit of byte 63 of the signature flipped",
+            requirements: &["RO-SIG-003"],
+            flags: &["BadSignature"],
+            expected: Expected::Invalid,
+            errors: &sig_fail,
+            bundle: flip(63),
+        }),
+        test(Case {
+            id: "signature.over-raw-key",
+            comment: "signed by the identity key, but over the raw 32-byte prekey instead of 0x05 || key",
+            requirements: &["RO-SIG-002", "RO-SIG-003"],
+            flags: &["WrongEncoding"],
+            expected: Expected::Invalid,
+            errors: &sig_fail,
+            bundle: with(&|b| b.signed_prekey_signature = raw_signature.clone()),
+        }),
+        test(Case {
+            id: "signature.by-other-key",
+            comment: "a valid signature over the prekey, but by a key other than the bundle's identity",
+            requirements: &["RO-SIG-003"],
+            flags: &["BadSignature"],
+            expected: Expected::Invalid,
+            errors: &sig_fail,
+            bundle: with(&|b| b.signed_prekey_signature = stranger_signature.clone()),
+        }),
+        test(Case {
+            id: "signature.len63",
+            comment: "a 63-byte signature",
+            requirements: &["RO-SIG-001", "RO-SIG-003"],
+            flags: &["WrongLength"],
+            expected: Expected::Invalid,
+            errors: &sig_fail,
+            bundle: with(&|b| b.signed_prekey_signature = Bytes(signature.0[..63].to_vec())),
+        }),
+    ];
+    let mut keys = Vec::new();
+    for type_byte in [0x00u8, 0x04, 0x06] {
+        keys.push(test(Case {
+            id: &format!("key.signed-prekey-type-{type_byte:02x}"),
+            comment: &format!("signed prekey with type byte {type_byte:#04x} instead of 0x05"),
+            requirements: &["RO-ID-007"],
+            flags: &["WrongKeyType"],
+            expected: Expected::Invalid,
+            errors: &key_fail,
+            bundle: with(&|b| b.signed_prekey = retype(&spk, type_byte)),
+        }));
+    }
+    keys.extend([
+        test(Case { id: "key.identity-type-06", comment: "identity key with type byte 0x06", requirements: &["RO-ID-007"], flags: &["WrongKeyType"], expected: Expected::Invalid, errors: &key_fail, bundle: with(&|b| b.identity_key = retype(&b.identity_key, 0x06)) }),
+        test(Case { id: "key.one-time-prekey-type-00", comment: "one-time prekey with type byte 0x00", requirements: &["RO-ID-007"], flags: &["WrongKeyType"], expected: Expected::Invalid, errors: &key_fail, bundle: with(&|b| b.prekey = b.prekey.as_ref().map(|k| retype(k, 0x00))) }),
+        test(Case { id: "key.signed-prekey-32-bytes", comment: "the raw 32-byte signed prekey where 33 bytes (0x05 || key) are expected", requirements: &["RO-ID-007"], flags: &["WrongKeyLength"], expected: Expected::Invalid, errors: &key_fail, bundle: with(&|b| b.signed_prekey = Bytes(spk.0[1..].to_vec())) }),
+        test(Case { id: "key.identity-32-bytes", comment: "the raw 32-byte identity key where 33 bytes are expected", requirements: &["RO-ID-007"], flags: &["WrongKeyLength"], expected: Expected::Invalid, errors: &key_fail, bundle: with(&|b| b.identity_key = Bytes(b.identity_key.0[1..].to_vec())) }),
+        test(Case { id: "key.signed-prekey-trailing-byte", comment: "0x05 || key || 0x00: Signal's libsignal logs a warning, Go libsignal ignores it; receivers SHOULD refuse", requirements: &["RO-ID-007A"], flags: &["TrailingBytes"], expected: Expected::Invalid, errors: &key_fail, bundle: with(&|b| b.signed_prekey = Bytes([spk.0.as_slice(), &[0]].concat())) }),
+    ]);
+    let notes = [
+        (
+            "BadSignature",
+            "AUTH_BYPASS",
+            "The signed-prekey signature does not verify under the bundle's identity key.",
+            "Accepting it lets a server substitute prekeys (MITM).",
+        ),
+        (
+            "WrongEncoding",
+            "MISSING_STEP",
+            "The signature input is the raw 32-byte key, not 0x05 || key.",
+            "",
+        ),
+        ("WrongLength", "EDGE_CASE", "Signatures are exactly 64 bytes.", ""),
+        (
+            "WrongKeyType",
+            "MODIFIED_PARAMETER",
+            "Serialized Curve25519 keys start with the type byte 0x05.",
+            "",
+        ),
+        (
+            "WrongKeyLength",
+            "EDGE_CASE",
+            "Serialized keys are 33 bytes; 32 bytes is the raw form used only in stanzas and enlistment.",
+            "",
+        ),
+        (
+            "TrailingBytes",
+            "EDGE_CASE",
+            "Bytes after a 33-byte key. Sources disagree on refusing them, hence a SHOULD requirement.",
+            "",
+        ),
+    ];
+    let groups = vec![
+        Group {
+            comment: "valid bundles".into(),
+            tests: std::mem::take(&mut valid),
+        },
+        Group {
+            comment: "signed-prekey signatures that must be refused before X3DH".into(),
+            tests: std::mem::take(&mut signatures),
+        },
+        Group {
+            comment: "key encodings that must be refused".into(),
+            tests: std::mem::take(&mut keys),
+        },
+    ];
+    render(
+        "prekey-bundle.yaml",
+        &file(
+            Family::PrekeyBundle,
+            "Processing a peer's prekey bundle as session initiator (RO-SIG-003, RO-ID-007).",
+            &notes,
+            groups,
+        ),
+    )
+}

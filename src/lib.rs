@@ -1,0 +1,24 @@
+//! interop-conformance: a conformance suite for end-to-end-encrypted messaging interoperability under the
+//! EU Digital Markets Act (WhatsApp's Reference Offer: Signal Protocol, v3 framing, XEdDSA, HKDF media).
+//!
+//! The shape: YAML (vectors, requirements, profiles) -> typed [`plan`] -> [`runner`] driving one
+//! [`provider::Provider`] (the embedded [`reference`] or an HTTP adapter) -> case outcomes -> [`scoring`] per
+//! requirement -> one owned [`report::RunReport`] -> pure renderers. A provider's failure is data (an
+//! [`outcome::Outcome`]); only the tool's own failures are errors ([`execute::ToolError`]).
+
+pub mod bytes;
+pub mod execute;
+pub mod exit;
+pub mod family;
+pub mod generate;
+pub mod listing;
+pub mod outcome;
+pub mod plan;
+pub mod provider;
+pub mod reference;
+pub mod report;
+pub mod requirements;
+pub mod runner;
+pub mod scoring;
+pub mod vector;
+pub mod yaml;

@@ -1,0 +1,397 @@
+//! The embedded reference provider: wacore-libsignal 0.7 with in-memory stores.
+//!
+//! Where the crate is laxer than a MUST requirement of the profile, this wrapper enforces the requirement
+//! itself, and says so at the place it does:
+//! - it deletes a consumed one-time prekey (the crate returns its id and leaves deletion to the caller);
+//! - it refuses any message version byte other than `0x33` before parsing (the crate accepts a v4 header);
+//! - it refuses serialized public keys that are not exactly 33 bytes (the crate ignores trailing bytes);
+//! - it refuses signatures that are not exactly 64 bytes.
+
+mod stores;
+
+use crate::provider::{
+    CallError, CallResult, Capabilities, Ciphertext, CiphertextKind, ClientId, CreateClient, ErrorClass, KeyMaterial,
+    PreKeyBundle, Provider,
+};
+use async_trait::async_trait;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use stores::{Identities, PreKeys, Sessions, SignedPreKeys};
+use wacore_libsignal::protocol::{
+    self as signal, CiphertextMessage, DeviceId, GenericSignedPreKey, IdentityKey, IdentityKeyPair, KeyPair, PreKeyId,
+    PreKeyRecord, PreKeySignalMessage, PrivateKey, ProtocolAddress, PublicKey, SignalMessage, SignalProtocolError,
+    SignedPreKeyId, SignedPreKeyRecord, Timestamp, UsePQRatchet,
+};
+
+/// The message version byte spoken by WhatsApp-compatible stacks: (3 << 4) | 3.
+const VERSION_BYTE: u8 = 0x33;
+
+/// One user with one device, and everything it stores.
+struct Client {
+    name: String,
+    identities: Identities,
+    prekeys: PreKeys,
+    signed_prekeys: SignedPreKeys,
+    sessions: Sessions,
+    signed_prekey_id: SignedPreKeyId,
+    rng: StdRng,
+}
+
+/// The reference implementation, in-process.
+pub struct ReferenceProvider {
+    clients: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Client>>>>,
+    next_id: AtomicU64,
+}
+
+impl Default for ReferenceProvider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ReferenceProvider {
+    /// A reference provider with no clients.
+    pub fn new() -> Self {
+        Self {
+            clients: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    fn client(&self, id: &ClientId) -> CallResult<Arc<tokio::sync::Mutex<Client>>> {
+        let clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .get(&id.0)
+            .cloned()
+            .ok_or_else(|| CallError::rejected(ErrorClass::InvalidArgument, format!("unknown client {id}")))
+    }
+}
+
+fn address(name: &str) -> ProtocolAddress {
+    ProtocolAddress::new(name, DeviceId::from(1))
+}
+
+/// Map the crate's errors onto the suite's taxonomy. Exhaustive on purpose: a new variant must be placed.
+pub fn classify(error: &SignalProtocolError) -> ErrorClass {
+    use SignalProtocolError as E;
+    match error {
+        E::BadMac(_) | E::InvalidMacKeyLength(_) => ErrorClass::BadMac,
+        E::SignatureValidationFailed => ErrorClass::BadSignature,
+        E::DuplicatedMessage(..) => ErrorClass::Duplicate,
+        E::UntrustedIdentity(_) => ErrorClass::UntrustedIdentity,
+        E::NoKeyTypeIdentifier | E::BadKeyType(_) | E::BadKeyLength(..) | E::KeyAgreementFailed(_) => {
+            ErrorClass::InvalidKey
+        }
+        E::InvalidProtobufEncoding | E::CiphertextMessageTooShort(_) => ErrorClass::InvalidMessage,
+        E::LegacyCiphertextVersion(_) | E::UnrecognizedCiphertextVersion(_) | E::UnrecognizedMessageVersion(_) => {
+            ErrorClass::InvalidVersion
+        }
+        E::SessionNotFound(_) | E::NoSenderKeyState(_) | E::InvalidSenderKeySession => ErrorClass::NoSession,
+        E::InvalidPreKeyId => ErrorClass::InvalidPrekey,
+        E::InvalidSignedPreKeyId => ErrorClass::InvalidSignedPrekey,
+        // The crate reports these as free text inside InvalidMessage.
+        E::InvalidMessage(_, text) if text.contains("too far into the future") => ErrorClass::TooFarInFuture,
+        E::InvalidMessage(_, text) if text.contains("No session") => ErrorClass::NoSession,
+        E::InvalidMessage(..) | E::InvalidSessionStructure(_) | E::InvalidRegistrationId(..) => {
+            ErrorClass::InvalidMessage
+        }
+        E::InvalidArgument(_) | E::InvalidState(..) => ErrorClass::InvalidArgument,
+        _ => ErrorClass::Internal,
+    }
+}
+
+fn reject(error: SignalProtocolError) -> CallError {
+    CallError::rejected(classify(&error), error.to_string())
+}
+
+/// A serialized public key, exactly `0x05 || 32 bytes`. The crate tolerates trailing bytes; RO-ID-007 says
+/// receivers SHOULD refuse them, so the reference does.
+fn public_key(bytes: &[u8], what: &str) -> CallResult<PublicKey> {
+    if bytes.len() > PublicKey::SERIALIZED_KEY_LEN {
+        return Err(CallError::rejected(
+            ErrorClass::InvalidKey,
+            format!("{what}: {} bytes, expected 33", bytes.len()),
+        ));
+    }
+    PublicKey::deserialize(bytes).map_err(|e| reject(e.into()))
+}
+
+fn private_key(bytes: &[u8], what: &str) -> CallResult<PrivateKey> {
+    PrivateKey::deserialize(bytes).map_err(|e| CallError::rejected(ErrorClass::InvalidArgument, format!("{what}: {e}")))
+}
+
+fn key_pair(private: &[u8], what: &str) -> CallResult<KeyPair> {
+    let private = private_key(private, what)?;
+    KeyPair::try_from(private).map_err(|e| CallError::rejected(ErrorClass::InvalidArgument, format!("{what}: {e}")))
+}
+
+impl Client {
+    fn generate(name: &str, rng: &mut StdRng) -> CallResult<Self> {
+        let identity = IdentityKeyPair::generate(rng);
+        let signed = KeyPair::generate(rng);
+        let signature = identity
+            .private_key()
+            .calculate_signature(&signed.public_key.serialize(), rng)
+            .map_err(|e| CallError::rejected(ErrorClass::Internal, e.to_string()))?;
+        let registration_id = rand::RngExt::random::<u32>(rng) & 0x3fff;
+        let prekeys = (1..=4)
+            .map(|id| (id, KeyPair::generate(rng)))
+            .map(|(id, pair)| (PreKeyId::from(id), PreKeyRecord::new(PreKeyId::from(id), &pair)))
+            .collect();
+        Ok(Self::assemble(
+            name,
+            identity,
+            registration_id,
+            1,
+            &signed,
+            &signature,
+            PreKeys(prekeys),
+        ))
+    }
+
+    fn import(name: &str, keys: &KeyMaterial) -> CallResult<Self> {
+        let private = private_key(&keys.identity_private, "identity_private")?;
+        let public = private
+            .public_key()
+            .map_err(|e| CallError::rejected(ErrorClass::InvalidArgument, format!("identity_private: {e}")))?;
+        let identity = IdentityKeyPair::new(IdentityKey::new(public), private);
+        let signed = key_pair(&keys.signed_prekey_private, "signed_prekey_private")?;
+        let mut prekeys = PreKeys::default();
+        for p in &keys.prekeys {
+            let pair = key_pair(&p.private, "prekeys[].private")?;
+            prekeys
+                .0
+                .insert(PreKeyId::from(p.id), PreKeyRecord::new(PreKeyId::from(p.id), &pair));
+        }
+        Ok(Self::assemble(
+            name,
+            identity,
+            keys.registration_id,
+            keys.signed_prekey_id,
+            &signed,
+            &keys.signed_prekey_signature,
+            prekeys,
+        ))
+    }
+
+    fn assemble(
+        name: &str,
+        identity: IdentityKeyPair,
+        registration_id: u32,
+        signed_prekey_id: u32,
+        signed: &KeyPair,
+        signature: &[u8],
+        prekeys: PreKeys,
+    ) -> Self {
+        let id = SignedPreKeyId::from(signed_prekey_id);
+        let record = SignedPreKeyRecord::new(id, Timestamp::from_epoch_millis(0), signed, signature);
+        let mut signed_prekeys = SignedPreKeys::default();
+        signed_prekeys.0.insert(id, record);
+        Self {
+            name: name.to_string(),
+            identities: Identities {
+                own: identity,
+                registration_id,
+                peers: HashMap::new(),
+                trust_changed_identities: false,
+            },
+            prekeys,
+            signed_prekeys,
+            sessions: Sessions::default(),
+            signed_prekey_id: id,
+            rng: StdRng::seed_from_u64(0),
+        }
+    }
+
+    fn bundle(&self) -> CallResult<PreKeyBundle> {
+        let signed = self
+            .signed_prekeys
+            .0
+            .get(&self.signed_prekey_id)
+            .ok_or_else(|| CallError::rejected(ErrorClass::Internal, "signed prekey missing"))?;
+        let signed_public = signed.public_key().map_err(reject)?;
+        let signature = signed.signature().map_err(reject)?;
+        let prekey = self.prekeys.0.iter().min_by_key(|(id, _)| u32::from(**id));
+        let (prekey_id, prekey) = match prekey {
+            Some((id, record)) => (
+                Some(u32::from(*id)),
+                Some(record.public_key().map_err(reject)?.serialize().to_vec().into()),
+            ),
+            None => (None, None),
+        };
+        Ok(PreKeyBundle {
+            registration_id: self.identities.registration_id,
+            identity_key: self.identities.own.identity_key().serialize().to_vec().into(),
+            signed_prekey_id: u32::from(self.signed_prekey_id),
+            signed_prekey: signed_public.serialize().to_vec().into(),
+            signed_prekey_signature: signature.to_vec().into(),
+            prekey_id,
+            prekey,
+        })
+    }
+
+    async fn process_bundle(&mut self, peer: &str, bundle: &PreKeyBundle) -> CallResult<()> {
+        let identity = IdentityKey::new(public_key(&bundle.identity_key, "identity_key")?);
+        let signed = public_key(&bundle.signed_prekey, "signed_prekey")?;
+        if bundle.signed_prekey_signature.len() != 64 {
+            return Err(CallError::rejected(
+                ErrorClass::BadSignature,
+                format!("signature of {} bytes", bundle.signed_prekey_signature.len()),
+            ));
+        }
+        let prekey = match (bundle.prekey_id, &bundle.prekey) {
+            (Some(id), Some(key)) => Some((PreKeyId::from(id), public_key(key, "prekey")?)),
+            (None, None) => None,
+            _ => {
+                return Err(CallError::rejected(
+                    ErrorClass::InvalidArgument,
+                    "prekey_id and prekey must come together",
+                ));
+            }
+        };
+        let bundle = signal::PreKeyBundle::new(
+            bundle.registration_id,
+            DeviceId::from(1),
+            prekey,
+            SignedPreKeyId::from(bundle.signed_prekey_id),
+            signed,
+            bundle.signed_prekey_signature.to_vec(),
+            identity,
+        )
+        .map_err(reject)?;
+        signal::process_prekey_bundle(
+            &address(peer),
+            &mut self.sessions,
+            &mut self.identities,
+            &bundle,
+            &mut self.rng,
+            UsePQRatchet::No,
+        )
+        .await
+        .map_err(reject)?;
+        Ok(())
+    }
+
+    async fn encrypt(&mut self, peer: &str, plaintext: &[u8]) -> CallResult<Ciphertext> {
+        let message = signal::message_encrypt(plaintext, &address(peer), &mut self.sessions, &mut self.identities)
+            .await
+            .map_err(reject)?;
+        let kind = match &message {
+            CiphertextMessage::PreKeySignalMessage(_) => CiphertextKind::Pkmsg,
+            CiphertextMessage::SignalMessage(_) => CiphertextKind::Msg,
+            _ => return Err(CallError::rejected(ErrorClass::Internal, "unexpected message type")),
+        };
+        Ok(Ciphertext {
+            kind,
+            body: message.serialize().to_vec().into(),
+        })
+    }
+
+    async fn decrypt(&mut self, peer: &str, ciphertext: &Ciphertext) -> CallResult<Vec<u8>> {
+        let body = ciphertext.body.as_slice();
+        // RO-ENC-010: only version 3 is spoken. The crate would accept a 0x4_ header and fail later, or not at all.
+        match body.first() {
+            None => return Err(CallError::rejected(ErrorClass::InvalidMessage, "empty message")),
+            Some(&v) if v >> 4 != VERSION_BYTE >> 4 => {
+                return Err(CallError::rejected(
+                    ErrorClass::InvalidVersion,
+                    format!("version byte {v:#04x}"),
+                ));
+            }
+            Some(_) => {}
+        }
+        let message = match ciphertext.kind {
+            CiphertextKind::Pkmsg => {
+                CiphertextMessage::PreKeySignalMessage(PreKeySignalMessage::try_from(body).map_err(reject)?)
+            }
+            CiphertextKind::Msg => CiphertextMessage::SignalMessage(SignalMessage::try_from(body).map_err(reject)?),
+        };
+        let result = signal::message_decrypt(
+            &message,
+            &address(peer),
+            &mut self.sessions,
+            &mut self.identities,
+            &mut self.prekeys,
+            &self.signed_prekeys,
+            &mut self.rng,
+            UsePQRatchet::No,
+        )
+        .await
+        .map_err(reject)?;
+        // RO-ENC-005: the crate leaves deleting a consumed one-time prekey to the caller.
+        if let Some(id) = result.consumed_prekey_id {
+            self.prekeys.0.remove(&id);
+        }
+        Ok(result.plaintext)
+    }
+}
+
+#[async_trait]
+impl Provider for ReferenceProvider {
+    fn target(&self) -> String {
+        "embedded:reference".into()
+    }
+
+    async fn capabilities(&self) -> CallResult<Capabilities> {
+        Ok(Capabilities {
+            implementation: format!(
+                "interop-conformance reference (wacore-libsignal 0.7) {}",
+                env!("CARGO_PKG_VERSION")
+            ),
+            api_version: "v1".into(),
+            profiles: vec!["whatsapp-ro-2024".into()],
+            operations: vec!["import_keys".into(), "verify_signature".into()],
+        })
+    }
+
+    async fn reset(&self) -> CallResult<()> {
+        self.clients.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        Ok(())
+    }
+
+    async fn create_client(&self, request: &CreateClient) -> CallResult<ClientId> {
+        let mut rng = match request.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => rand::make_rng::<StdRng>(),
+        };
+        let mut client = match &request.keys {
+            Some(keys) => Client::import(&request.name, keys)?,
+            None => Client::generate(&request.name, &mut rng)?,
+        };
+        client.rng = rng;
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = format!("{}-{n}", client.name);
+        self.clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), Arc::new(tokio::sync::Mutex::new(client)));
+        Ok(ClientId(id))
+    }
+
+    async fn prekey_bundle(&self, client: &ClientId) -> CallResult<PreKeyBundle> {
+        self.client(client)?.lock().await.bundle()
+    }
+
+    async fn process_bundle(&self, client: &ClientId, peer: &str, bundle: &PreKeyBundle) -> CallResult<()> {
+        self.client(client)?.lock().await.process_bundle(peer, bundle).await
+    }
+
+    async fn encrypt(&self, client: &ClientId, peer: &str, plaintext: &[u8]) -> CallResult<Ciphertext> {
+        self.client(client)?.lock().await.encrypt(peer, plaintext).await
+    }
+
+    async fn decrypt(&self, client: &ClientId, peer: &str, ciphertext: &Ciphertext) -> CallResult<Vec<u8>> {
+        self.client(client)?.lock().await.decrypt(peer, ciphertext).await
+    }
+
+    async fn verify_signature(&self, public_key_bytes: &[u8], message: &[u8], signature: &[u8]) -> CallResult<bool> {
+        let key = public_key(public_key_bytes, "public_key")?;
+        if signature.len() != 64 {
+            return Ok(false);
+        }
+        Ok(key.verify_signature(message, signature))
+    }
+}

@@ -1,0 +1,217 @@
+//! The one owned run report, and the pure renderers that turn it into terminal text, JSON and JUnit.
+
+pub mod junit;
+pub mod terminal;
+
+use crate::plan::Plan;
+use crate::requirements::{Evidence, Level};
+use crate::runner::CaseResult;
+use crate::scoring::{Counts, RequirementVerdict, SCORE_FORMULA, Scoring, Verdict};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Version of the JSON report format. Readers check it; a change that removes or renames a field bumps it.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// Everything a run produced. Renderers read it; nothing else does work after it is built.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunReport {
+    /// [`REPORT_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// CONFORMANT or NOT_CONFORMANT.
+    pub verdict: Verdict,
+    /// Weighted share of applicable requirements passed, 0..=1.
+    pub score: f64,
+    /// The score formula and its version.
+    pub score_formula: String,
+    /// Counts of requirements by verdict and cases by outcome.
+    pub summary: Summary,
+    /// What ran, against what, when, on which data.
+    pub run: RunInfo,
+    /// One entry per requirement in scope.
+    pub requirements: Vec<RequirementReport>,
+    /// One entry per case.
+    pub cases: Vec<CaseResult>,
+}
+
+/// Totals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    /// Requirements in scope.
+    pub requirements: usize,
+    /// Requirements passed.
+    pub requirements_passed: usize,
+    /// Requirements failed.
+    pub requirements_failed: usize,
+    /// Requirements with errors and no failure.
+    pub requirements_error: usize,
+    /// Requirements the provider does not support.
+    pub requirements_unsupported: usize,
+    /// Requirements with no case.
+    pub requirements_untested: usize,
+    /// Case counts by outcome.
+    pub cases: Counts,
+}
+
+/// Provenance of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunInfo {
+    /// Version of this tool.
+    pub tool_version: String,
+    /// Profile name.
+    pub profile: String,
+    /// Profile version.
+    pub profile_version: String,
+    /// The run seed; `--seed` with it replays the run.
+    pub seed: u64,
+    /// `embedded:reference` or the adapter URL.
+    pub target: String,
+    /// What the provider said it is.
+    pub implementation: String,
+    /// Whether `--only` or `--vector` narrowed the run (the verdict then covers only the scope).
+    pub filtered: bool,
+    /// Requirement ids given with `--only`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only: Vec<String>,
+    /// Case ids given with `--vector`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vector_filter: Vec<String>,
+    /// Every vector file read, with the SHA-256 of its bytes.
+    pub vectors: Vec<VectorDigest>,
+    /// The command that replays the run.
+    pub command: String,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    /// RFC 3339 end time.
+    pub finished_at: String,
+}
+
+/// A vector file and its digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct VectorDigest {
+    /// Path relative to the vector folder.
+    pub path: String,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+    /// Cases in the file.
+    pub cases: usize,
+}
+
+/// A requirement's line in the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RequirementReport {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Level.
+    pub level: Level,
+    /// Area.
+    pub area: String,
+    /// Evidence grade.
+    pub evidence: Evidence,
+    /// Source.
+    pub source: String,
+    /// Verdict.
+    pub verdict: RequirementVerdict,
+    /// Case ids.
+    pub cases: Vec<String>,
+    /// Case counts.
+    pub counts: Counts,
+}
+
+/// What the caller knows about the run besides the plan and results.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// The run seed.
+    pub seed: u64,
+    /// Target description.
+    pub target: String,
+    /// Implementation description from capabilities.
+    pub implementation: String,
+    /// Filters.
+    pub only: Vec<String>,
+    /// Filters.
+    pub vector_filter: Vec<String>,
+    /// Replay command.
+    pub command: String,
+    /// Start time, RFC 3339.
+    pub started_at: String,
+    /// End time, RFC 3339.
+    pub finished_at: String,
+}
+
+impl RunReport {
+    /// Assemble the report.
+    pub fn build(plan: &Plan, results: Vec<CaseResult>, scoring: &Scoring, ctx: RunContext) -> Self {
+        let count = |v: RequirementVerdict| scoring.requirements.iter().filter(|r| r.verdict == v).count();
+        let summary = Summary {
+            requirements: scoring.requirements.len(),
+            requirements_passed: count(RequirementVerdict::Pass),
+            requirements_failed: count(RequirementVerdict::Fail),
+            requirements_error: count(RequirementVerdict::Error),
+            requirements_unsupported: count(RequirementVerdict::Unsupported),
+            requirements_untested: count(RequirementVerdict::Untested),
+            cases: Counts::of(results.iter().map(|r| &r.outcome)),
+        };
+        let requirements = scoring
+            .requirements
+            .iter()
+            .filter_map(|s| plan.profile.catalog.get(&s.id).map(|r| (s, r)))
+            .map(|(s, r)| RequirementReport {
+                id: r.id.clone(),
+                title: r.title.clone(),
+                level: r.level,
+                area: r.area.clone(),
+                evidence: r.evidence,
+                source: r.source.clone(),
+                verdict: s.verdict,
+                cases: s.cases.clone(),
+                counts: s.counts,
+            })
+            .collect();
+        let vectors = plan
+            .files
+            .iter()
+            .map(|f| VectorDigest {
+                path: relative(&f.path, &plan.vectors_dir),
+                sha256: f.sha256.clone(),
+                cases: f.cases.len(),
+            })
+            .collect();
+        Self {
+            schema_version: REPORT_SCHEMA_VERSION,
+            verdict: scoring.verdict,
+            score: (scoring.score * 10_000.0).round() / 10_000.0,
+            score_formula: SCORE_FORMULA.into(),
+            summary,
+            run: RunInfo {
+                tool_version: env!("CARGO_PKG_VERSION").into(),
+                profile: plan.profile.file.name.clone(),
+                profile_version: plan.profile.file.version.clone(),
+                seed: ctx.seed,
+                target: ctx.target,
+                implementation: ctx.implementation,
+                filtered: plan.filtered,
+                only: ctx.only,
+                vector_filter: ctx.vector_filter,
+                vectors,
+                command: ctx.command,
+                started_at: ctx.started_at,
+                finished_at: ctx.finished_at,
+            },
+            requirements,
+            cases: results,
+        }
+    }
+
+    /// The JSON rendering (pretty, stable field order).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}
+
+fn relative(path: &Path, base: &Path) -> String {
+    path.strip_prefix(base).unwrap_or(path).to_string_lossy().into_owned()
+}

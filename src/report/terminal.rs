@@ -1,0 +1,102 @@
+//! The terminal rendering: requirement table, failures with replay commands, verdict.
+
+use super::RunReport;
+use crate::outcome::Outcome;
+use std::fmt::Write;
+
+/// Render the report as plain text for a terminal.
+pub fn render(report: &RunReport) -> String {
+    let mut out = String::new();
+    let run = &report.run;
+    let _ = writeln!(
+        out,
+        "profile {} v{}  target {}  seed {}",
+        run.profile, run.profile_version, run.target, run.seed
+    );
+    let _ = writeln!(out, "implementation: {}", run.implementation);
+    if run.filtered {
+        let _ = writeln!(
+            out,
+            "filtered run: the verdict covers {} requirement(s) in scope, not the whole profile",
+            report.requirements.len()
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<14} {:<6} {:<12} {:>7}  TITLE",
+        "REQUIREMENT", "LEVEL", "VERDICT", "CASES"
+    );
+    for r in &report.requirements {
+        let cases = format!("{}/{}", r.counts.pass, r.counts.applicable() + r.counts.unsupported);
+        let _ = writeln!(
+            out,
+            "{:<14} {:<6} {:<12} {:>7}  {}",
+            r.id,
+            r.level.as_str(),
+            r.verdict.as_str(),
+            cases,
+            truncate(&r.title, 60)
+        );
+    }
+    let problems: Vec<_> = report
+        .cases
+        .iter()
+        .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error))
+        .collect();
+    if !problems.is_empty() {
+        let _ = writeln!(out, "\nFAILURES AND ERRORS ({})", problems.len());
+        for c in problems {
+            let _ = writeln!(
+                out,
+                "\n{} {}  [{}]",
+                c.outcome.as_str().to_uppercase(),
+                c.id,
+                c.requirements.join(", ")
+            );
+            if !c.comment.is_empty() {
+                let _ = writeln!(out, "  why:      {}", c.comment);
+            }
+            let _ = writeln!(out, "  expected: {}", c.expected.as_deref().unwrap_or("-"));
+            let _ = writeln!(out, "  observed: {}", c.observed.as_deref().unwrap_or("-"));
+            let _ = writeln!(out, "  replay:   {}", c.replay);
+        }
+    }
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "\nrequirements: {} pass, {} fail, {} error, {} unsupported, {} untested (of {})",
+        s.requirements_passed,
+        s.requirements_failed,
+        s.requirements_error,
+        s.requirements_unsupported,
+        s.requirements_untested,
+        s.requirements
+    );
+    let _ = writeln!(
+        out,
+        "cases: {} pass, {} fail, {} error, {} unsupported",
+        s.cases.pass, s.cases.fail, s.cases.error, s.cases.unsupported
+    );
+    let _ = writeln!(
+        out,
+        "score: {:.1}% ({})",
+        report.score * 100.0,
+        score_version(&report.score_formula)
+    );
+    let _ = writeln!(out, "verdict: {}", report.verdict.as_str());
+    out
+}
+
+fn score_version(formula: &str) -> &str {
+    formula.split(':').next().unwrap_or(formula)
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(max - 1).collect();
+        format!("{cut}…")
+    }
+}

@@ -1,0 +1,167 @@
+//! Runs a plan's cases against a provider, concurrently but bounded, each within its timeout, and never loses
+//! a result: a case that panics, hangs or outlives the run deadline still ends as an `error` outcome.
+
+use crate::family::{self, CaseContext, Family};
+use crate::outcome::{Observation, Outcome};
+use crate::plan::Plan;
+use crate::provider::Provider;
+use crate::vector::{Case, Expected};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The run seed; each case derives its own from it and its id.
+    pub seed: u64,
+    /// Cases in flight at once.
+    pub concurrency: usize,
+    /// Longest one case may take.
+    pub case_timeout: Duration,
+    /// Longest the whole run may take; cases not finished by then end as `error`.
+    pub deadline: Option<Duration>,
+    /// The command that replays this run, without `--vector`; each case appends its own.
+    pub replay_base: String,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            concurrency: 1,
+            case_timeout: Duration::from_secs(30),
+            deadline: None,
+            replay_base: "conformance run".into(),
+        }
+    }
+}
+
+/// The result of one case, as the report keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CaseResult {
+    /// Case id.
+    pub id: String,
+    /// Requirement ids it checks.
+    pub requirements: Vec<String>,
+    /// Family.
+    pub family: Family,
+    /// Vector file, relative to the vector folder.
+    pub file: String,
+    /// valid, invalid or acceptable.
+    pub expected_result: Expected,
+    /// Flags of the case.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+    /// Why the case exists.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+    /// pass, fail, unsupported or error.
+    pub outcome: Outcome,
+    /// What was expected (for failures and errors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// What was observed (for failures and errors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<String>,
+    /// The command that replays just this case.
+    pub replay: String,
+    /// Wall time of the case in milliseconds.
+    pub duration_ms: f64,
+}
+
+/// The seed of one case: the run seed and the case id, hashed, so that order and concurrency do not matter.
+pub fn case_seed(run_seed: u64, case_id: &str) -> u64 {
+    let digest = Sha256::new()
+        .chain_update(run_seed.to_le_bytes())
+        .chain_update(case_id.as_bytes())
+        .finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
+}
+
+/// Run every case of the plan. `peer` is the harness's reference peer for live exchanges.
+pub async fn run(
+    plan: &Plan,
+    provider: Arc<dyn Provider>,
+    peer: Arc<dyn Provider>,
+    options: &RunOptions,
+) -> Vec<CaseResult> {
+    let started = Instant::now();
+    let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut handles = Vec::with_capacity(plan.cases.len());
+    for case in &plan.cases {
+        let case = case.clone();
+        let (provider, peer, limit) = (provider.clone(), peer.clone(), limit.clone());
+        let (seed, timeout, deadline) = (
+            case_seed(options.seed, &case.meta.id),
+            options.case_timeout,
+            options.deadline,
+        );
+        handles.push(tokio::spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let budget = match deadline {
+                Some(d) => match d.checked_sub(started.elapsed()) {
+                    Some(left) if !left.is_zero() => left.min(timeout),
+                    _ => return (error("run deadline exceeded before the case started"), 0.0),
+                },
+                None => timeout,
+            };
+            let ctx = CaseContext {
+                provider: provider.as_ref(),
+                peer: peer.as_ref(),
+                seed,
+            };
+            let t0 = Instant::now();
+            let observation = match tokio::time::timeout(budget, family::run(&case.meta, &case.check, &ctx)).await {
+                Ok(o) => o,
+                Err(_) => error(&format!("case did not finish within {:.1}s", budget.as_secs_f64())),
+            };
+            (observation, t0.elapsed().as_secs_f64() * 1000.0)
+        }));
+    }
+    let mut results = Vec::with_capacity(handles.len());
+    for (case, handle) in plan.cases.iter().zip(handles) {
+        let (observation, ms) = match handle.await {
+            Ok(done) => done,
+            Err(e) => (error(&format!("harness task failed: {e}")), 0.0),
+        };
+        results.push(result(plan, case, observation, ms, options));
+    }
+    results
+}
+
+fn error(message: &str) -> Observation {
+    Observation {
+        outcome: Outcome::Error,
+        expected: "case completes".into(),
+        observed: message.into(),
+    }
+}
+
+fn result(plan: &Plan, case: &Case, observation: Observation, ms: f64, options: &RunOptions) -> CaseResult {
+    let show = observation.outcome != Outcome::Pass;
+    let file = case
+        .file
+        .strip_prefix(&plan.vectors_dir)
+        .unwrap_or(&case.file)
+        .to_string_lossy()
+        .into_owned();
+    CaseResult {
+        id: case.meta.id.clone(),
+        requirements: case.meta.requirements.clone(),
+        family: case.family,
+        file,
+        expected_result: case.meta.expected,
+        flags: case.meta.flags.clone(),
+        comment: case.meta.comment.clone(),
+        outcome: observation.outcome,
+        expected: show.then_some(observation.expected),
+        observed: show.then_some(observation.observed),
+        replay: format!("{} --vector {}", options.replay_base, case.meta.id),
+        duration_ms: ms,
+    }
+}

@@ -1,0 +1,195 @@
+//! Per-requirement verdicts, the overall verdict, and the score.
+//!
+//! A requirement passes when it has at least one applicable case and all of them pass. A requirement with no
+//! applicable case is `untested`, never `pass`. The run is CONFORMANT when every MUST requirement in scope
+//! passes; an untested, unsupported or errored MUST blocks it.
+
+use crate::outcome::Outcome;
+use crate::requirements::{Level, Profile};
+use crate::runner::CaseResult;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Version and statement of the score formula, written into every report.
+pub const SCORE_FORMULA: &str = "score-v1: sum of weights of passed requirements / sum of weights of applicable \
+requirements; weights MUST=3, SHOULD=2, MAY=1; applicable = every requirement in scope except `unsupported`";
+
+/// Verdict of one requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequirementVerdict {
+    /// Every applicable case passed (and there was at least one).
+    Pass,
+    /// At least one case failed.
+    Fail,
+    /// No failure, but at least one case could not be judged.
+    Error,
+    /// Every case needed an operation the provider does not implement.
+    Unsupported,
+    /// No case ran for it.
+    Untested,
+}
+
+impl RequirementVerdict {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Error => "error",
+            Self::Unsupported => "unsupported",
+            Self::Untested => "untested",
+        }
+    }
+}
+
+/// The run's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Verdict {
+    /// Every MUST requirement in scope passed.
+    #[serde(rename = "CONFORMANT")]
+    Conformant,
+    /// Some MUST requirement in scope did not pass.
+    #[serde(rename = "NOT_CONFORMANT")]
+    NotConformant,
+}
+
+impl Verdict {
+    /// The report spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Conformant => "CONFORMANT",
+            Self::NotConformant => "NOT_CONFORMANT",
+        }
+    }
+}
+
+/// Case counts by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Counts {
+    /// Passed.
+    pub pass: usize,
+    /// Failed.
+    pub fail: usize,
+    /// Unsupported.
+    pub unsupported: usize,
+    /// Errored.
+    pub error: usize,
+}
+
+impl Counts {
+    fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Pass => self.pass += 1,
+            Outcome::Fail => self.fail += 1,
+            Outcome::Unsupported => self.unsupported += 1,
+            Outcome::Error => self.error += 1,
+        }
+    }
+
+    /// Cases that were judged or could have been: everything but unsupported.
+    pub fn applicable(&self) -> usize {
+        self.pass + self.fail + self.error
+    }
+
+    /// Count outcomes.
+    pub fn of<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> Self {
+        let mut c = Self::default();
+        outcomes.for_each(|o| c.add(*o));
+        c
+    }
+}
+
+/// The score of one requirement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequirementScore {
+    /// Requirement id.
+    pub id: String,
+    /// Level.
+    pub level: Level,
+    /// Verdict.
+    pub verdict: RequirementVerdict,
+    /// Ids of its cases.
+    pub cases: Vec<String>,
+    /// Case counts.
+    pub counts: Counts,
+}
+
+/// Everything scoring decides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scoring {
+    /// Per requirement in scope, in profile order.
+    pub requirements: Vec<RequirementScore>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Weighted share of applicable requirements passed, 0..=1.
+    pub score: f64,
+}
+
+fn weight(level: Level) -> f64 {
+    match level {
+        Level::Must => 3.0,
+        Level::Should => 2.0,
+        Level::May => 1.0,
+    }
+}
+
+/// Score the results of a run over `scope` (requirement ids of `profile`).
+pub fn score(profile: &Profile, scope: &[String], results: &[CaseResult]) -> Scoring {
+    let mut by_requirement: HashMap<&str, Vec<&CaseResult>> = HashMap::new();
+    for r in results {
+        for req in &r.requirements {
+            by_requirement.entry(req.as_str()).or_default().push(r);
+        }
+    }
+    let requirements: Vec<RequirementScore> = scope
+        .iter()
+        .filter_map(|id| profile.catalog.get(id))
+        .map(|req| {
+            let cases = by_requirement.get(req.id.as_str()).cloned().unwrap_or_default();
+            let counts = Counts::of(cases.iter().map(|c| &c.outcome));
+            let verdict = if counts.fail > 0 {
+                RequirementVerdict::Fail
+            } else if counts.error > 0 {
+                RequirementVerdict::Error
+            } else if counts.pass > 0 {
+                RequirementVerdict::Pass
+            } else if counts.unsupported > 0 {
+                RequirementVerdict::Unsupported
+            } else {
+                RequirementVerdict::Untested
+            };
+            RequirementScore {
+                id: req.id.clone(),
+                level: req.level,
+                verdict,
+                cases: cases.iter().map(|c| c.id.clone()).collect(),
+                counts,
+            }
+        })
+        .collect();
+    let conformant = requirements
+        .iter()
+        .filter(|r| r.level == Level::Must)
+        .all(|r| r.verdict == RequirementVerdict::Pass);
+    let applicable: Vec<&RequirementScore> = requirements
+        .iter()
+        .filter(|r| r.verdict != RequirementVerdict::Unsupported)
+        .collect();
+    let total: f64 = applicable.iter().map(|r| weight(r.level)).sum();
+    let passed: f64 = applicable
+        .iter()
+        .filter(|r| r.verdict == RequirementVerdict::Pass)
+        .map(|r| weight(r.level))
+        .sum();
+    Scoring {
+        requirements,
+        verdict: if conformant && !scope.is_empty() {
+            Verdict::Conformant
+        } else {
+            Verdict::NotConformant
+        },
+        score: if total > 0.0 { passed / total } else { 0.0 },
+    }
+}

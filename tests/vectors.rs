@@ -1,0 +1,64 @@
+//! One named test per vector case, run against the embedded reference: `cargo test -- xeddsa` filters by id,
+//! and `cargo nextest run` runs each case in its own process.
+
+use interop_conformance::family::{self, CaseContext};
+use interop_conformance::outcome::Outcome;
+use interop_conformance::plan::{DEFAULT_PROFILE, Plan, PlanOptions};
+use interop_conformance::reference::ReferenceProvider;
+use interop_conformance::runner::case_seed;
+use libtest_mimic::{Arguments, Failed, Trial};
+
+/// The run seed for these tests; `CONFORMANCE_SEED=N` replays another.
+fn seed() -> u64 {
+    std::env::var("CONFORMANCE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let plan = match Plan::build(&PlanOptions {
+        profile: DEFAULT_PROFILE.into(),
+        ..PlanOptions::default()
+    }) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("cannot load the vector corpus: {e}");
+            std::process::exit(2);
+        }
+    };
+    let seed = seed();
+    let trials = plan
+        .cases
+        .into_iter()
+        .map(|case| {
+            Trial::test(case.meta.id.clone(), move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Failed::from(format!("runtime: {e}")))?;
+                let (provider, peer) = (ReferenceProvider::new(), ReferenceProvider::new());
+                let ctx = CaseContext {
+                    provider: &provider,
+                    peer: &peer,
+                    seed: case_seed(seed, &case.meta.id),
+                };
+                let observation = runtime.block_on(family::run(&case.meta, &case.check, &ctx));
+                match observation.outcome {
+                    Outcome::Pass => Ok(()),
+                    other => Err(Failed::from(format!(
+                        "{}: {} [{}]\n  expected: {}\n  observed: {}\n  replay:   conformance run --vector {} --seed {seed}",
+                        other.as_str(),
+                        case.meta.id,
+                        case.meta.requirements.join(", "),
+                        observation.expected,
+                        observation.observed,
+                        case.meta.id,
+                    ))),
+                }
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
