@@ -7,7 +7,10 @@
 //! - it refuses serialized public keys that are not exactly 33 bytes (the crate ignores trailing bytes);
 //! - it refuses signatures that are not exactly 64 bytes.
 
+mod faults;
 mod stores;
+
+pub use faults::{Fault, Faults};
 
 use crate::provider::{
     CallError, CallResult, Capabilities, Ciphertext, CiphertextKind, ClientId, CreateClient, ErrorClass, KeyMaterial,
@@ -44,6 +47,9 @@ struct Client {
 pub struct ReferenceProvider {
     clients: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Client>>>>,
     next_id: AtomicU64,
+    /// Planted bugs; empty for the real reference.
+    #[allow(dead_code)]
+    faults: Faults,
 }
 
 impl Default for ReferenceProvider {
@@ -55,9 +61,15 @@ impl Default for ReferenceProvider {
 impl ReferenceProvider {
     /// A reference provider with no clients.
     pub fn new() -> Self {
+        Self::with_faults(Faults::none())
+    }
+
+    /// A reference provider with planted bugs (for `selftest` and `--fault`).
+    pub fn with_faults(faults: Faults) -> Self {
         Self {
             clients: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
+            faults,
         }
     }
 

@@ -1,0 +1,127 @@
+//! Planted bugs for `conformance selftest` and `--fault NAME`: each is a switch in the reference provider, off by
+//! default, kept apart from the correct path, and named after the requirement it breaks.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// One planted bug.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// Process bundles without verifying the signed-prekey signature (RO-SIG-003).
+    SkipSignedPrekeyCheck,
+    /// Also accept signatures computed over the raw 32-byte key (RO-SIG-002).
+    AcceptRawKeySignature,
+    /// Decrypt without checking the WhisperMessage MAC (RO-ENC-011).
+    SkipMacCheck,
+    /// Compare only part of the MAC (RO-ENC-011).
+    PartialMacCheck,
+    /// Accept duplicate messages, as if used message keys were kept (RO-ENC-014).
+    AcceptDuplicates,
+    /// Never delete consumed one-time prekeys (RO-ENC-005).
+    KeepConsumedPrekeys,
+    /// Accept any message version byte (RO-ENC-010).
+    AcceptAnyVersion,
+    /// Accept keys with a wrong type byte (RO-ID-007).
+    AcceptWrongKeyType,
+    /// No bound on counter jumps (RO-ENC-015).
+    NoForwardJumpBound,
+    /// Accept a changed peer identity silently (RO-ID-008).
+    AcceptIdentityChange,
+    /// Media: skip the MAC check (RO-MEDIA-005).
+    MediaSkipMac,
+    /// Media: the wrong HKDF info string for one media type (RO-MEDIA-007).
+    MediaWrongInfo,
+    /// Media: ignore the file hashes (RO-MEDIA-006).
+    MediaIgnoreHashes,
+    /// Security code: too few hash iterations (RO-ID-009).
+    SecurityCodeFewIterations,
+}
+
+impl Fault {
+    /// Every fault, in a stable order.
+    pub const ALL: [Fault; 14] = [
+        Self::SkipSignedPrekeyCheck,
+        Self::AcceptRawKeySignature,
+        Self::SkipMacCheck,
+        Self::PartialMacCheck,
+        Self::AcceptDuplicates,
+        Self::KeepConsumedPrekeys,
+        Self::AcceptAnyVersion,
+        Self::AcceptWrongKeyType,
+        Self::NoForwardJumpBound,
+        Self::AcceptIdentityChange,
+        Self::MediaSkipMac,
+        Self::MediaWrongInfo,
+        Self::MediaIgnoreHashes,
+        Self::SecurityCodeFewIterations,
+    ];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SkipSignedPrekeyCheck => "skip-signed-prekey-check",
+            Self::AcceptRawKeySignature => "accept-raw-key-signature",
+            Self::SkipMacCheck => "skip-mac-check",
+            Self::PartialMacCheck => "partial-mac-check",
+            Self::AcceptDuplicates => "accept-duplicates",
+            Self::KeepConsumedPrekeys => "keep-consumed-prekeys",
+            Self::AcceptAnyVersion => "accept-any-version",
+            Self::AcceptWrongKeyType => "accept-wrong-key-type",
+            Self::NoForwardJumpBound => "no-forward-jump-bound",
+            Self::AcceptIdentityChange => "accept-identity-change",
+            Self::MediaSkipMac => "media-skip-mac",
+            Self::MediaWrongInfo => "media-wrong-info",
+            Self::MediaIgnoreHashes => "media-ignore-hashes",
+            Self::SecurityCodeFewIterations => "security-code-few-iterations",
+        }
+    }
+
+    /// The requirement the fault breaks; selftest expects it among the failed ones.
+    pub fn breaks(self) -> &'static str {
+        match self {
+            Self::SkipSignedPrekeyCheck => "RO-SIG-003",
+            Self::AcceptRawKeySignature => "RO-SIG-002",
+            Self::SkipMacCheck | Self::PartialMacCheck => "RO-ENC-011",
+            Self::AcceptDuplicates => "RO-ENC-014",
+            Self::KeepConsumedPrekeys => "RO-ENC-005",
+            Self::AcceptAnyVersion => "RO-ENC-010",
+            Self::AcceptWrongKeyType => "RO-ID-007",
+            Self::NoForwardJumpBound => "RO-ENC-015",
+            Self::AcceptIdentityChange => "RO-ID-008",
+            Self::MediaSkipMac => "RO-MEDIA-005",
+            Self::MediaWrongInfo => "RO-MEDIA-007",
+            Self::MediaIgnoreHashes => "RO-MEDIA-006",
+            Self::SecurityCodeFewIterations => "RO-ID-009",
+        }
+    }
+
+    /// Parse a command-line name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The faults switched on in one reference provider (empty: the correct implementation).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Faults(pub BTreeSet<Fault>);
+
+impl Faults {
+    /// No fault.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Whether `fault` is on.
+    pub fn has(&self, fault: Fault) -> bool {
+        self.0.contains(&fault)
+    }
+}
