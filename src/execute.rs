@@ -117,7 +117,7 @@ pub fn random_seed() -> u64 {
     rand::RngExt::random(&mut rng)
 }
 
-/// The command that replays a run (each case appends `--vector ID`).
+/// The command that replays a run without its filters (each case appends `--vector ID`).
 pub fn replay_command(request: &RunRequest, seed: u64) -> String {
     let mut cmd = String::from("conformance run");
     if request.plan.profile != crate::plan::DEFAULT_PROFILE {
@@ -144,13 +144,20 @@ pub async fn run(request: &RunRequest, provider: Arc<dyn Provider>, write: bool)
         Err(other) => return Err(ToolError::Unreachable(format!("capabilities call failed: {other}"))),
     };
     let peer: Arc<dyn Provider> = Arc::new(ReferenceProvider::new());
-    let command = replay_command(request, seed);
+    let base = replay_command(request, seed);
+    let mut command = base.clone();
+    for id in &request.plan.only {
+        command.push_str(&format!(" --only {id}"));
+    }
+    for id in &request.plan.vectors {
+        command.push_str(&format!(" --vector {id}"));
+    }
     let options = RunOptions {
         seed,
         concurrency: request.concurrency,
         case_timeout: request.case_timeout,
         deadline: request.deadline,
-        replay_base: command.clone(),
+        replay_base: base,
     };
     let started_at = now();
     let results = runner::run(&plan, provider.clone(), peer, &options).await;

@@ -25,6 +25,12 @@ enum Command {
     Run(RunArgs),
     /// List profiles, requirements and case ids.
     List(ListArgs),
+    /// Write the JSON Schemas of the vector, catalog, profile and report formats.
+    Schema {
+        /// Output folder.
+        #[arg(long, value_name = "DIR", default_value = "docs/schemas")]
+        out: PathBuf,
+    },
     /// Generate or check the vector corpus.
     #[command(subcommand)]
     Vectors(VectorsCommand),
@@ -100,6 +106,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run(args),
         Command::List(args) => list(args),
+        Command::Schema { out } => schema(&out),
         Command::Vectors(VectorsCommand::Generate { out, check }) => generate(&out, check),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(2))
@@ -220,6 +227,22 @@ fn generate(out: &std::path::Path, check: bool) -> i32 {
     }
     if check {
         println!("{} vector files match the generator", files.len());
+    }
+    exit::CONFORMANT
+}
+
+fn schema(out: &std::path::Path) -> i32 {
+    for (name, text) in interop_conformance::schema::all() {
+        let path = out.join(name);
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| std::fs::write(&path, text));
+        if let Err(e) = written {
+            eprintln!("conformance: error: cannot write {}: {e}", path.display());
+            return exit::INPUT_ERROR;
+        }
+        println!("wrote {}", path.display());
     }
     exit::CONFORMANT
 }

@@ -177,12 +177,12 @@ pub fn score(profile: &Profile, scope: &[String], results: &[CaseResult]) -> Sco
         .iter()
         .filter(|r| r.verdict != RequirementVerdict::Unsupported)
         .collect();
-    let total: f64 = applicable.iter().map(|r| weight(r.level)).sum();
-    let passed: f64 = applicable
+    // fold from +0.0: `sum()` of no f64 is -0.0, which would print as a negative score.
+    let total = applicable.iter().fold(0.0, |acc, r| acc + weight(r.level));
+    let passed = applicable
         .iter()
         .filter(|r| r.verdict == RequirementVerdict::Pass)
-        .map(|r| weight(r.level))
-        .sum();
+        .fold(0.0, |acc, r| acc + weight(r.level));
     Scoring {
         requirements,
         verdict: if conformant && !scope.is_empty() {
