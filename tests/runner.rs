@@ -1,0 +1,130 @@
+//! The runner's guarantees: results do not depend on concurrency, and a provider that hangs or panics costs
+//! bounded time and ends as `error` outcomes, never a hang, a panic or a lost result.
+
+use async_trait::async_trait;
+use interop_conformance::execute::{self, RunRequest};
+use interop_conformance::outcome::Outcome;
+use interop_conformance::provider::*;
+use interop_conformance::reference::ReferenceProvider;
+use interop_conformance::scoring::Verdict;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn outcomes(request: &RunRequest, provider: Arc<dyn Provider>) -> Vec<(String, Outcome, Option<String>)> {
+    let report = runtime()
+        .block_on(execute::run(request, provider, false))
+        .unwrap()
+        .report;
+    report
+        .cases
+        .into_iter()
+        .map(|c| (c.id, c.outcome, c.observed))
+        .collect()
+}
+
+#[test]
+fn concurrency_does_not_change_outcomes() {
+    let mut request = RunRequest::embedded(11);
+    let sequential = outcomes(&request, Arc::new(ReferenceProvider::new()));
+    request.concurrency = 8;
+    let concurrent = outcomes(&request, Arc::new(ReferenceProvider::new()));
+    assert_eq!(sequential, concurrent);
+    assert!(sequential.iter().all(|(_, o, _)| *o == Outcome::Pass));
+}
+
+/// A provider that answers capabilities, then never answers (or panics on) anything else.
+struct Broken {
+    panic: bool,
+}
+
+#[async_trait]
+impl Provider for Broken {
+    fn target(&self) -> String {
+        "test:broken".into()
+    }
+    async fn capabilities(&self) -> CallResult<Capabilities> {
+        ReferenceProvider::new().capabilities().await
+    }
+    async fn reset(&self) -> CallResult<()> {
+        Ok(())
+    }
+    async fn create_client(&self, _: &CreateClient) -> CallResult<ClientId> {
+        self.stall().await
+    }
+    async fn prekey_bundle(&self, _: &ClientId) -> CallResult<PreKeyBundle> {
+        self.stall().await
+    }
+    async fn process_bundle(&self, _: &ClientId, _: &str, _: &PreKeyBundle) -> CallResult<()> {
+        self.stall().await
+    }
+    async fn encrypt(&self, _: &ClientId, _: &str, _: &[u8]) -> CallResult<Ciphertext> {
+        self.stall().await
+    }
+    async fn decrypt(&self, _: &ClientId, _: &str, _: &Ciphertext) -> CallResult<Vec<u8>> {
+        self.stall().await
+    }
+    async fn verify_signature(&self, _: &[u8], _: &[u8], _: &[u8]) -> CallResult<bool> {
+        self.stall().await
+    }
+}
+
+impl Broken {
+    async fn stall<T>(&self) -> CallResult<T> {
+        if self.panic {
+            panic!("provider bug");
+        }
+        std::future::pending().await
+    }
+}
+
+#[test]
+fn a_hung_provider_ends_in_bounded_time_with_every_case_an_error() {
+    let mut request = RunRequest::embedded(1);
+    request.case_timeout = Duration::from_millis(50);
+    request.deadline = Some(Duration::from_millis(400));
+    request.concurrency = 4;
+    let start = Instant::now();
+    let report = runtime()
+        .block_on(execute::run(&request, Arc::new(Broken { panic: false }), false))
+        .unwrap()
+        .report;
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "bounded: {:?}",
+        start.elapsed()
+    );
+    assert!(!report.cases.is_empty());
+    assert!(
+        report.cases.iter().all(|c| c.outcome == Outcome::Error),
+        "every case is an error"
+    );
+    assert!(
+        report
+            .cases
+            .iter()
+            .any(|c| c.observed.as_deref().unwrap_or("").contains("did not finish"))
+    );
+    assert_eq!(report.verdict, Verdict::NotConformant);
+}
+
+#[test]
+fn a_panicking_provider_is_an_error_not_a_crash() {
+    let request = RunRequest::embedded(1);
+    let report = runtime()
+        .block_on(execute::run(&request, Arc::new(Broken { panic: true }), false))
+        .unwrap()
+        .report;
+    assert!(report.cases.iter().all(|c| c.outcome == Outcome::Error));
+    assert!(
+        report.cases[0].observed.as_deref().unwrap_or("").contains("panic"),
+        "{:?}",
+        report.cases[0].observed
+    );
+}
