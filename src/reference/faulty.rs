@@ -106,7 +106,10 @@ async fn unverified_x3dh(client: &mut Client, peer: &str, bundle: &PreKeyBundle)
         .await
         .map_err(reject)?;
     if !trusted {
-        return Err(CallError::rejected(ErrorClass::UntrustedIdentity, format!("{peer}: identity not trusted")));
+        return Err(CallError::rejected(
+            ErrorClass::UntrustedIdentity,
+            format!("{peer}: identity not trusted"),
+        ));
     }
     let base = KeyPair::generate(&mut client.rng);
     let base_public = base.public_key;
