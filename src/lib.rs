@@ -21,5 +21,6 @@ pub mod requirements;
 pub mod runner;
 pub mod schema;
 pub mod scoring;
+pub mod selftest;
 pub mod vector;
 pub mod yaml;

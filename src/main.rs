@@ -3,8 +3,10 @@
 use clap::{Args, Parser, Subcommand};
 use interop_conformance::execute::{self, RunRequest, ToolError};
 use interop_conformance::plan::{self, Plan, PlanOptions};
-use interop_conformance::reference::ReferenceProvider;
+use interop_conformance::provider::Provider;
+use interop_conformance::reference::{Fault, Faults, ReferenceProvider};
 use interop_conformance::report::terminal;
+use interop_conformance::selftest::{self, SelftestOptions};
 use interop_conformance::{exit, listing};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +36,8 @@ enum Command {
     /// Generate or check the vector corpus.
     #[command(subcommand)]
     Vectors(VectorsCommand),
+    /// Run the profile against the clean reference and against each planted fault; print the mutation score.
+    Selftest(SelftestArgs),
 }
 
 #[derive(Subcommand)]
@@ -90,6 +94,34 @@ struct RunArgs {
     /// Print only the verdict line.
     #[arg(long, short)]
     quiet: bool,
+    /// Plant this bug in the embedded reference (repeatable); see `conformance selftest`.
+    #[arg(long = "fault", value_name = "NAME", value_parser = fault_parser())]
+    fault: Vec<Fault>,
+}
+
+#[derive(Args)]
+struct SelftestArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Seed for every run; printed. Default: random.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Try only this fault (repeatable). Default: all of them.
+    #[arg(long = "fault", value_name = "NAME", value_parser = fault_parser())]
+    fault: Vec<Fault>,
+    /// Longest one case may take, in seconds.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    timeout: f64,
+    /// Cases in flight at once within a run.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+}
+
+/// Fault names as clap possible values: an unknown name exits 2 and lists them.
+fn fault_parser() -> impl clap::builder::TypedValueParser<Value = Fault> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Fault::ALL.map(Fault::name))
+        .try_map(|name: String| Fault::parse(&name).ok_or_else(|| format!("unknown fault {name}")))
 }
 
 #[derive(Args)]
@@ -108,6 +140,7 @@ fn main() -> ExitCode {
         Command::List(args) => list(args),
         Command::Schema { out } => schema(&out),
         Command::Vectors(VectorsCommand::Generate { out, check }) => generate(&out, check),
+        Command::Selftest(args) => selftest(args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
@@ -146,6 +179,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn run(args: RunArgs) -> i32 {
     let seed = args.seed.unwrap_or_else(execute::random_seed);
+    let faults = Faults(args.fault.iter().copied().collect());
     let request = match (|| -> Result<RunRequest, ToolError> {
         let mut plan = plan_options(&args.data);
         plan.only = args.only.clone();
@@ -157,14 +191,17 @@ fn run(args: RunArgs) -> i32 {
             concurrency: args.concurrency.max(1),
             case_timeout: seconds(args.timeout, "--timeout")?,
             deadline: args.deadline.map(|d| seconds(d, "--deadline")).transpose()?,
-            target_args: String::new(),
+            target_args: selftest::fault_args(&faults),
         })
     })() {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
     eprintln!("conformance: seed {seed} (replay with --seed {seed})");
-    let provider = Arc::new(ReferenceProvider::new());
+    if !faults.is_empty() {
+        eprintln!("conformance: planted faults: {}", selftest::fault_args(&faults));
+    }
+    let provider = Arc::new(ReferenceProvider::with_faults(faults));
     match runtime().block_on(execute::run(&request, provider, true)) {
         Ok(output) => {
             if args.quiet {
@@ -245,4 +282,33 @@ fn schema(out: &std::path::Path) -> i32 {
         println!("wrote {}", path.display());
     }
     exit::CONFORMANT
+}
+
+fn selftest(args: SelftestArgs) -> i32 {
+    let seed = args.seed.unwrap_or_else(execute::random_seed);
+    let mut options = SelftestOptions::new(seed);
+    options.plan = plan_options(&args.data);
+    options.concurrency = args.concurrency.max(1);
+    options.case_timeout = match seconds(args.timeout, "--timeout") {
+        Ok(d) => d,
+        Err(e) => return fail(&e),
+    };
+    if !args.fault.is_empty() {
+        options.faults = args.fault.clone();
+    }
+    eprintln!("conformance: selftest seed {seed} (replay with --seed {seed})");
+    let embedded = |faults: &Faults| -> Arc<dyn Provider> { Arc::new(ReferenceProvider::with_faults(faults.clone())) };
+    let started = std::time::Instant::now();
+    match runtime().block_on(selftest::run(&embedded, &options)) {
+        Ok(report) => {
+            eprintln!("conformance: selftest took {:.1}s", started.elapsed().as_secs_f64());
+            print!("{}", report.render());
+            if report.passed() {
+                exit::CONFORMANT
+            } else {
+                exit::NOT_CONFORMANT
+            }
+        }
+        Err(e) => fail(&e),
+    }
 }

@@ -5,6 +5,7 @@
 //! (the `verify` module), which recomputes it without the reference library. Known answers published by others
 //! are included verbatim with their source in the comment.
 
+mod bounds;
 mod bundle;
 mod roundtrip;
 mod session;
@@ -29,6 +30,7 @@ pub async fn all() -> Result<Vec<Generated>, String> {
         xeddsa::generate()?,
         bundle::generate().await?,
         session::generate().await?,
+        bounds::generate().await?,
         roundtrip::generate()?,
     ])
 }

@@ -75,7 +75,7 @@ impl Sender<'_> {
 }
 
 /// The bundle `bob` publishes, from his key material.
-async fn bundle_of(provider: &ReferenceProvider, keys: &KeyMaterial) -> Result<PreKeyBundle, String> {
+pub(super) async fn bundle_of(provider: &ReferenceProvider, keys: &KeyMaterial) -> Result<PreKeyBundle, String> {
     let create = CreateClient {
         name: "bob".into(),
         seed: Some(0),
@@ -85,7 +85,7 @@ async fn bundle_of(provider: &ReferenceProvider, keys: &KeyMaterial) -> Result<P
     provider.prekey_bundle(&bob).await.map_err(|e| e.to_string())
 }
 
-fn ok(comment: &str, ct: &Ciphertext, plaintext: &[u8]) -> Step {
+pub(super) fn ok(comment: &str, ct: &Ciphertext, plaintext: &[u8]) -> Step {
     Step {
         comment: comment.into(),
         ciphertext: ct.clone(),
@@ -95,7 +95,7 @@ fn ok(comment: &str, ct: &Ciphertext, plaintext: &[u8]) -> Step {
     }
 }
 
-fn bad(comment: &str, ct: Ciphertext, expected: Expected, errors: &[ErrorClass]) -> Step {
+pub(super) fn bad(comment: &str, ct: Ciphertext, expected: Expected, errors: &[ErrorClass]) -> Step {
     Step {
         comment: comment.into(),
         ciphertext: ct,
@@ -105,7 +105,7 @@ fn bad(comment: &str, ct: Ciphertext, expected: Expected, errors: &[ErrorClass])
     }
 }
 
-fn test(id: &str, comment: &str, r: &[&str], f: &[&str], messages: Vec<Step>) -> Test {
+pub(super) fn test(id: &str, comment: &str, r: &[&str], f: &[&str], messages: Vec<Step>) -> Test {
     Test {
         id: format!("session.{id}"),
         comment: comment.into(),
@@ -117,7 +117,7 @@ fn test(id: &str, comment: &str, r: &[&str], f: &[&str], messages: Vec<Step>) ->
 }
 
 /// The inner WhisperMessage of a pkmsg, delivered as a `msg`.
-fn inner(ct: &Ciphertext) -> Result<Ciphertext, String> {
+pub(super) fn inner(ct: &Ciphertext) -> Result<Ciphertext, String> {
     let m = PreKeySignalMessage::try_from(ct.body.as_slice()).map_err(|e| e.to_string())?;
     Ok(Ciphertext {
         kind: CiphertextKind::Msg,

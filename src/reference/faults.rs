@@ -120,6 +120,16 @@ impl Faults {
         Self::default()
     }
 
+    /// Whether no fault is on.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Exactly one fault.
+    pub fn only(fault: Fault) -> Self {
+        Self(BTreeSet::from([fault]))
+    }
+
     /// Whether `fault` is on.
     pub fn has(&self, fault: Fault) -> bool {
         self.0.contains(&fault)

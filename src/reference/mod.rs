@@ -5,9 +5,15 @@
 //! - it deletes a consumed one-time prekey (the crate returns its id and leaves deletion to the caller);
 //! - it refuses any message version byte other than `0x33` before parsing (the crate accepts a v4 header);
 //! - it refuses serialized public keys that are not exactly 33 bytes (the crate ignores trailing bytes);
-//! - it refuses signatures that are not exactly 64 bytes.
+//! - it refuses signatures that are not exactly 64 bytes;
+//! - it names a too-long forward jump `too_far_in_future` (the crate reports a generic decryption failure).
+//!
+//! Planted bugs ([`Fault`]) live in `faulty.rs`, which wraps this correct path and is called only when a switch
+//! is on; `chain.rs` holds the direct ratchet-chain edits they and the vector generator need.
 
+mod chain;
 mod faults;
+mod faulty;
 mod stores;
 
 pub use faults::{Fault, Faults};
@@ -23,6 +29,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use stores::{Identities, PreKeys, Sessions, SignedPreKeys};
+use wacore_libsignal::protocol::consts::MAX_FORWARD_JUMPS;
 use wacore_libsignal::protocol::{
     self as signal, CiphertextMessage, DeviceId, GenericSignedPreKey, IdentityKey, IdentityKeyPair, KeyPair, PreKeyId,
     PreKeyRecord, PreKeySignalMessage, PrivateKey, ProtocolAddress, PublicKey, SignalMessage, SignalProtocolError,
@@ -41,6 +48,8 @@ struct Client {
     sessions: Sessions,
     signed_prekey_id: SignedPreKeyId,
     rng: StdRng,
+    /// State kept only by planted faults (empty on the correct path).
+    faulty: faulty::Memory,
 }
 
 /// The reference implementation, in-process.
@@ -48,7 +57,6 @@ pub struct ReferenceProvider {
     clients: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Client>>>>,
     next_id: AtomicU64,
     /// Planted bugs; empty for the real reference.
-    #[allow(dead_code)]
     faults: Faults,
 }
 
@@ -71,6 +79,19 @@ impl ReferenceProvider {
             next_id: AtomicU64::new(1),
             faults,
         }
+    }
+
+    /// Vector generation: make the next message `client` sends to `peer` carry `counter`, without encrypting the
+    /// messages before it (see [`chain`]).
+    pub(crate) async fn skip_to_counter(&self, client: &ClientId, peer: &str, counter: u32) -> CallResult<()> {
+        let client = self.client(client)?;
+        let mut client = client.lock().await;
+        let record = client
+            .sessions
+            .0
+            .get_mut(&address(peer))
+            .ok_or_else(|| CallError::rejected(ErrorClass::NoSession, format!("no session with {peer}")))?;
+        chain::advance_sender_chain(record, counter).map_err(reject)
     }
 
     fn client(&self, id: &ClientId) -> CallResult<Arc<tokio::sync::Mutex<Client>>> {
@@ -215,6 +236,7 @@ impl Client {
             sessions: Sessions::default(),
             signed_prekey_id: id,
             rng: StdRng::seed_from_u64(0),
+            faulty: faulty::Memory::default(),
         }
     }
 
@@ -302,6 +324,29 @@ impl Client {
         })
     }
 
+    /// The crate folds "too far into the future" into a generic "decryption failed" once it has tried every
+    /// stored session; name it again (RO-ENC-015) when the current session's chain shows the jump is too long.
+    fn decrypt_error(&self, peer: &str, message: &CiphertextMessage, error: SignalProtocolError) -> CallError {
+        let inner = match message {
+            CiphertextMessage::SignalMessage(m) => Some(m),
+            CiphertextMessage::PreKeySignalMessage(m) => Some(m.message()),
+            _ => None,
+        };
+        let jump = inner.and_then(|m| {
+            let record = self.sessions.0.get(&address(peer))?;
+            chain::forward_jump(record, m.sender_ratchet_key(), m.counter())
+        });
+        match (&error, jump) {
+            (SignalProtocolError::InvalidMessage(..), Some(jump)) if jump as usize > MAX_FORWARD_JUMPS => {
+                CallError::rejected(
+                    ErrorClass::TooFarInFuture,
+                    format!("counter is {jump} ahead of the receiving chain (bound {MAX_FORWARD_JUMPS})"),
+                )
+            }
+            _ => reject(error),
+        }
+    }
+
     async fn decrypt(&mut self, peer: &str, ciphertext: &Ciphertext) -> CallResult<Vec<u8>> {
         let body = ciphertext.body.as_slice();
         // RO-ENC-010: only version 3 is spoken. The crate would accept a 0x4_ header and fail later, or not at all.
@@ -332,7 +377,7 @@ impl Client {
             UsePQRatchet::No,
         )
         .await
-        .map_err(reject)?;
+        .map_err(|e| self.decrypt_error(peer, &message, e))?;
         // RO-ENC-005: the crate leaves deleting a consumed one-time prekey to the caller.
         if let Some(id) = result.consumed_prekey_id {
             self.prekeys.0.remove(&id);
@@ -374,6 +419,9 @@ impl Provider for ReferenceProvider {
             None => Client::generate(&request.name, &mut rng)?,
         };
         client.rng = rng;
+        if !self.faults.is_empty() {
+            faulty::configure(&mut client, &self.faults);
+        }
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         let id = format!("{}-{n}", client.name);
         self.clients
@@ -388,7 +436,13 @@ impl Provider for ReferenceProvider {
     }
 
     async fn process_bundle(&self, client: &ClientId, peer: &str, bundle: &PreKeyBundle) -> CallResult<()> {
-        self.client(client)?.lock().await.process_bundle(peer, bundle).await
+        let client = self.client(client)?;
+        let mut client = client.lock().await;
+        if self.faults.is_empty() {
+            client.process_bundle(peer, bundle).await
+        } else {
+            faulty::process_bundle(&mut client, &self.faults, peer, bundle).await
+        }
     }
 
     async fn encrypt(&self, client: &ClientId, peer: &str, plaintext: &[u8]) -> CallResult<Ciphertext> {
@@ -396,7 +450,13 @@ impl Provider for ReferenceProvider {
     }
 
     async fn decrypt(&self, client: &ClientId, peer: &str, ciphertext: &Ciphertext) -> CallResult<Vec<u8>> {
-        self.client(client)?.lock().await.decrypt(peer, ciphertext).await
+        let client = self.client(client)?;
+        let mut client = client.lock().await;
+        if self.faults.is_empty() {
+            client.decrypt(peer, ciphertext).await
+        } else {
+            faulty::decrypt(&mut client, &self.faults, peer, ciphertext).await
+        }
     }
 
     async fn verify_signature(&self, public_key_bytes: &[u8], message: &[u8], signature: &[u8]) -> CallResult<bool> {

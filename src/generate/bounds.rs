@@ -1,0 +1,230 @@
+//! Forward-jump bounds (RO-ENC-015, RO-ENC-015A): `session` vectors whose counters run far ahead of the
+//! receiving chain.
+//!
+//! The jump is the message's counter minus the receiving chain's next index. After the first message (counter 0)
+//! the next index is 1, so counter 2,001 is a jump of 2,000. Sources disagree on the bound (2,000 in Go
+//! libsignal, libsignal-node and wacore-libsignal's peer sessions; 25,000 in Signal's libsignal and
+//! whatsapp-rust), and WhatsApp's own limit is unconfirmed: a jump of up to 2,000 must decrypt, one beyond
+//! 25,000 must be refused, and anything between is `acceptable`.
+//!
+//! Generation stays fast: the sender's chain is moved straight to the wanted counter (`skip_to_counter`) instead
+//! of encrypting every message before it; the chain key is a pure function of its predecessor, so the message is
+//! the one the sender would have sent in order (checked by a test below).
+
+use super::session::{bad, bundle_of, inner, key_material, ok, test};
+use super::{Generated, file, render};
+use crate::bytes::Bytes;
+use crate::family::Family;
+use crate::family::session::Group;
+use crate::provider::{Ciphertext, ClientId, CreateClient, ErrorClass, KeyMaterial, PreKeyBundle, Provider};
+use crate::reference::ReferenceProvider;
+use crate::vector::Expected;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use wacore_libsignal::protocol::PrivateKey;
+
+/// The sending side, driven through the reference provider.
+struct Sender<'a> {
+    provider: &'a ReferenceProvider,
+    client: ClientId,
+}
+
+impl<'a> Sender<'a> {
+    async fn new(
+        provider: &'a ReferenceProvider,
+        keys: &KeyMaterial,
+        seed: u64,
+        bundle: &PreKeyBundle,
+    ) -> Result<Self, String> {
+        let create = CreateClient {
+            name: "alice".into(),
+            seed: Some(seed),
+            keys: Some(keys.clone()),
+        };
+        let client = provider.create_client(&create).await.map_err(|e| e.to_string())?;
+        provider
+            .process_bundle(&client, "bob", bundle)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Self { provider, client })
+    }
+
+    /// Send the message that carries `counter` (every counter before it is skipped, never sent).
+    async fn send_at(&self, counter: u32, plaintext: &[u8]) -> Result<Ciphertext, String> {
+        self.provider
+            .skip_to_counter(&self.client, "bob", counter)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.provider
+            .encrypt(&self.client, "bob", plaintext)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn text(counter: u32) -> Vec<u8> {
+    format!("message {counter}").into_bytes()
+}
+
+fn identity_of(keys: &KeyMaterial) -> Result<Bytes, String> {
+    let private = PrivateKey::deserialize(&keys.identity_private).map_err(|e| e.to_string())?;
+    let public = private.public_key().map_err(|e| e.to_string())?;
+    Ok(Bytes(public.serialize().to_vec()))
+}
+
+pub(super) async fn generate() -> Result<Generated, String> {
+    let mut rng = StdRng::seed_from_u64(0x5eed_0015);
+    let bob = key_material(&mut rng, 1501, &[7])?;
+    let alice = key_material(&mut rng, 2502, &[])?;
+    let provider = ReferenceProvider::new();
+    let bundle = bundle_of(&provider, &bob).await?;
+
+    // One sending chain; counters only grow, so they are produced in order.
+    let a1 = Sender::new(&provider, &alice, 21, &bundle).await?;
+    let mut sent = Vec::new();
+    for counter in [0u32, 1, 2_001, 2_002, 25_001, 25_002] {
+        let ct = a1.send_at(counter, &text(counter)).await?;
+        // Later messages travel as the inner WhisperMessage (a `msg`), as after any first pkmsg.
+        let ct = if counter == 0 { ct } else { inner(&ct)? };
+        sent.push((counter, ct));
+    }
+    let at = |counter: u32| {
+        sent.iter()
+            .find(|(c, _)| *c == counter)
+            .map(|(_, ct)| ct.clone())
+            .ok_or_else(|| format!("counter {counter} was not generated"))
+    };
+    let first = ok("counter 0: the pkmsg that starts the session", &at(0)?, &text(0));
+
+    // A second session, without a one-time prekey, whose very first message already jumps.
+    let mut no_otk = bundle.clone();
+    no_otk.prekey = None;
+    no_otk.prekey_id = None;
+    let a2 = Sender::new(&provider, &alice, 22, &no_otk).await?;
+    let first_at_2000 = a2.send_at(2_000, &text(2_000)).await?;
+
+    let too_far = [ErrorClass::TooFarInFuture];
+    let disagreement = ["JumpBoundDisagreement"];
+    let tests = vec![
+        test(
+            "bounds.jump-2000",
+            "after counter 0, counter 2,001: a jump of exactly 2,000, which every source accepts",
+            &["RO-ENC-015", "RO-ENC-015A"],
+            &["ForwardJump"],
+            vec![
+                first.clone(),
+                ok("counter 2,001 (jump 2,000)", &at(2_001)?, &text(2_001)),
+                ok("counter 2,002, the next in order", &at(2_002)?, &text(2_002)),
+            ],
+        ),
+        test(
+            "bounds.first-message-jump-2000",
+            "a session's first pkmsg already carries counter 2,000 (a jump of 2,000 from index 0)",
+            &["RO-ENC-015", "RO-ENC-015A"],
+            &["ForwardJump"],
+            vec![ok("pkmsg at counter 2,000", &first_at_2000, &text(2_000))],
+        ),
+        test(
+            "bounds.jump-2001",
+            "a jump of 2,001: refused by 2,000-bound stacks, accepted by 25,000-bound ones. Nothing follows: \
+             whether counter 1 still decrypts then depends on how many skipped keys a stack keeps",
+            &["RO-ENC-015"],
+            &disagreement,
+            vec![
+                first.clone(),
+                bad("counter 2,002 (jump 2,001)", at(2_002)?, Expected::Acceptable, &too_far),
+            ],
+        ),
+        test(
+            "bounds.jump-25000",
+            "a jump of 25,000, the largest any source accepts; either answer is conformant",
+            &["RO-ENC-015"],
+            &disagreement,
+            vec![
+                first.clone(),
+                bad(
+                    "counter 25,001 (jump 25,000)",
+                    at(25_001)?,
+                    Expected::Acceptable,
+                    &too_far,
+                ),
+            ],
+        ),
+        test(
+            "bounds.jump-25001",
+            "a jump of 25,001, beyond every source's bound: refused, and the session still works",
+            &["RO-ENC-015", "RO-ENC-015A"],
+            &["TooFarInFuture"],
+            vec![
+                first,
+                bad("counter 25,002 (jump 25,001)", at(25_002)?, Expected::Invalid, &too_far),
+                ok(
+                    "counter 1, the next in order: the refusal left the session as it was",
+                    &at(1)?,
+                    &text(1),
+                ),
+            ],
+        ),
+    ];
+    let notes = [
+        (
+            "ForwardJump",
+            "EDGE_CASE",
+            "The counter is ahead of the receiving chain; the receiver derives and keeps the skipped keys.",
+            "",
+        ),
+        (
+            "JumpBoundDisagreement",
+            "EDGE_CASE",
+            "Sources disagree on the forward-jump bound: 2,000 (Go libsignal, libsignal-node, wacore-libsignal 0.7 \
+             for peers, after WA Web's signalFutureMessagesMax) versus 25,000 (Signal's libsignal, whatsapp-rust). \
+             WhatsApp's limit is unconfirmed, so a jump from 2,001 to 25,000 may decrypt or be refused.",
+            "",
+        ),
+        (
+            "TooFarInFuture",
+            "MISSING_STEP",
+            "A jump beyond 25,000, more than any open implementation accepts.",
+            "An unbounded jump makes one message cost the receiver arbitrarily many key derivations.",
+        ),
+    ];
+    let group = Group {
+        comment: "bob (registration 1501, signed prekey 1, one-time prekey 7) receives from alice".into(),
+        receiver: bob,
+        sender: "alice".into(),
+        sender_identity: identity_of(&alice)?,
+        tests,
+    };
+    render(
+        "session-bounds.yaml",
+        &file(
+            Family::Session,
+            "Forward-jump bounds: messages whose counter runs far ahead of the receiving chain.",
+            &notes,
+            vec![group],
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Skipping the chain to counter N gives the same bytes as encrypting N messages and keeping the last.
+    #[tokio::test]
+    async fn skipping_the_chain_matches_sending_in_order() {
+        let mut rng = StdRng::seed_from_u64(9);
+        let bob = key_material(&mut rng, 1, &[7]).unwrap();
+        let alice = key_material(&mut rng, 2, &[]).unwrap();
+        let provider = ReferenceProvider::new();
+        let bundle = bundle_of(&provider, &bob).await.unwrap();
+        let in_order = Sender::new(&provider, &alice, 5, &bundle).await.unwrap();
+        let mut last = None;
+        for counter in 0..=40 {
+            last = Some(in_order.send_at(counter, &text(40)).await.unwrap());
+        }
+        let skipping = Sender::new(&provider, &alice, 5, &bundle).await.unwrap();
+        let skipped = skipping.send_at(40, &text(40)).await.unwrap();
+        assert_eq!(Some(skipped), last);
+    }
+}

@@ -1,0 +1,287 @@
+//! The deviations behind the Signal-side [`Fault`] switches, called only when a switch is on.
+//!
+//! wacore-libsignal checks MACs, versions, duplicates and bounds inside its decrypt path, so each fault wraps
+//! the correct path (`Client::process_bundle`, `Client::decrypt` in the parent module) and rewrites its input
+//! or its outcome, never the correct path itself:
+//! - skip-signed-prekey-check: when the correct path refuses the signature, build the session with the crate's
+//!   low-level X3DH (`initialize_alice_session_record`), which verifies nothing.
+//! - accept-raw-key-signature: the same fallback, taken only when the signature verifies over the raw 32 bytes.
+//! - skip-mac-check: on `bad_mac` for a `msg`, recompute the MAC from the session's receiving chain, splice it
+//!   in, and decrypt again (a `pkmsg` that would start a session has no chain yet and stays refused).
+//! - partial-mac-check: the same repair, taken only when the first 4 of the 8 MAC bytes already match.
+//! - accept-duplicates: remember every plaintext by its message bytes and answer a `duplicate` with it (what
+//!   keeping used message keys gives for an exact replay).
+//! - keep-consumed-prekeys: put the one-time prekey the correct path deleted back.
+//! - accept-any-version: rewrite a `pkmsg`'s outer version byte to 0x33 (no MAC covers it); a `msg`'s version
+//!   byte is MAC-covered, so a version-blind receiver still fails there and the correct path is left to answer.
+//! - accept-wrong-key-type: rewrite the type byte of every 33-byte bundle key to 0x05 before the correct path.
+//! - no-forward-jump-bound: on `too_far_in_future` for a `msg`, fast-forward the receiving chain to the
+//!   message's counter (dropping the keys in between) and decrypt again.
+//! - accept-identity-change: the identity store trusts any key (`Identities::trust_changed_identities`).
+
+use super::chain;
+use super::{Client, Fault, Faults, VERSION_BYTE, address, public_key, reject};
+use crate::provider::{CallError, CallResult, Ciphertext, CiphertextKind, ErrorClass, PreKeyBundle};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use std::collections::HashMap;
+use wacore_libsignal::protocol::{
+    AliceSignalProtocolParameters, Direction, IdentityKey, IdentityKeyStore, KeyPair, PreKeyId, PreKeySignalMessage,
+    SessionRecord, SignalMessage, SignedPreKeyId, UsePQRatchet, initialize_alice_session_record,
+};
+
+/// Bytes of the truncated MAC (RO-ENC-011).
+const MAC_LEN: usize = 8;
+/// How many MAC bytes partial-mac-check compares.
+const PARTIAL_MAC_LEN: usize = 4;
+
+/// What a faulty client remembers beyond the correct state.
+#[derive(Default)]
+pub(super) struct Memory {
+    /// accept-duplicates: plaintexts by (peer, WhisperMessage bytes).
+    plaintexts: HashMap<(String, Vec<u8>), Vec<u8>>,
+}
+
+/// Switches that live in the stores rather than in a call path.
+pub(super) fn configure(client: &mut Client, faults: &Faults) {
+    if faults.has(Fault::AcceptIdentityChange) {
+        client.identities.trust_changed_identities = true;
+    }
+}
+
+/// `Client::process_bundle` with the bundle-side faults.
+pub(super) async fn process_bundle(
+    client: &mut Client,
+    faults: &Faults,
+    peer: &str,
+    bundle: &PreKeyBundle,
+) -> CallResult<()> {
+    let mut bundle = bundle.clone();
+    if faults.has(Fault::AcceptWrongKeyType) {
+        for key in [
+            Some(&mut bundle.identity_key),
+            Some(&mut bundle.signed_prekey),
+            bundle.prekey.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if key.0.len() == 33 && key.0[0] != 0x05 {
+                key.0[0] = 0x05;
+            }
+        }
+    }
+    match client.process_bundle(peer, &bundle).await {
+        Err(CallError::Rejected {
+            class: ErrorClass::BadSignature,
+            ..
+        }) if faults.has(Fault::SkipSignedPrekeyCheck)
+            || (faults.has(Fault::AcceptRawKeySignature) && signed_over_raw_key(&bundle)) =>
+        {
+            unverified_x3dh(client, peer, &bundle).await
+        }
+        other => other,
+    }
+}
+
+fn signed_over_raw_key(bundle: &PreKeyBundle) -> bool {
+    let (Ok(identity), Ok(signed)) = (
+        public_key(&bundle.identity_key, "identity_key"),
+        public_key(&bundle.signed_prekey, "signed_prekey"),
+    ) else {
+        return false;
+    };
+    bundle.signed_prekey_signature.0.len() == 64
+        && identity.verify_signature(signed.public_key_bytes(), &bundle.signed_prekey_signature.0)
+}
+
+/// X3DH as initiator, as `process_prekey_bundle` does it, minus the signature check.
+async fn unverified_x3dh(client: &mut Client, peer: &str, bundle: &PreKeyBundle) -> CallResult<()> {
+    let identity = IdentityKey::new(public_key(&bundle.identity_key, "identity_key")?);
+    let signed = public_key(&bundle.signed_prekey, "signed_prekey")?;
+    let address = address(peer);
+    let trusted = client
+        .identities
+        .is_trusted_identity(&address, &identity, Direction::Sending)
+        .await
+        .map_err(reject)?;
+    if !trusted {
+        return Err(CallError::rejected(
+            ErrorClass::UntrustedIdentity,
+            format!("{peer}: identity not trusted"),
+        ));
+    }
+    let base = KeyPair::generate(&mut client.rng);
+    let base_public = base.public_key;
+    let mut parameters = AliceSignalProtocolParameters::new(
+        client.identities.own.clone(),
+        base,
+        identity,
+        signed,
+        signed,
+        UsePQRatchet::No,
+    );
+    let prekey_id = match (bundle.prekey_id, &bundle.prekey) {
+        (Some(id), Some(key)) => {
+            parameters.set_their_one_time_pre_key(public_key(key, "prekey")?);
+            Some(PreKeyId::from(id))
+        }
+        _ => None,
+    };
+    let mut state = initialize_alice_session_record(&parameters, &mut client.rng)
+        .map_err(reject)?
+        .take_session_state()
+        .ok_or_else(|| CallError::rejected(ErrorClass::Internal, "X3DH gave no session"))?;
+    state.set_unacknowledged_pre_key_message(prekey_id, SignedPreKeyId::from(bundle.signed_prekey_id), &base_public);
+    state.set_local_registration_id(client.identities.registration_id);
+    state.set_remote_registration_id(bundle.registration_id);
+    client
+        .identities
+        .save_identity(&address, &identity)
+        .await
+        .map_err(reject)?;
+    client
+        .sessions
+        .0
+        .entry(address)
+        .or_insert_with(SessionRecord::new_fresh)
+        .promote_fresh_state(state);
+    Ok(())
+}
+
+/// `Client::decrypt` with the message-side faults.
+pub(super) async fn decrypt(
+    client: &mut Client,
+    faults: &Faults,
+    peer: &str,
+    ciphertext: &Ciphertext,
+) -> CallResult<Vec<u8>> {
+    let mut ciphertext = ciphertext.clone();
+    if faults.has(Fault::AcceptAnyVersion)
+        && ciphertext.kind == CiphertextKind::Pkmsg
+        && let Some(byte) = ciphertext.body.0.first_mut()
+    {
+        *byte = VERSION_BYTE;
+    }
+    let prekeys = faults.has(Fault::KeepConsumedPrekeys).then(|| client.prekeys.0.clone());
+    let result = match client.decrypt(peer, &ciphertext).await {
+        Err(CallError::Rejected {
+            class: ErrorClass::BadMac,
+            ..
+        }) if faults.has(Fault::SkipMacCheck) || faults.has(Fault::PartialMacCheck) => {
+            let compared = if faults.has(Fault::SkipMacCheck) {
+                0
+            } else {
+                PARTIAL_MAC_LEN
+            };
+            retry_with_repaired_mac(client, peer, &ciphertext, compared).await
+        }
+        Err(CallError::Rejected {
+            class: ErrorClass::TooFarInFuture,
+            detail,
+        }) if faults.has(Fault::NoForwardJumpBound) => {
+            let refused = CallError::rejected(ErrorClass::TooFarInFuture, detail);
+            retry_fast_forwarded(client, peer, &ciphertext, refused).await
+        }
+        Err(CallError::Rejected {
+            class: ErrorClass::Duplicate,
+            detail,
+        }) if faults.has(Fault::AcceptDuplicates) => replay_key(peer, &ciphertext)
+            .and_then(|key| client.faulty.plaintexts.get(&key).cloned())
+            .ok_or_else(|| CallError::rejected(ErrorClass::Duplicate, detail)),
+        other => other,
+    };
+    if let Ok(plaintext) = &result {
+        if faults.has(Fault::AcceptDuplicates)
+            && let Some(key) = replay_key(peer, &ciphertext)
+        {
+            client.faulty.plaintexts.insert(key, plaintext.clone());
+        }
+        if let Some(before) = prekeys {
+            for (id, record) in before {
+                client.prekeys.0.entry(id).or_insert(record);
+            }
+        }
+    }
+    result
+}
+
+/// The WhisperMessage bytes a replay is recognised by (the inner message of a `pkmsg`).
+fn replay_key(peer: &str, ciphertext: &Ciphertext) -> Option<(String, Vec<u8>)> {
+    let inner = match ciphertext.kind {
+        CiphertextKind::Msg => ciphertext.body.0.clone(),
+        CiphertextKind::Pkmsg => PreKeySignalMessage::try_from(ciphertext.body.as_slice())
+            .ok()?
+            .message()
+            .serialized()
+            .to_vec(),
+    };
+    Some((peer.to_string(), inner))
+}
+
+async fn retry_with_repaired_mac(
+    client: &mut Client,
+    peer: &str,
+    ciphertext: &Ciphertext,
+    compared: usize,
+) -> CallResult<Vec<u8>> {
+    let refused = || CallError::rejected(ErrorClass::BadMac, "MAC does not match");
+    if ciphertext.kind != CiphertextKind::Msg {
+        return Err(refused());
+    }
+    let body = ciphertext.body.as_slice();
+    let message = SignalMessage::try_from(body).map_err(reject)?;
+    let Some(record) = client.sessions.0.get(&address(peer)) else {
+        return Err(refused());
+    };
+    let Some(state) = record.session_state() else {
+        return Err(refused());
+    };
+    let mac_key = chain::receiving_mac_key(record, message.sender_ratchet_key(), message.counter()).map_err(reject)?;
+    let (Some(mac_key), Ok(Some(theirs)), Ok(ours)) =
+        (mac_key, state.remote_identity_key(), state.local_identity_key())
+    else {
+        return Err(refused());
+    };
+    let covered = body.len() - MAC_LEN;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&mac_key)
+        .map_err(|e| CallError::rejected(ErrorClass::Internal, e.to_string()))?;
+    mac.update(&theirs.serialize());
+    mac.update(&ours.serialize());
+    mac.update(&body[..covered]);
+    let mac = mac.finalize().into_bytes();
+    if body[covered..covered + compared] != mac[..compared] {
+        return Err(refused());
+    }
+    let mut repaired = ciphertext.clone();
+    repaired.body.0[covered..].copy_from_slice(&mac[..MAC_LEN]);
+    client.decrypt(peer, &repaired).await
+}
+
+async fn retry_fast_forwarded(
+    client: &mut Client,
+    peer: &str,
+    ciphertext: &Ciphertext,
+    refused: CallError,
+) -> CallResult<Vec<u8>> {
+    if ciphertext.kind != CiphertextKind::Msg {
+        return Err(refused);
+    }
+    let message = SignalMessage::try_from(ciphertext.body.as_slice()).map_err(reject)?;
+    let address = address(peer);
+    let Some(before) = client.sessions.0.get(&address).cloned() else {
+        return Err(refused);
+    };
+    let mut record = before.clone();
+    if !chain::fast_forward_receiver_chain(&mut record, message.sender_ratchet_key(), message.counter())
+        .map_err(reject)?
+    {
+        return Err(refused);
+    }
+    client.sessions.0.insert(address.clone(), record);
+    let result = client.decrypt(peer, ciphertext).await;
+    if result.is_err() {
+        client.sessions.0.insert(address, before);
+    }
+    result
+}
