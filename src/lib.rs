@@ -21,4 +21,6 @@ pub mod requirements;
 pub mod runner;
 pub mod scoring;
 pub mod vector;
+pub mod verify;
+pub mod wire;
 pub mod yaml;
