@@ -6,8 +6,10 @@
 //! are included verbatim with their source in the comment.
 
 mod bundle;
+mod key_schedule;
 mod roundtrip;
 mod session;
+mod wire;
 mod xeddsa;
 
 use crate::family::Family;
@@ -30,6 +32,8 @@ pub async fn all() -> Result<Vec<Generated>, String> {
         bundle::generate().await?,
         session::generate().await?,
         roundtrip::generate()?,
+        key_schedule::generate()?,
+        wire::generate()?,
     ])
 }
 

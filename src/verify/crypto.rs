@@ -236,6 +236,12 @@ pub fn aes_cbc_encrypt(keys: &MessageKeys, plaintext: &[u8]) -> Vec<u8> {
     cbc::Encryptor::<Aes256>::new(&keys.cipher_key.into(), &keys.iv.into()).encrypt_padded_vec::<Pkcs7>(plaintext)
 }
 
+/// AES-256-CBC without padding, for building malformed-padding vectors (`data` is whole blocks).
+pub fn aes_cbc_encrypt_unpadded(keys: &MessageKeys, data: &[u8]) -> Vec<u8> {
+    cbc::Encryptor::<Aes256>::new(&keys.cipher_key.into(), &keys.iv.into())
+        .encrypt_padded_vec::<aes::cipher::block_padding::NoPadding>(data)
+}
+
 /// RO-ENC-009: decryption; a length that is not a positive multiple of 16 or bad padding is refused.
 pub fn aes_cbc_decrypt(keys: &MessageKeys, ciphertext: &[u8]) -> Result<Vec<u8>, Reject> {
     if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(16) {
