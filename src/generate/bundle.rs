@@ -82,7 +82,7 @@ pub(super) async fn generate() -> Result<Generated, String> {
         test(Case {
             id: "valid.with-one-time-prekey",
             comment: "a well-formed bundle with a one-time prekey (4-DH X3DH)",
-            requirements: &["RO-SIG-003", "RO-ID-007"],
+            requirements: &["RO-SIG-003", "RO-ID-007", "RO-ENC-002"],
             flags: &[],
             expected: Expected::Valid,
             errors: &[],
@@ -91,7 +91,7 @@ pub(super) async fn generate() -> Result<Generated, String> {
         test(Case {
             id: "valid.without-one-time-prekey",
             comment: "a well-formed bundle without a one-time prekey (3-DH X3DH)",
-            requirements: &["RO-SIG-003", "RO-ID-007"],
+            requirements: &["RO-SIG-003", "RO-ID-007", "RO-ENC-002"],
             flags: &[],
             expected: Expected::Valid,
             errors: &[],

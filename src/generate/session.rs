@@ -197,8 +197,8 @@ pub(super) async fn generate() -> Result<Generated, String> {
     let mut tests = vec![
         test(
             "in-order",
-            "four pkmsgs delivered in order (X3DH as responder, then the chain)",
-            &["RO-ENC-001", "RO-ENC-004", "RO-ENC-013"],
+            "four pkmsgs delivered in order (X3DH as responder, then the chain); all name one-time prekey 7, which the first consumes: the later ones continue that session",
+            &["RO-ENC-001", "RO-ENC-004", "RO-ENC-005", "RO-ENC-013"],
             &[],
             vec![
                 ok("", &pk[0], t0),
@@ -435,6 +435,13 @@ pub(super) async fn generate() -> Result<Generated, String> {
             ok("", &long[1], &long_texts[1]),
             ok("", &long[2], &long_texts[2]),
         ],
+    ));
+    tests.push(test(
+        "same-identity-new-session",
+        "alice, already known, starts a second session (new base key, no one-time prekey) under the same identity key: accepted",
+        &["RO-ID-008", "RO-ENC-003"],
+        &[],
+        vec![ok("", &pk[0], t0), ok("", &three_dh, b"no one-time prekey")],
     ));
     tests.push(test(
         "no-session.msg-first",

@@ -60,6 +60,9 @@ pub(crate) fn add_group_order(signature: &[u8]) -> Option<Bytes> {
     Some(Bytes(out))
 }
 
+/// A key variant: id suffix, description, the key bytes, requirements, flags.
+type Altered = (String, String, Bytes, &'static [&'static str], &'static [&'static str]);
+
 /// Every mutation of one honest signature: the valid case, bit flips in R, s and the message, s with high
 /// bits set, the sign bit, wrong lengths, and s + L (acceptable).
 fn mutations(prefix: &str, msg: &Bytes, sig: &Bytes) -> Vec<Test> {
@@ -292,7 +295,7 @@ pub(super) fn generate() -> Result<Generated, String> {
                 .map_err(|e| format!("signing failed: {e}"))?
                 .to_vec(),
         );
-        let mut altered: Vec<(String, String, Bytes, &[&str], &[&str])> = [1usize, 9, 17, 32]
+        let mut altered: Vec<Altered> = [1usize, 9, 17, 32]
             .iter()
             .map(|&i| {
                 (
