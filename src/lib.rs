@@ -23,4 +23,6 @@ pub mod schema;
 pub mod scoring;
 pub mod selftest;
 pub mod vector;
+pub mod verify;
+pub mod wire;
 pub mod yaml;

@@ -51,6 +51,12 @@ enum VectorsCommand {
         #[arg(long)]
         check: bool,
     },
+    /// Recompute every case's expected outcome without the reference library; exit 1 on any disagreement.
+    Verify {
+        /// Another vector folder: every *.yaml in it (default: the profile's vectors).
+        #[arg(long, value_name = "DIR")]
+        vectors: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -141,6 +147,7 @@ fn main() -> ExitCode {
         Command::Schema { out } => schema(&out),
         Command::Vectors(VectorsCommand::Generate { out, check }) => generate(&out, check),
         Command::Selftest(args) => selftest(args),
+        Command::Vectors(VectorsCommand::Verify { vectors }) => verify(vectors),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
@@ -310,5 +317,24 @@ fn selftest(args: SelftestArgs) -> i32 {
             }
         }
         Err(e) => fail(&e),
+    }
+}
+
+fn verify(vectors: Option<PathBuf>) -> i32 {
+    let options = PlanOptions {
+        vectors_dir: vectors,
+        profile: plan::DEFAULT_PROFILE.into(),
+        ..PlanOptions::default()
+    };
+    match interop_conformance::verify::verify(&options) {
+        Ok(results) => {
+            print!("{}", interop_conformance::verify::render(&results));
+            if results.iter().any(|r| !r.disagreements.is_empty()) {
+                exit::NOT_CONFORMANT
+            } else {
+                exit::CONFORMANT
+            }
+        }
+        Err(e) => fail(&e.into()),
     }
 }

@@ -1,6 +1,7 @@
 //! Vector families: one module per family, each with its YAML shape and its check against a provider.
 
 pub mod bundle;
+pub mod key_schedule;
 pub mod roundtrip;
 pub mod session;
 pub mod xeddsa;
@@ -26,15 +27,21 @@ pub enum Family {
     Session,
     /// Live 1:1 exchange between the provider and the harness's reference peer.
     SessionRoundtrip,
+    /// Known-answer key schedule (X3DH, ratchet, chain, message keys), judged by decryption.
+    KeySchedule,
+    /// Wire-format known answers and malformed messages with valid MACs; same shape as `session`.
+    WireFormat,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 4] = [
+    pub const ALL: [Family; 6] = [
         Self::XeddsaVerify,
         Self::PrekeyBundle,
         Self::Session,
         Self::SessionRoundtrip,
+        Self::KeySchedule,
+        Self::WireFormat,
     ];
 
     /// The family's name in files.
@@ -44,6 +51,8 @@ impl Family {
             Self::PrekeyBundle => "prekey_bundle",
             Self::Session => "session",
             Self::SessionRoundtrip => "session_roundtrip",
+            Self::KeySchedule => "key_schedule",
+            Self::WireFormat => "wire_format",
         }
     }
 
@@ -54,6 +63,8 @@ impl Family {
             Self::PrekeyBundle => schemars::schema_for!(VectorFile<bundle::Group>),
             Self::Session => schemars::schema_for!(VectorFile<session::Group>),
             Self::SessionRoundtrip => schemars::schema_for!(VectorFile<roundtrip::Group>),
+            Self::KeySchedule => schemars::schema_for!(VectorFile<key_schedule::Group>),
+            Self::WireFormat => schemars::schema_for!(VectorFile<session::Group>),
         }
     }
 }
@@ -69,6 +80,8 @@ pub enum Check {
     Session(session::Check),
     /// See [`roundtrip`].
     Roundtrip(roundtrip::Check),
+    /// See [`key_schedule`].
+    KeySchedule(key_schedule::Check),
 }
 
 /// A parsed file, flattened to tests with their key paths.
@@ -95,6 +108,16 @@ pub fn parse(family: Family, path: &Path, text: &str) -> Result<Parsed, InputErr
             let file = yaml::parse::<VectorFile<roundtrip::Group>>(path, text)?;
             roundtrip::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
             flatten(file, roundtrip::checks)
+        }
+        Family::KeySchedule => {
+            let file = yaml::parse::<VectorFile<key_schedule::Group>>(path, text)?;
+            key_schedule::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
+            flatten(file, key_schedule::checks)
+        }
+        Family::WireFormat => {
+            let file = yaml::parse::<VectorFile<session::Group>>(path, text)?;
+            session::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
+            flatten(file, session::checks)
         }
     }
 }
@@ -130,5 +153,6 @@ pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
         Check::Bundle(c) => bundle::run(meta, c, ctx).await,
         Check::Session(c) => session::run(meta, c, ctx).await,
         Check::Roundtrip(c) => roundtrip::run(meta, c, ctx).await,
+        Check::KeySchedule(c) => key_schedule::run(meta, c, ctx).await,
     }
 }

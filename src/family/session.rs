@@ -68,34 +68,45 @@ pub struct Check {
 pub(super) fn validate(file: &VectorFile<Group>) -> Result<(), (String, String)> {
     for (g, group) in file.groups.iter().enumerate() {
         for (t, test) in group.tests.iter().enumerate() {
-            let key = format!("groups[{g}].tests[{t}]");
-            if test.messages.is_empty() {
-                return Err((
-                    format!("{key}.messages"),
-                    format!("test `{}` delivers no message", test.id),
-                ));
-            }
-            for (s, step) in test.messages.iter().enumerate() {
-                if step.expected == Expected::Valid && step.plaintext.is_none() {
-                    return Err((
-                        format!("{key}.messages[{s}].plaintext"),
-                        format!("valid step of test `{}` needs a plaintext", test.id),
-                    ));
-                }
-            }
-            let summary = summarise(test.messages.iter().map(|s| s.expected));
-            if summary != test.expected {
-                return Err((
-                    format!("{key}.expected"),
-                    format!(
-                        "test `{}` says `{}` but its steps make it `{}`",
-                        test.id,
-                        test.expected.as_str(),
-                        summary.as_str()
-                    ),
-                ));
-            }
+            validate_steps(
+                &format!("groups[{g}].tests[{t}]"),
+                &test.id,
+                test.expected,
+                &test.messages,
+            )?;
         }
+    }
+    Ok(())
+}
+
+/// Check one test's steps: at least one, plaintexts on valid steps, and a matching test-level `expected`.
+pub(super) fn validate_steps(
+    key: &str,
+    id: &str,
+    expected: Expected,
+    messages: &[Step],
+) -> Result<(), (String, String)> {
+    if messages.is_empty() {
+        return Err((format!("{key}.messages"), format!("test `{id}` delivers no message")));
+    }
+    for (s, step) in messages.iter().enumerate() {
+        if step.expected == Expected::Valid && step.plaintext.is_none() {
+            return Err((
+                format!("{key}.messages[{s}].plaintext"),
+                format!("valid step of test `{id}` needs a plaintext"),
+            ));
+        }
+    }
+    let summary = summarise(messages.iter().map(|s| s.expected));
+    if summary != expected {
+        return Err((
+            format!("{key}.expected"),
+            format!(
+                "test `{id}` says `{}` but its steps make it `{}`",
+                expected.as_str(),
+                summary.as_str()
+            ),
+        ));
     }
     Ok(())
 }

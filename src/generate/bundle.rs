@@ -82,7 +82,7 @@ pub(super) async fn generate() -> Result<Generated, String> {
         test(Case {
             id: "valid.with-one-time-prekey",
             comment: "a well-formed bundle with a one-time prekey (4-DH X3DH)",
-            requirements: &["RO-SIG-003", "RO-ID-007"],
+            requirements: &["RO-SIG-003", "RO-ID-007", "RO-ENC-002"],
             flags: &[],
             expected: Expected::Valid,
             errors: &[],
@@ -91,7 +91,7 @@ pub(super) async fn generate() -> Result<Generated, String> {
         test(Case {
             id: "valid.without-one-time-prekey",
             comment: "a well-formed bundle without a one-time prekey (3-DH X3DH)",
-            requirements: &["RO-SIG-003", "RO-ID-007"],
+            requirements: &["RO-SIG-003", "RO-ID-007", "RO-ENC-002"],
             flags: &[],
             expected: Expected::Valid,
             errors: &[],
@@ -176,7 +176,125 @@ pub(super) async fn generate() -> Result<Generated, String> {
         test(Case { id: "key.identity-32-bytes", comment: "the raw 32-byte identity key where 33 bytes are expected", requirements: &["RO-ID-007"], flags: &["WrongKeyLength"], expected: Expected::Invalid, errors: &key_fail, bundle: with(&|b| b.identity_key = Bytes(b.identity_key.0[1..].to_vec())) }),
         test(Case { id: "key.signed-prekey-trailing-byte", comment: "0x05 || key || 0x00: Signal's libsignal logs a warning, Go libsignal ignores it; receivers SHOULD refuse", requirements: &["RO-ID-007A"], flags: &["TrailingBytes"], expected: Expected::Invalid, errors: &key_fail, bundle: with(&|b| b.signed_prekey = Bytes([spk.0.as_slice(), &[0]].concat())) }),
     ]);
+    for i in [7usize, 15, 23, 39, 47, 55, 62] {
+        signatures.push(test(Case {
+            id: &format!("signature.flip-byte-{i}"),
+            comment: &format!("a bit of byte {i} of the signed-prekey signature flipped"),
+            requirements: &["RO-SIG-003"],
+            flags: &["BadSignature"],
+            expected: Expected::Invalid,
+            errors: &sig_fail,
+            bundle: flip(i),
+        }));
+    }
+    signatures.push(test(Case {
+        id: "signature.sign-bit",
+        comment: "the sign bit sig[63] & 0x80 toggled",
+        requirements: &["RO-SIG-001", "RO-SIG-003"],
+        flags: &["BadSignature"],
+        expected: Expected::Invalid,
+        errors: &sig_fail,
+        bundle: with(&|b| b.signed_prekey_signature.0[63] ^= 0x80),
+    }));
+    signatures.push(test(Case {
+        id: "signature.len65",
+        comment: "a 65-byte signature",
+        requirements: &["RO-SIG-001", "RO-SIG-003"],
+        flags: &["WrongLength"],
+        expected: Expected::Invalid,
+        errors: &sig_fail,
+        bundle: with(&|b| b.signed_prekey_signature = Bytes([signature.0.as_slice(), &[0]].concat())),
+    }));
+    keys.extend([
+        test(Case {
+            id: "key.one-time-prekey-32-bytes",
+            comment: "the raw 32-byte one-time prekey",
+            requirements: &["RO-ID-007"],
+            flags: &["WrongKeyLength"],
+            expected: Expected::Invalid,
+            errors: &key_fail,
+            bundle: with(&|b| b.prekey = b.prekey.as_ref().map(|k| Bytes(k.0[1..].to_vec()))),
+        }),
+        test(Case {
+            id: "key.identity-trailing-byte",
+            comment: "identity key 0x05 || key || 0x00",
+            requirements: &["RO-ID-007A"],
+            flags: &["TrailingBytes"],
+            expected: Expected::Invalid,
+            errors: &key_fail,
+            bundle: with(&|b| b.identity_key = Bytes([b.identity_key.0.as_slice(), &[0]].concat())),
+        }),
+        test(Case {
+            id: "key.one-time-prekey-trailing-byte",
+            comment: "one-time prekey 0x05 || key || 0x00",
+            requirements: &["RO-ID-007A"],
+            flags: &["TrailingBytes"],
+            expected: Expected::Invalid,
+            errors: &key_fail,
+            bundle: with(&|b| b.prekey = b.prekey.as_ref().map(|k| Bytes([k.0.as_slice(), &[0]].concat()))),
+        }),
+        test(Case {
+            id: "key.one-time-prekey-type-04",
+            comment: "one-time prekey with type byte 0x04",
+            requirements: &["RO-ID-007"],
+            flags: &["WrongKeyType"],
+            expected: Expected::Invalid,
+            errors: &key_fail,
+            bundle: with(&|b| b.prekey = b.prekey.as_ref().map(|k| retype(k, 0x04))),
+        }),
+        test(Case {
+            id: "key.identity-type-00",
+            comment: "identity key with type byte 0x00",
+            requirements: &["RO-ID-007"],
+            flags: &["WrongKeyType"],
+            expected: Expected::Invalid,
+            errors: &key_fail,
+            bundle: with(&|b| b.identity_key = retype(&b.identity_key, 0x00)),
+        }),
+    ]);
+    // Low-order keys: a signed prekey with a valid signature over it, a one-time prekey, an identity key.
+    let mut low = Vec::new();
+    for (name, point) in super::wire::low_order_points()? {
+        let serialized = Bytes([&[0x05u8][..], &point].concat());
+        let signed_low = sign(&mut rng, &identity, &serialized)?;
+        low.push(test(Case {
+            id: &format!("low-order.signed-prekey-{name}"),
+            comment: "a low-order signed prekey, validly signed: its DH output is all zero and must not be used",
+            requirements: &["RO-ENC-002", "RO-ENC-003"],
+            flags: &["LowOrderKey"],
+            expected: Expected::Invalid,
+            errors: &key_fail,
+            bundle: with(&|b| {
+                b.signed_prekey = serialized.clone();
+                b.signed_prekey_signature = signed_low.clone();
+            }),
+        }));
+        low.push(test(Case {
+            id: &format!("low-order.one-time-prekey-{name}"),
+            comment: "a low-order one-time prekey: DH4 would be all zero",
+            requirements: &["RO-ENC-002", "RO-ENC-003"],
+            flags: &["LowOrderKey"],
+            expected: Expected::Invalid,
+            errors: &key_fail,
+            bundle: with(&|b| b.prekey = Some(serialized.clone())),
+        }));
+        low.push(test(Case {
+            id: &format!("low-order.identity-{name}"),
+            comment: "a low-order identity key (the signature cannot verify either)",
+            requirements: &["RO-ENC-002"],
+            flags: &["LowOrderKey"],
+            expected: Expected::Invalid,
+            errors: &[ErrorClass::InvalidKey, ErrorClass::BadSignature],
+            bundle: with(&|b| b.identity_key = serialized.clone()),
+        }));
+    }
     let notes = [
+        (
+            "LowOrderKey",
+            "EDGE_CASE",
+            "A public key of small order gives an all-zero DH output. RFC 7748 section 6.1 allows the check; this suite requires it (RO-ENC-002). It is not a published Meta rule.",
+            "Session keys derived from a known secret.",
+        ),
         (
             "BadSignature",
             "AUTH_BYPASS",
@@ -221,6 +339,10 @@ pub(super) async fn generate() -> Result<Generated, String> {
         Group {
             comment: "key encodings that must be refused".into(),
             tests: std::mem::take(&mut keys),
+        },
+        Group {
+            comment: "low-order public keys that must be refused".into(),
+            tests: low,
         },
     ];
     render(

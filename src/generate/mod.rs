@@ -1,14 +1,23 @@
 //! `conformance vectors generate`: writes the vector corpus deterministically from fixed seeds.
 //!
-//! Keys, signatures and ciphertexts come from the reference library driven by seeded RNGs, so regenerating
-//! gives byte-identical files. Every expected value is then confirmed by `conformance vectors verify`
-//! (the `verify` module), which recomputes it without the reference library. Known answers published by others
-//! are included verbatim with their source in the comment.
+//! Keys, signatures and ciphertexts come from seeded RNGs, so regenerating gives byte-identical files. Two
+//! producers, each checked by the other:
+//! - the reference library (xeddsa, prekey-bundle, session): every expected value is recomputed without it by
+//!   `conformance vectors verify` ([`crate::verify`]);
+//! - the independent sender of [`crate::verify::sender`] (key-schedule, wire-format), which can build
+//!   malformed messages with valid MACs: the reference library must decrypt its valid messages to the exact
+//!   plaintext (every `cargo test`), and `vectors verify` replays them through the independent receiver model.
+//!   Sender and receiver models share the primitives of [`crate::verify::crypto`], which are pinned by external
+//!   known answers (RFC 5869, RFC 4231, RFC 8032, the Reference Offer's signed prekey, python-axolotl's X3DH).
+//!
+//! Known answers published by others are included verbatim with their source in the comment.
 
 mod bounds;
 mod bundle;
+mod key_schedule;
 mod roundtrip;
 mod session;
+mod wire;
 mod xeddsa;
 
 use crate::family::Family;
@@ -32,6 +41,8 @@ pub async fn all() -> Result<Vec<Generated>, String> {
         session::generate().await?,
         bounds::generate().await?,
         roundtrip::generate()?,
+        key_schedule::generate()?,
+        wire::generate()?,
     ])
 }
 

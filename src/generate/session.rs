@@ -182,6 +182,13 @@ pub(super) async fn generate() -> Result<Generated, String> {
     let m1 = Sender::new(&provider, &mallory, 16, &no_otk).await?;
     let impostor = m1.send(b"identity changed").await?;
 
+    // A longer chain for out-of-order and skipped-key cases: eight messages on one session.
+    let a7 = Sender::new(&provider, &alice, 17, &no_otk).await?;
+    let long_texts: Vec<Vec<u8>> = (0..8).map(|i| format!("chain message {i}").into_bytes()).collect();
+    let mut long = Vec::new();
+    for t in &long_texts {
+        long.push(a7.send(t).await?);
+    }
     let (t0, t1, t2, t3) = (texts[0], texts[1], texts[2], texts[3]);
     let inner1 = inner(&pk[1])?;
     let mac_errors = [ErrorClass::BadMac];
@@ -190,8 +197,8 @@ pub(super) async fn generate() -> Result<Generated, String> {
     let mut tests = vec![
         test(
             "in-order",
-            "four pkmsgs delivered in order (X3DH as responder, then the chain)",
-            &["RO-ENC-001", "RO-ENC-004", "RO-ENC-013"],
+            "four pkmsgs delivered in order (X3DH as responder, then the chain); all name one-time prekey 7, which the first consumes: the later ones continue that session",
+            &["RO-ENC-001", "RO-ENC-004", "RO-ENC-005", "RO-ENC-013"],
             &[],
             vec![
                 ok("", &pk[0], t0),
@@ -351,6 +358,124 @@ pub(super) async fn generate() -> Result<Generated, String> {
             ],
         ),
     ];
+    let lk = |i: usize| -> Result<Step, String> {
+        let ct = if i == 0 { long[0].clone() } else { inner(&long[i])? };
+        Ok(ok(&format!("chain index {i}"), &ct, &long_texts[i]))
+    };
+    let ld = |i: usize| -> Result<Step, String> {
+        let ct = if i == 0 { long[0].clone() } else { inner(&long[i])? };
+        Ok(bad(
+            &format!("chain index {i} again"),
+            ct,
+            Expected::Invalid,
+            &[ErrorClass::Duplicate],
+        ))
+    };
+    for (name, comment, order) in [
+        (
+            "skipped.reverse",
+            "indices 0, then 7 down to 1: every skipped key is kept and used once",
+            vec![
+                (0usize, true),
+                (7, true),
+                (6, true),
+                (5, true),
+                (4, true),
+                (3, true),
+                (2, true),
+                (1, true),
+            ],
+        ),
+        (
+            "skipped.interleaved",
+            "indices 0, 5, 1, 4, 2, 3",
+            vec![(0, true), (5, true), (1, true), (4, true), (2, true), (3, true)],
+        ),
+        (
+            "skipped.in-order-long",
+            "indices 0 to 7 in order",
+            (0..8).map(|i| (i, true)).collect(),
+        ),
+        (
+            "skipped.duplicate-of-skipped",
+            "index 1 delivered after 3, then again: a used skipped key is deleted",
+            vec![(0, true), (3, true), (1, true), (1, false), (2, true)],
+        ),
+        (
+            "skipped.duplicate-after-gap",
+            "index 7 delivered twice after a gap; the skipped 4 still decrypts",
+            vec![(0, true), (7, true), (7, false), (4, true)],
+        ),
+        (
+            "skipped.duplicate-first",
+            "the first message replayed after the chain moved on",
+            vec![(0, true), (1, true), (2, true), (0, false), (3, true)],
+        ),
+    ] {
+        let mut steps = Vec::new();
+        for (i, good) in order {
+            steps.push(if good { lk(i)? } else { ld(i)? });
+        }
+        let r: &[&str] = if name.contains("duplicate") {
+            &["RO-ENC-014"]
+        } else {
+            &["RO-ENC-007", "RO-ENC-014"]
+        };
+        let f: &[&str] = if name.contains("duplicate") { &["Replay"] } else { &[] };
+        tests.push(test(name, comment, r, f, steps));
+    }
+    tests.push(test(
+        "skipped.late-first-pkmsg",
+        "the session is created by the pkmsg of index 3; the pkmsgs of 0, 1 and 2 then decrypt from skipped keys",
+        &["RO-ENC-004", "RO-ENC-014"],
+        &[],
+        vec![
+            ok("", &long[3], &long_texts[3]),
+            ok("", &long[0], &long_texts[0]),
+            ok("", &long[1], &long_texts[1]),
+            ok("", &long[2], &long_texts[2]),
+        ],
+    ));
+    tests.push(test(
+        "same-identity-new-session",
+        "alice, already known, starts a second session (new base key, no one-time prekey) under the same identity key: accepted",
+        &["RO-ID-008", "RO-ENC-003"],
+        &[],
+        vec![ok("", &pk[0], t0), ok("", &three_dh, b"no one-time prekey")],
+    ));
+    tests.push(test(
+        "no-session.msg-first",
+        "a msg for an address with no session",
+        &["RO-ENC-004"],
+        &[],
+        vec![
+            bad("", inner(&long[1])?, Expected::Invalid, &[ErrorClass::NoSession]),
+            ok("the pkmsg then creates the session", &long[0], &long_texts[0]),
+            lk(1)?,
+        ],
+    ));
+    tests.push(test(
+        "pkmsg-mac-flipped-no-session-kept",
+        "a pkmsg with a tampered inner MAC is refused and leaves no session: a msg on that session then fails",
+        &["RO-ENC-011", "RO-ENC-013"],
+        &["ModifiedMac"],
+        vec![
+            bad(
+                "inner MAC flipped",
+                tamper_inner_mac(&long[0])?,
+                Expected::Invalid,
+                &mac_errors,
+            ),
+            bad(
+                "no session was kept",
+                inner(&long[1])?,
+                Expected::Invalid,
+                &[ErrorClass::NoSession],
+            ),
+            lk(0)?,
+            lk(1)?,
+        ],
+    ));
     for (name, byte) in [
         ("legacy-23", 0x23u8),
         ("legacy-13", 0x13),

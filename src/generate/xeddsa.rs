@@ -60,6 +60,117 @@ pub(crate) fn add_group_order(signature: &[u8]) -> Option<Bytes> {
     Some(Bytes(out))
 }
 
+/// A key variant: id suffix, description, the key bytes, requirements, flags.
+type Altered = (String, String, Bytes, &'static [&'static str], &'static [&'static str]);
+
+/// Every mutation of one honest signature: the valid case, bit flips in R, s and the message, s with high
+/// bits set, the sign bit, wrong lengths, and s + L (acceptable).
+fn mutations(prefix: &str, msg: &Bytes, sig: &Bytes) -> Vec<Test> {
+    let id = |what: &str| format!("{prefix}.{what}");
+    let invalid = |what: &str, comment: String, f: &str, m: Bytes, s: Bytes| {
+        test(&id(what), &comment, &["RO-SIG-001"], &[f], Expected::Invalid, m, s)
+    };
+    let mut tests = vec![test(
+        &id("valid"),
+        "an honest signature",
+        &["RO-SIG-001"],
+        &[],
+        Expected::Valid,
+        msg.clone(),
+        sig.clone(),
+    )];
+    for (i, mask) in [(0usize, 0x01u8), (13, 0x10), (31, 0x01)] {
+        tests.push(invalid(
+            &format!("flip-r{i}"),
+            format!("byte {i} of R changed"),
+            "ModifiedSignature",
+            msg.clone(),
+            flip(sig, i, mask),
+        ));
+    }
+    for (i, mask) in [(32usize, 0x01u8), (45, 0x08), (62, 0x01), (63, 0x01)] {
+        tests.push(invalid(
+            &format!("flip-s{i}"),
+            format!("byte {i} (in s) changed"),
+            "ModifiedSignature",
+            msg.clone(),
+            flip(sig, i, mask),
+        ));
+    }
+    if !msg.is_empty() {
+        for i in [0, msg.len() / 2, msg.len() - 1] {
+            tests.push(invalid(
+                &format!("flip-message{i}"),
+                format!("message byte {i} changed"),
+                "ModifiedMessage",
+                flip(msg, i, 0x10),
+                sig.clone(),
+            ));
+        }
+    } else {
+        tests.push(invalid(
+            "message-extended",
+            "one byte appended to the empty message".into(),
+            "ModifiedMessage",
+            Bytes(vec![0]),
+            sig.clone(),
+        ));
+    }
+    for (name, bits) in [("s-bit-253", 0x20u8), ("s-bit-254", 0x40), ("s-bits-253-254", 0x60)] {
+        let mut v = sig.0.clone();
+        v[63] |= bits;
+        if v != sig.0 {
+            tests.push(invalid(
+                name,
+                format!("sig[63] |= {bits:#04x}: s >= 2^253, rejected by the XEdDSA specification"),
+                "NonCanonicalS",
+                msg.clone(),
+                Bytes(v),
+            ));
+        }
+    }
+    tests.push(invalid(
+        "sign-bit",
+        "the Edwards sign bit in sig[63] toggled".into(),
+        "SignBit",
+        msg.clone(),
+        flip(sig, 63, 0x80),
+    ));
+    tests.push(invalid(
+        "len63",
+        "a 63-byte signature".into(),
+        "WrongLength",
+        msg.clone(),
+        Bytes(sig.0[..63].to_vec()),
+    ));
+    tests.push(invalid(
+        "len65",
+        "a 65-byte signature (one zero byte appended)".into(),
+        "WrongLength",
+        msg.clone(),
+        Bytes([sig.0.as_slice(), &[0]].concat()),
+    ));
+    tests.push(invalid(
+        "len0",
+        "an empty signature".into(),
+        "WrongLength",
+        msg.clone(),
+        Bytes(Vec::new()),
+    ));
+    if let Some(big) = add_group_order(sig) {
+        tests.push(test(
+            &id("s-plus-order"),
+            "s + L (still < 2^253): the XEdDSA specification and libsignal accept it, strict RFC 8032 verifiers reject it",
+            &["RO-SIG-001"],
+            &["MalleableS"],
+            Expected::Acceptable,
+            msg.clone(),
+            big,
+        ));
+    }
+    tests
+}
+
 fn test(id: &str, comment: &str, r: &[&str], f: &[&str], expected: Expected, message: Bytes, signature: Bytes) -> Test {
     Test {
         id: id.into(),
@@ -100,9 +211,29 @@ pub(super) fn generate() -> Result<Generated, String> {
         ],
     };
     let mut groups = vec![ro];
+    // All-zero and other low-order verifying keys: the RO example signature must not verify under them.
+    for (name, point) in super::wire::low_order_points()? {
+        groups.push(Group {
+            comment: format!("low-order key {name}"),
+            public_key: with_prefix(&point),
+            tests: vec![test(
+                &format!("xeddsa.low-order-key.{name}"),
+                "the Reference Offer's example signature checked under a low-order key",
+                &["RO-SIG-001"],
+                &["ModifiedKey"],
+                Expected::Invalid,
+                with_prefix(&spk),
+                sig.clone(),
+            )],
+        });
+    }
     let mut rng = StdRng::seed_from_u64(0x5eed_0001);
-    let messages: [&[u8]; 2] = [b"", b"interop conformance: XEdDSA over an arbitrary message"];
-    for k in 0..3 {
+    let messages: [&[u8]; 3] = [
+        b"",
+        b"interop conformance: XEdDSA over an arbitrary message",
+        &[0xa5; 200],
+    ];
+    for k in 0..5 {
         let pair = KeyPair::generate(&mut rng);
         let public = Bytes(pair.public_key.serialize().to_vec());
         let mut tests = Vec::new();
@@ -112,126 +243,110 @@ pub(super) fn generate() -> Result<Generated, String> {
                 .calculate_signature(message, &mut rng)
                 .map_err(|e| format!("signing failed: {e}"))?;
             let (msg, sig) = (Bytes(message.to_vec()), Bytes(signature.to_vec()));
-            let id = |what: &str| format!("xeddsa.key{k}.msg{m}.{what}");
-            tests.push(test(
-                &id("valid"),
-                "an honest signature",
-                &["RO-SIG-001"],
-                &[],
-                Expected::Valid,
-                msg.clone(),
-                sig.clone(),
-            ));
-            if m == 0 {
-                continue;
-            }
-            tests.extend([
-                test(
-                    &id("flip-r"),
-                    "bit 0 of R flipped",
-                    &["RO-SIG-001"],
-                    &["ModifiedSignature"],
-                    Expected::Invalid,
-                    msg.clone(),
-                    flip(&sig, 0, 0x01),
-                ),
-                test(
-                    &id("flip-s"),
-                    "bit 0 of s flipped",
-                    &["RO-SIG-001"],
-                    &["ModifiedSignature"],
-                    Expected::Invalid,
-                    msg.clone(),
-                    flip(&sig, 32, 0x01),
-                ),
-                test(
-                    &id("flip-message"),
-                    "one message bit flipped",
-                    &["RO-SIG-001"],
-                    &["ModifiedMessage"],
-                    Expected::Invalid,
-                    flip(&msg, 3, 0x10),
-                    sig.clone(),
-                ),
-                test(
-                    &id("s-top-bit"),
-                    "sig[63] |= 0x20: s >= 2^253, rejected by the XEdDSA specification",
-                    &["RO-SIG-001"],
-                    &["NonCanonicalS"],
-                    Expected::Invalid,
-                    msg.clone(),
-                    Bytes({
-                        let mut v = sig.0.clone();
-                        v[63] |= 0x20;
-                        v
-                    }),
-                ),
-                test(
-                    &id("sign-bit"),
-                    "the Edwards sign bit in sig[63] toggled",
-                    &["RO-SIG-001"],
-                    &["SignBit"],
-                    Expected::Invalid,
-                    msg.clone(),
-                    flip(&sig, 63, 0x80),
-                ),
-                test(
-                    &id("len63"),
-                    "a 63-byte signature",
-                    &["RO-SIG-001"],
-                    &["WrongLength"],
-                    Expected::Invalid,
-                    msg.clone(),
-                    Bytes(sig.0[..63].to_vec()),
-                ),
-                test(
-                    &id("len65"),
-                    "a 65-byte signature (one zero byte appended)",
-                    &["RO-SIG-001"],
-                    &["WrongLength"],
-                    Expected::Invalid,
-                    msg.clone(),
-                    Bytes([sig.0.as_slice(), &[0]].concat()),
-                ),
-            ]);
-            if let Some(big) = add_group_order(&sig) {
-                tests.push(test(
-                    &id("s-plus-order"),
-                    "s + L (still < 2^253): the XEdDSA specification and libsignal accept it, strict RFC 8032 verifiers reject it",
-                    &["RO-SIG-001"],
-                    &["MalleableS"],
-                    Expected::Acceptable,
-                    msg.clone(),
-                    big,
-                ));
-            }
+            tests.extend(mutations(&format!("xeddsa.key{k}.msg{m}"), &msg, &sig));
         }
+        // RO-SIG-002: a signed prekey signed over 0x05 || key verifies; one signed over the raw 32 bytes does not.
+        let spk = KeyPair::generate(&mut rng).public_key.serialize().to_vec();
+        let over_serialized = pair
+            .private_key
+            .calculate_signature(&spk, &mut rng)
+            .map_err(|e| format!("signing failed: {e}"))?;
+        let over_raw = pair
+            .private_key
+            .calculate_signature(&spk[1..], &mut rng)
+            .map_err(|e| format!("signing failed: {e}"))?;
+        tests.push(test(
+            &format!("xeddsa.key{k}.signed-prekey.over-serialized"),
+            "a signed-prekey signature over 0x05 || key",
+            &["RO-SIG-001", "RO-SIG-002"],
+            &[],
+            Expected::Valid,
+            Bytes(spk.clone()),
+            Bytes(over_serialized.to_vec()),
+        ));
+        tests.push(test(
+            &format!("xeddsa.key{k}.signed-prekey.raw-signature-checked-over-serialized"),
+            "a signature over the raw 32-byte prekey, checked over 0x05 || key",
+            &["RO-SIG-002"],
+            &["WrongEncoding"],
+            Expected::Invalid,
+            Bytes(spk.clone()),
+            Bytes(over_raw.to_vec()),
+        ));
+        tests.push(test(
+            &format!("xeddsa.key{k}.signed-prekey.serialized-signature-checked-over-raw"),
+            "a signature over 0x05 || key, checked over the raw 32 bytes",
+            &["RO-SIG-002"],
+            &["WrongEncoding"],
+            Expected::Invalid,
+            Bytes(spk[1..].to_vec()),
+            Bytes(over_serialized.to_vec()),
+        ));
         groups.push(Group {
             comment: format!("generated key {k} (seed 0x5eed0001)"),
             public_key: public.clone(),
             tests,
         });
-        if k == 0 {
-            let signature = pair
-                .private_key
+        // The same valid signature under altered keys: other key bits, other encodings.
+        let msg = Bytes(messages[1].to_vec());
+        let signature = Bytes(
+            pair.private_key
                 .calculate_signature(messages[1], &mut rng)
-                .map_err(|e| format!("signing failed: {e}"))?;
-            let msg = Bytes(messages[1].to_vec());
+                .map_err(|e| format!("signing failed: {e}"))?
+                .to_vec(),
+        );
+        let mut altered: Vec<Altered> = [1usize, 9, 17, 32]
+            .iter()
+            .map(|&i| {
+                (
+                    format!("key-bit-{i}"),
+                    format!("byte {i} of the verifying key changed"),
+                    flip(&public, i, 0x04),
+                    &["RO-SIG-001"][..],
+                    &["ModifiedKey"][..],
+                )
+            })
+            .collect();
+        for t in [0x00u8, 0x04, 0x06] {
+            altered.push((
+                format!("key-type-{t:02x}"),
+                format!("the verifying key with type byte {t:#04x}"),
+                Bytes([&[t][..], &public[1..]].concat()),
+                &["RO-ID-007"],
+                &["WrongKeyType"],
+            ));
+        }
+        altered.push((
+            "key-raw-32".into(),
+            "the raw 32-byte verifying key where 0x05 || key is expected".into(),
+            Bytes(public[1..].to_vec()),
+            &["RO-ID-007"],
+            &["WrongKeyLength"],
+        ));
+        altered.push((
+            "key-trailing-byte".into(),
+            "0x05 || key || 0x00: receivers SHOULD refuse trailing bytes".into(),
+            Bytes([&public[..], &[0]].concat()),
+            &["RO-ID-007A"],
+            &["TrailingBytes"],
+        ));
+        for (name, comment, key, r, f) in altered {
             groups.push(Group {
-                comment: "key 0 with its key bit flipped: signatures by key 0 must not verify".into(),
-                public_key: flip(&public, 5, 0x04),
+                comment: format!("key {k}, altered: {comment}"),
+                public_key: key,
                 tests: vec![test(
-                    "xeddsa.key0.wrong-key",
-                    "a valid signature checked under a different key",
-                    &["RO-SIG-001"],
-                    &["ModifiedKey"],
+                    &format!("xeddsa.key{k}.{name}"),
+                    &format!("a valid signature by key {k}, checked under {comment}"),
+                    r,
+                    f,
                     Expected::Invalid,
-                    msg,
-                    Bytes(signature.to_vec()),
+                    msg.clone(),
+                    signature.clone(),
                 )],
             });
         }
     }
+
     let notes = [
         (
             "PublishedExample",
@@ -268,6 +383,24 @@ pub(super) fn generate() -> Result<Generated, String> {
             "SIGNATURE_MALLEABILITY",
             "s has one of its top three bits set; the XEdDSA specification rejects s >= 2^253.",
             "Malleable signatures.",
+        ),
+        (
+            "WrongKeyType",
+            "MODIFIED_PARAMETER",
+            "Serialized Curve25519 keys start with the type byte 0x05.",
+            "",
+        ),
+        (
+            "WrongKeyLength",
+            "EDGE_CASE",
+            "Serialized keys are 33 bytes; the raw 32-byte form is used only in stanzas and enlistment.",
+            "",
+        ),
+        (
+            "TrailingBytes",
+            "EDGE_CASE",
+            "Bytes after a 33-byte key. Sources disagree on refusing them (RO-ID-007A), hence SHOULD.",
+            "",
         ),
         (
             "SignBit",

@@ -20,7 +20,8 @@
 //! - accept-identity-change: the identity store trusts any key (`Identities::trust_changed_identities`).
 
 use super::chain;
-use super::{Client, Fault, Faults, VERSION_BYTE, address, public_key, reject};
+use super::strict::VERSION_BYTE;
+use super::{Client, Fault, Faults, address, public_key, reject};
 use crate::provider::{CallError, CallResult, Ciphertext, CiphertextKind, ErrorClass, PreKeyBundle};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;

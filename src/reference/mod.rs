@@ -10,11 +10,20 @@
 //!
 //! Planted bugs ([`Fault`]) live in `faulty.rs`, which wraps this correct path and is called only when a switch
 //! is on; `chain.rs` holds the direct ratchet-chain edits they and the vector generator need.
+//! - it refuses low-order (small-subgroup) public keys wherever they would enter a Diffie-Hellman: bundle keys,
+//!   the base key and ratchet keys of messages. The crate computes the all-zero shared secret and carries on
+//!   (a pkmsg with a low-order ratchet key and a MAC made from that zero secret decrypts); RFC 7748 section 6.1
+//!   allows the check and this profile requires it (RO-ENC-002);
+//! - it refuses key fields of messages longer than 33 bytes (RO-ID-007A) and an inner WhisperMessage of a
+//!   pkmsg whose version is not 3 (the crate reads past both).
+//!
+//! These message checks run on the raw protobuf ([`crate::wire`]) in `strict.rs`, before the crate parses.
 
 mod chain;
 mod faults;
 mod faulty;
 mod stores;
+mod strict;
 
 pub use faults::{Fault, Faults};
 
@@ -35,9 +44,6 @@ use wacore_libsignal::protocol::{
     PreKeyRecord, PreKeySignalMessage, PrivateKey, ProtocolAddress, PublicKey, SignalMessage, SignalProtocolError,
     SignedPreKeyId, SignedPreKeyRecord, Timestamp, UsePQRatchet,
 };
-
-/// The message version byte spoken by WhatsApp-compatible stacks: (3 << 4) | 3.
-const VERSION_BYTE: u8 = 0x33;
 
 /// One user with one device, and everything it stores.
 struct Client {
@@ -270,6 +276,8 @@ impl Client {
     async fn process_bundle(&mut self, peer: &str, bundle: &PreKeyBundle) -> CallResult<()> {
         let identity = IdentityKey::new(public_key(&bundle.identity_key, "identity_key")?);
         let signed = public_key(&bundle.signed_prekey, "signed_prekey")?;
+        strict::agreement_key(&bundle.identity_key, "identity_key")?;
+        strict::agreement_key(&bundle.signed_prekey, "signed_prekey")?;
         if bundle.signed_prekey_signature.len() != 64 {
             return Err(CallError::rejected(
                 ErrorClass::BadSignature,
@@ -277,7 +285,11 @@ impl Client {
             ));
         }
         let prekey = match (bundle.prekey_id, &bundle.prekey) {
-            (Some(id), Some(key)) => Some((PreKeyId::from(id), public_key(key, "prekey")?)),
+            (Some(id), Some(key)) => {
+                let parsed = public_key(key, "prekey")?;
+                strict::agreement_key(key, "prekey")?;
+                Some((PreKeyId::from(id), parsed))
+            }
             (None, None) => None,
             _ => {
                 return Err(CallError::rejected(
@@ -349,17 +361,7 @@ impl Client {
 
     async fn decrypt(&mut self, peer: &str, ciphertext: &Ciphertext) -> CallResult<Vec<u8>> {
         let body = ciphertext.body.as_slice();
-        // RO-ENC-010: only version 3 is spoken. The crate would accept a 0x4_ header and fail later, or not at all.
-        match body.first() {
-            None => return Err(CallError::rejected(ErrorClass::InvalidMessage, "empty message")),
-            Some(&v) if v >> 4 != VERSION_BYTE >> 4 => {
-                return Err(CallError::rejected(
-                    ErrorClass::InvalidVersion,
-                    format!("version byte {v:#04x}"),
-                ));
-            }
-            Some(_) => {}
-        }
+        strict::precheck(ciphertext.kind, body)?;
         let message = match ciphertext.kind {
             CiphertextKind::Pkmsg => {
                 CiphertextMessage::PreKeySignalMessage(PreKeySignalMessage::try_from(body).map_err(reject)?)

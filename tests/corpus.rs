@@ -1,0 +1,64 @@
+//! The committed corpus, checked two ways that do not run a provider: every expected value agrees with the
+//! independent recomputation (`conformance vectors verify`), and `docs/coverage.md` is the current output of
+//! `conformance list --coverage`.
+
+use interop_conformance::listing;
+use interop_conformance::plan::{DEFAULT_PROFILE, Plan, PlanOptions};
+use interop_conformance::verify;
+
+fn options() -> PlanOptions {
+    PlanOptions {
+        profile: DEFAULT_PROFILE.into(),
+        ..PlanOptions::default()
+    }
+}
+
+#[test]
+fn every_vector_agrees_with_the_independent_implementation() {
+    let results = verify::verify(&options()).expect("the corpus loads");
+    let verified: usize = results.iter().map(|r| r.verified).sum();
+    assert!(verified >= 450, "only {verified} cases verified");
+    let disagreements: Vec<_> = results.iter().flat_map(|r| r.disagreements.iter()).collect();
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        verify::render(&results)
+    );
+}
+
+#[test]
+fn coverage_doc_is_current() {
+    let plan = Plan::build(&options()).expect("the corpus loads");
+    let expected = listing::coverage_markdown(&plan);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/coverage.md");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == expected,
+        "docs/coverage.md is stale; regenerate it with `cargo run -- list --coverage > docs/coverage.md`"
+    );
+}
+
+/// Every requirement of the profile has a case that must pass and one that must be refused, except those whose
+/// requirement is only about refusing (SHOULD-level rejections) or only about accepting.
+#[test]
+fn every_profile_requirement_has_positive_and_negative_cases() {
+    use interop_conformance::vector::Expected;
+    let plan = Plan::build(&options()).expect("the corpus loads");
+    let reject_only = ["RO-ID-007A", "RO-ENC-010A"];
+    let accept_only = ["RO-ENC-001"];
+    for req in plan.profile.requirements() {
+        let count = |e: Expected| {
+            plan.cases
+                .iter()
+                .filter(|c| c.meta.expected == e && c.meta.requirements.contains(&req.id))
+                .count()
+        };
+        if !reject_only.contains(&req.id.as_str()) {
+            assert!(count(Expected::Valid) > 0, "{} has no must-pass case", req.id);
+        }
+        if !accept_only.contains(&req.id.as_str()) {
+            assert!(count(Expected::Invalid) > 0, "{} has no must-reject case", req.id);
+        }
+    }
+}
