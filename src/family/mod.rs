@@ -1,7 +1,9 @@
 //! Vector families: one module per family, each with its YAML shape and its check against a provider.
 
 pub mod bundle;
+pub mod media;
 pub mod roundtrip;
+pub mod security_code;
 pub mod session;
 pub mod xeddsa;
 
@@ -26,15 +28,21 @@ pub enum Family {
     Session,
     /// Live 1:1 exchange between the provider and the harness's reference peer.
     SessionRoundtrip,
+    /// Media encryption and decryption (HKDF media keys, AES-CBC, 10-byte MAC, file hashes).
+    Media,
+    /// The 60-digit security code between two identities.
+    SecurityCode,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 4] = [
+    pub const ALL: [Family; 6] = [
         Self::XeddsaVerify,
         Self::PrekeyBundle,
         Self::Session,
         Self::SessionRoundtrip,
+        Self::Media,
+        Self::SecurityCode,
     ];
 
     /// The family's name in files.
@@ -44,6 +52,8 @@ impl Family {
             Self::PrekeyBundle => "prekey_bundle",
             Self::Session => "session",
             Self::SessionRoundtrip => "session_roundtrip",
+            Self::Media => "media",
+            Self::SecurityCode => "security_code",
         }
     }
 
@@ -54,6 +64,8 @@ impl Family {
             Self::PrekeyBundle => schemars::schema_for!(VectorFile<bundle::Group>),
             Self::Session => schemars::schema_for!(VectorFile<session::Group>),
             Self::SessionRoundtrip => schemars::schema_for!(VectorFile<roundtrip::Group>),
+            Self::Media => schemars::schema_for!(VectorFile<media::Group>),
+            Self::SecurityCode => schemars::schema_for!(VectorFile<security_code::Group>),
         }
     }
 }
@@ -69,6 +81,10 @@ pub enum Check {
     Session(session::Check),
     /// See [`roundtrip`].
     Roundtrip(roundtrip::Check),
+    /// See [`media`].
+    Media(media::Check),
+    /// See [`security_code`].
+    SecurityCode(security_code::Check),
 }
 
 /// A parsed file, flattened to tests with their key paths.
@@ -95,6 +111,16 @@ pub fn parse(family: Family, path: &Path, text: &str) -> Result<Parsed, InputErr
             let file = yaml::parse::<VectorFile<roundtrip::Group>>(path, text)?;
             roundtrip::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
             flatten(file, roundtrip::checks)
+        }
+        Family::Media => {
+            let file = yaml::parse::<VectorFile<media::Group>>(path, text)?;
+            media::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
+            flatten(file, media::checks)
+        }
+        Family::SecurityCode => {
+            let file = yaml::parse::<VectorFile<security_code::Group>>(path, text)?;
+            security_code::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
+            flatten(file, security_code::checks)
         }
     }
 }
@@ -130,5 +156,7 @@ pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
         Check::Bundle(c) => bundle::run(meta, c, ctx).await,
         Check::Session(c) => session::run(meta, c, ctx).await,
         Check::Roundtrip(c) => roundtrip::run(meta, c, ctx).await,
+        Check::Media(c) => media::run(meta, c, ctx).await,
+        Check::SecurityCode(c) => security_code::run(meta, c, ctx).await,
     }
 }

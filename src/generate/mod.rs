@@ -6,7 +6,9 @@
 //! are included verbatim with their source in the comment.
 
 mod bundle;
+mod media;
 mod roundtrip;
+mod security_code;
 mod session;
 mod xeddsa;
 
@@ -30,6 +32,8 @@ pub async fn all() -> Result<Vec<Generated>, String> {
         bundle::generate().await?,
         session::generate().await?,
         roundtrip::generate()?,
+        media::generate()?,
+        security_code::generate()?,
     ])
 }
 

@@ -8,13 +8,15 @@
 //! - it refuses signatures that are not exactly 64 bytes.
 
 mod faults;
+pub(crate) mod media;
+pub(crate) mod security_code;
 mod stores;
 
 pub use faults::{Fault, Faults};
 
 use crate::provider::{
     CallError, CallResult, Capabilities, Ciphertext, CiphertextKind, ClientId, CreateClient, ErrorClass, KeyMaterial,
-    PreKeyBundle, Provider,
+    MediaDecrypt, MediaEncrypt, MediaEncrypted, PreKeyBundle, Provider, SecurityCode,
 };
 use async_trait::async_trait;
 use rand::SeedableRng;
@@ -355,7 +357,12 @@ impl Provider for ReferenceProvider {
             ),
             api_version: "v1".into(),
             profiles: vec!["whatsapp-ro-2024".into()],
-            operations: vec!["import_keys".into(), "verify_signature".into()],
+            operations: vec![
+                "import_keys".into(),
+                "verify_signature".into(),
+                "media".into(),
+                "security_code".into(),
+            ],
         })
     }
 
@@ -405,5 +412,17 @@ impl Provider for ReferenceProvider {
             return Ok(false);
         }
         Ok(key.verify_signature(message, signature))
+    }
+
+    async fn media_encrypt(&self, request: &MediaEncrypt) -> CallResult<MediaEncrypted> {
+        media::encrypt(request, &self.faults)
+    }
+
+    async fn media_decrypt(&self, request: &MediaDecrypt) -> CallResult<Vec<u8>> {
+        media::decrypt(request, &self.faults)
+    }
+
+    async fn security_code(&self, request: &SecurityCode) -> CallResult<String> {
+        security_code::security_code(request, &self.faults)
     }
 }
