@@ -21,4 +21,5 @@ pub mod requirements;
 pub mod runner;
 pub mod scoring;
 pub mod vector;
+pub mod verify;
 pub mod yaml;

@@ -250,6 +250,21 @@ fn type_groups(rng: &mut StdRng) -> Result<Vec<Group>, String> {
     Ok(groups)
 }
 
+/// (id suffix, comment, blob, flags, accepted classes) of a MAC mutation.
+type MacRow<'a> = (&'a str, &'a str, &'a [u8], &'a [&'a str], &'a [ErrorClass]);
+/// (id suffix, comment, flags, fileSha256, fileEncSha256, accepted classes) of a hash mutation.
+type HashRow<'a> = (&'a str, &'a str, &'a [&'a str], Bytes, Bytes, &'a [ErrorClass]);
+/// (id suffix, comment, flags, blob, fileSha256, fileEncSha256, accepted classes) of a check-order case.
+type OrderRow<'a> = (
+    &'a str,
+    &'a str,
+    &'a [&'a str],
+    &'a [u8],
+    Bytes,
+    Bytes,
+    &'a [ErrorClass],
+);
+
 /// Tampered blobs: each breaks one thing, with the hashes fixed up so that only the intended check can fire.
 fn tamper_group(rng: &mut StdRng, media_type: &str, everything: bool) -> Result<Group, String> {
     use ErrorClass::{BadMac, InvalidMessage};
@@ -315,7 +330,7 @@ fn tamper_group(rng: &mut StdRng, media_type: &str, everything: bool) -> Result<
     let full = hmac_sha256(&k.mac_key, &[&k.iv[..], ct].concat());
     let full_mac = with_mac(&full);
     let short_mac = with_mac(&full[..8]);
-    let mac_cases: [(&str, &str, &[u8], &[&str], &[ErrorClass]); 4] = [
+    let mac_cases: [MacRow<'_>; 4] = [
         (
             "mac-without-iv",
             "MAC = HMAC-SHA256(macKey, ciphertext)[..10]: the IV is left out",
@@ -401,7 +416,7 @@ fn hash_cases(tests: &mut Vec<Test>, blob: &[u8], plaintext: &[u8], ct: &[u8], i
     let long = |h: &Bytes| Bytes([&h[..], &[0u8]].concat());
     let strict: &[ErrorClass] = &[BadHash];
     let shape: &[ErrorClass] = &[BadHash, InvalidArgument];
-    let cases: [(&str, &str, &[&str], Bytes, Bytes, &[ErrorClass]); 10] = [
+    let cases: [HashRow<'_>; 10] = [
         (
             "file-sha256-flipped",
             "fileSha256 with one bit flipped: rejected after decryption, nothing shown",
@@ -510,7 +525,7 @@ fn order_cases(tests: &mut Vec<Test>, k: &MediaKeys, blob: &[u8], plaintext: &[u
     let unaligned = remac(&ct[..ct.len() - 1]);
     let garbled = remac(&flip(ct, 3, 0x01));
     let short = &blob[blob.len() - 5..];
-    let cases: [(&str, &str, &[&str], &[u8], Bytes, Bytes, &[ErrorClass]); 8] = [
+    let cases: [OrderRow<'_>; 8] = [
         (
             "order.enc-hash-before-mac",
             "wrong fileEncSha256 and a flipped ciphertext bit: the blob hash is checked first",

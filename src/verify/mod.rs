@@ -1,0 +1,2 @@
+pub mod media;
+pub mod security_code;
