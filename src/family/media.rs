@@ -179,3 +179,71 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::super::{CaseContext, Family, parse, run};
+    use crate::outcome::Outcome;
+    use crate::reference::{Fault, Faults, ReferenceProvider};
+    use std::path::Path;
+
+    /// Run every case of a committed vector file against the reference with `faults`; return the ids and
+    /// requirements of the cases that did not pass.
+    pub(crate) fn failures(name: &str, family: Family, faults: &[Fault]) -> Vec<(String, Vec<String>)> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors").join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let parsed = parse(family, &path, &text).unwrap_or_else(|e| panic!("{e}"));
+        let provider = ReferenceProvider::with_faults(Faults(faults.iter().copied().collect()));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap_or_else(|e| panic!("runtime: {e}"));
+        let ctx = CaseContext {
+            provider: &provider,
+            peer: &provider,
+            seed: 1,
+        };
+        parsed
+            .tests
+            .iter()
+            .filter(|(_, meta, check)| runtime.block_on(run(meta, check, &ctx)).outcome != Outcome::Pass)
+            .map(|(_, meta, _)| (meta.id.clone(), meta.requirements.clone()))
+            .collect()
+    }
+
+    /// A fault must fail at least one case through the requirement it `breaks()`.
+    fn caught(fault: Fault) -> Vec<String> {
+        let failed = failures("media.yaml", Family::Media, &[fault]);
+        failed
+            .into_iter()
+            .filter(|(_, reqs)| reqs.iter().any(|r| r == fault.breaks()))
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    #[test]
+    fn the_reference_passes_every_case() {
+        assert_eq!(failures("media.yaml", Family::Media, &[]), vec![]);
+    }
+
+    #[test]
+    fn media_skip_mac_is_caught() {
+        let ids = caught(Fault::MediaSkipMac);
+        assert!(ids.iter().any(|id| id == "media.image.mac-without-iv"), "{ids:?}");
+    }
+
+    #[test]
+    fn media_wrong_info_is_caught() {
+        let ids = caught(Fault::MediaWrongInfo);
+        assert!(ids.iter().any(|id| id == "media.sticker.key-00-1f.encrypt"), "{ids:?}");
+    }
+
+    #[test]
+    fn media_ignore_hashes_is_caught() {
+        let ids = caught(Fault::MediaIgnoreHashes);
+        assert!(ids.iter().any(|id| id == "media.image.file-sha256-flipped"), "{ids:?}");
+        assert!(
+            ids.iter().any(|id| id == "media.image.file-enc-sha256-flipped"),
+            "{ids:?}"
+        );
+    }
+}

@@ -129,3 +129,27 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
         |code| *code == check.code,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Family;
+    use super::super::media::tests::failures;
+    use crate::reference::Fault;
+
+    #[test]
+    fn the_reference_passes_every_case() {
+        assert_eq!(failures("security-code.yaml", Family::SecurityCode, &[]), vec![]);
+    }
+
+    #[test]
+    fn security_code_few_iterations_is_caught() {
+        let fault = Fault::SecurityCodeFewIterations;
+        let failed = failures("security-code.yaml", Family::SecurityCode, &[fault]);
+        let through: Vec<&str> = failed
+            .iter()
+            .filter(|(_, reqs)| reqs.iter().any(|r| r == fault.breaks()))
+            .map(|(id, _)| id.as_str())
+            .collect();
+        assert!(through.contains(&"security-code.kat3.a-view"), "{through:?}");
+    }
+}
