@@ -220,6 +220,11 @@ impl SelftestReport {
                 note = format!("  ({e})");
             } else if !f.in_profile {
                 note = format!("  ({} is not among the requirements run)", f.fault.breaks());
+            } else if f.status == Status::Caught && f.verdict == Some(Verdict::Conformant) {
+                note = format!(
+                    "  ({} is a SHOULD: it failed and lowered the score; SHOULDs never block the verdict)",
+                    f.fault.breaks()
+                );
             } else if f.status == Status::Survived && !f.failed_requirements.is_empty() {
                 note = format!("  (failed only: {})", f.failed_requirements.join(", "));
             }
@@ -318,7 +323,15 @@ fn judge(fault: Fault, report: Result<RunReport, String>, scope: &[String]) -> F
         .filter(|r| r.verdict == RequirementVerdict::Fail)
         .map(|r| r.id.clone())
         .collect();
-    let caught = report.verdict == Verdict::NotConformant && failed_requirements.iter().any(|r| r == fault.breaks());
+    // A fault is caught when the requirement it breaks fails. For a MUST requirement that also makes the run
+    // NOT_CONFORMANT; a SHOULD failure lowers the score but never blocks the verdict (by the scoring rule), so
+    // there the failed requirement alone is the catch.
+    let broken_is_must = report
+        .requirements
+        .iter()
+        .any(|r| r.id == fault.breaks() && r.level == crate::requirements::Level::Must);
+    let caught = failed_requirements.iter().any(|r| r == fault.breaks())
+        && (report.verdict == Verdict::NotConformant || !broken_is_must);
     FaultResult {
         fault,
         in_profile,

@@ -2,7 +2,9 @@
 
 pub mod bundle;
 pub mod key_schedule;
+pub mod media;
 pub mod roundtrip;
+pub mod security_code;
 pub mod session;
 pub mod xeddsa;
 
@@ -31,17 +33,23 @@ pub enum Family {
     KeySchedule,
     /// Wire-format known answers and malformed messages with valid MACs; same shape as `session`.
     WireFormat,
+    /// Media encryption and decryption (HKDF media keys, AES-CBC, 10-byte MAC, file hashes).
+    Media,
+    /// The 60-digit security code between two identities.
+    SecurityCode,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 6] = [
+    pub const ALL: [Family; 8] = [
         Self::XeddsaVerify,
         Self::PrekeyBundle,
         Self::Session,
         Self::SessionRoundtrip,
         Self::KeySchedule,
         Self::WireFormat,
+        Self::Media,
+        Self::SecurityCode,
     ];
 
     /// The family's name in files.
@@ -53,6 +61,8 @@ impl Family {
             Self::SessionRoundtrip => "session_roundtrip",
             Self::KeySchedule => "key_schedule",
             Self::WireFormat => "wire_format",
+            Self::Media => "media",
+            Self::SecurityCode => "security_code",
         }
     }
 
@@ -65,6 +75,8 @@ impl Family {
             Self::SessionRoundtrip => schemars::schema_for!(VectorFile<roundtrip::Group>),
             Self::KeySchedule => schemars::schema_for!(VectorFile<key_schedule::Group>),
             Self::WireFormat => schemars::schema_for!(VectorFile<session::Group>),
+            Self::Media => schemars::schema_for!(VectorFile<media::Group>),
+            Self::SecurityCode => schemars::schema_for!(VectorFile<security_code::Group>),
         }
     }
 }
@@ -82,6 +94,10 @@ pub enum Check {
     Roundtrip(roundtrip::Check),
     /// See [`key_schedule`].
     KeySchedule(key_schedule::Check),
+    /// See [`media`].
+    Media(media::Check),
+    /// See [`security_code`].
+    SecurityCode(security_code::Check),
 }
 
 /// A parsed file, flattened to tests with their key paths.
@@ -119,6 +135,16 @@ pub fn parse(family: Family, path: &Path, text: &str) -> Result<Parsed, InputErr
             session::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
             flatten(file, session::checks)
         }
+        Family::Media => {
+            let file = yaml::parse::<VectorFile<media::Group>>(path, text)?;
+            media::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
+            flatten(file, media::checks)
+        }
+        Family::SecurityCode => {
+            let file = yaml::parse::<VectorFile<security_code::Group>>(path, text)?;
+            security_code::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
+            flatten(file, security_code::checks)
+        }
     }
 }
 
@@ -154,5 +180,7 @@ pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
         Check::Session(c) => session::run(meta, c, ctx).await,
         Check::Roundtrip(c) => roundtrip::run(meta, c, ctx).await,
         Check::KeySchedule(c) => key_schedule::run(meta, c, ctx).await,
+        Check::Media(c) => media::run(meta, c, ctx).await,
+        Check::SecurityCode(c) => security_code::run(meta, c, ctx).await,
     }
 }

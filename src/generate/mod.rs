@@ -15,7 +15,9 @@
 mod bounds;
 mod bundle;
 mod key_schedule;
+mod media;
 mod roundtrip;
+mod security_code;
 mod session;
 mod wire;
 mod xeddsa;
@@ -43,6 +45,8 @@ pub async fn all() -> Result<Vec<Generated>, String> {
         roundtrip::generate()?,
         key_schedule::generate()?,
         wire::generate()?,
+        media::generate()?,
+        security_code::generate()?,
     ])
 }
 

@@ -122,7 +122,8 @@ pub struct Ciphertext {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MediaEncrypt {
-    /// Media type: image, sticker, video, gif, ptv, audio, ptt, document, or a thumbnail kind.
+    /// Media type: image, sticker, video, gif, ptv, audio, ptt, document, thumbnail-image, thumbnail-video,
+    /// thumbnail-document or thumbnail-link (Baileys' names). Providers refuse others as `invalid_argument`.
     pub media_type: String,
     /// The 32-byte media key.
     pub media_key: Bytes,

@@ -22,6 +22,8 @@
 mod chain;
 mod faults;
 mod faulty;
+pub(crate) mod media;
+pub(crate) mod security_code;
 mod stores;
 mod strict;
 
@@ -29,7 +31,7 @@ pub use faults::{Fault, Faults};
 
 use crate::provider::{
     CallError, CallResult, Capabilities, Ciphertext, CiphertextKind, ClientId, CreateClient, ErrorClass, KeyMaterial,
-    PreKeyBundle, Provider,
+    MediaDecrypt, MediaEncrypt, MediaEncrypted, PreKeyBundle, Provider, SecurityCode,
 };
 use async_trait::async_trait;
 use rand::SeedableRng;
@@ -402,7 +404,12 @@ impl Provider for ReferenceProvider {
             ),
             api_version: "v1".into(),
             profiles: vec!["whatsapp-ro-2024".into()],
-            operations: vec!["import_keys".into(), "verify_signature".into()],
+            operations: vec![
+                "import_keys".into(),
+                "verify_signature".into(),
+                "media".into(),
+                "security_code".into(),
+            ],
         })
     }
 
@@ -467,5 +474,17 @@ impl Provider for ReferenceProvider {
             return Ok(false);
         }
         Ok(key.verify_signature(message, signature))
+    }
+
+    async fn media_encrypt(&self, request: &MediaEncrypt) -> CallResult<MediaEncrypted> {
+        media::encrypt(request, &self.faults)
+    }
+
+    async fn media_decrypt(&self, request: &MediaDecrypt) -> CallResult<Vec<u8>> {
+        media::decrypt(request, &self.faults)
+    }
+
+    async fn security_code(&self, request: &SecurityCode) -> CallResult<String> {
+        security_code::security_code(request, &self.faults)
     }
 }

@@ -1,0 +1,249 @@
+//! `media`: WhatsApp media encryption (RO-MEDIA-004..007). Encrypt cases are known answers (exact blob and both
+//! hashes: media encryption is deterministic once the mediaKey is fixed); decrypt cases give a blob and its
+//! hashes and expect the exact plaintext or a rejection of a stated class.
+
+use super::CaseContext;
+use crate::bytes::Bytes;
+use crate::outcome::{Observation, judge};
+use crate::provider::{ErrorClass, MediaDecrypt, MediaEncrypt, MediaEncrypted};
+use crate::vector::{Expected, TestMeta, VectorFile, vector_test};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Tests sharing a media type and a mediaKey.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    /// What the group covers.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+    /// Media type as the provider API names it (Baileys' names): image, sticker, video, gif, ptv, audio, ptt,
+    /// document, thumbnail-image, thumbnail-video, thumbnail-document, thumbnail-link.
+    pub media_type: String,
+    /// The 32-byte mediaKey.
+    pub media_key: Bytes,
+    /// The tests.
+    pub tests: Vec<Test>,
+}
+
+/// Which provider operation a case calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// `media_encrypt`: plaintext in; blob and hashes out.
+    Encrypt,
+    /// `media_decrypt`: blob and hashes in; plaintext out.
+    Decrypt,
+}
+
+vector_test! {
+    /// One encryption or decryption.
+    pub struct Test {
+        /// encrypt or decrypt.
+        pub operation: Operation,
+        /// Encrypt: the input. Decrypt: the exact output of a valid case.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub plaintext: Option<Bytes>,
+        /// Encrypt: the expected `ciphertext || mac10`. Decrypt: the input.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub blob: Option<Bytes>,
+        /// SHA-256 of the plaintext: expected (encrypt) or given (decrypt).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub file_sha256: Option<Bytes>,
+        /// SHA-256 of the blob: expected (encrypt) or given (decrypt).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub file_enc_sha256: Option<Bytes>,
+        /// Accepted rejection classes (any, when empty).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub errors: Vec<ErrorClass>,
+    }
+}
+
+/// Inputs and expected outputs of one case.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// Media type.
+    pub media_type: String,
+    /// mediaKey.
+    pub media_key: Bytes,
+    /// Operation.
+    pub operation: Operation,
+    /// Plaintext (input or expected output).
+    pub plaintext: Bytes,
+    /// Blob (expected output or input).
+    pub blob: Bytes,
+    /// SHA-256 of the plaintext.
+    pub file_sha256: Bytes,
+    /// SHA-256 of the blob.
+    pub file_enc_sha256: Bytes,
+    /// Accepted rejection classes.
+    pub errors: Vec<ErrorClass>,
+}
+
+/// Every field an operation needs must be present.
+pub(super) fn validate(file: &VectorFile<Group>) -> Result<(), (String, String)> {
+    for (g, group) in file.groups.iter().enumerate() {
+        for (t, test) in group.tests.iter().enumerate() {
+            let key = format!("groups[{g}].tests[{t}]");
+            let valid = test.expected == Expected::Valid;
+            let needed: &[(&str, bool)] = match test.operation {
+                Operation::Encrypt => &[
+                    ("plaintext", test.plaintext.is_some()),
+                    ("blob", !valid || test.blob.is_some()),
+                    ("file_sha256", !valid || test.file_sha256.is_some()),
+                    ("file_enc_sha256", !valid || test.file_enc_sha256.is_some()),
+                ],
+                Operation::Decrypt => &[
+                    ("blob", test.blob.is_some()),
+                    ("file_sha256", test.file_sha256.is_some()),
+                    ("file_enc_sha256", test.file_enc_sha256.is_some()),
+                    ("plaintext", !valid || test.plaintext.is_some()),
+                ],
+            };
+            if let Some((field, _)) = needed.iter().find(|(_, present)| !present) {
+                return Err((format!("{key}.{field}"), format!("test `{}` needs `{field}`", test.id)));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn checks(group: &Group) -> Vec<(TestMeta, super::Check)> {
+    let or_empty = |b: &Option<Bytes>| b.clone().unwrap_or_default();
+    group
+        .tests
+        .iter()
+        .map(|t| {
+            let check = Check {
+                media_type: group.media_type.clone(),
+                media_key: group.media_key.clone(),
+                operation: t.operation,
+                plaintext: or_empty(&t.plaintext),
+                blob: or_empty(&t.blob),
+                file_sha256: or_empty(&t.file_sha256),
+                file_enc_sha256: or_empty(&t.file_enc_sha256),
+                errors: t.errors.clone(),
+            };
+            (t.meta(), super::Check::Media(check))
+        })
+        .collect()
+}
+
+fn describe(e: &MediaEncrypted) -> String {
+    format!(
+        "blob {}, file_sha256 {}, file_enc_sha256 {}",
+        e.blob, e.file_sha256, e.file_enc_sha256
+    )
+}
+
+pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Observation {
+    match check.operation {
+        Operation::Encrypt => {
+            let request = MediaEncrypt {
+                media_type: check.media_type.clone(),
+                media_key: check.media_key.clone(),
+                plaintext: check.plaintext.clone(),
+            };
+            let wanted = MediaEncrypted {
+                blob: check.blob.clone(),
+                file_sha256: check.file_sha256.clone(),
+                file_enc_sha256: check.file_enc_sha256.clone(),
+            };
+            let result = ctx.provider.media_encrypt(&request).await;
+            judge(
+                meta.expected,
+                &describe(&wanted),
+                &check.errors,
+                &result,
+                describe,
+                |got| *got == wanted,
+            )
+        }
+        Operation::Decrypt => {
+            let request = MediaDecrypt {
+                media_type: check.media_type.clone(),
+                media_key: check.media_key.clone(),
+                blob: check.blob.clone(),
+                file_sha256: check.file_sha256.clone(),
+                file_enc_sha256: check.file_enc_sha256.clone(),
+            };
+            let result = ctx.provider.media_decrypt(&request).await;
+            judge(
+                meta.expected,
+                &format!("plaintext {}", check.plaintext),
+                &check.errors,
+                &result,
+                |p| format!("plaintext {}", hex::encode(p)),
+                |p| *p == check.plaintext.0,
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::super::{CaseContext, Family, parse, run};
+    use crate::outcome::Outcome;
+    use crate::reference::{Fault, Faults, ReferenceProvider};
+    use std::path::Path;
+
+    /// Run every case of a committed vector file against the reference with `faults`; return the ids and
+    /// requirements of the cases that did not pass.
+    pub(crate) fn failures(name: &str, family: Family, faults: &[Fault]) -> Vec<(String, Vec<String>)> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors").join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let parsed = parse(family, &path, &text).unwrap_or_else(|e| panic!("{e}"));
+        let provider = ReferenceProvider::with_faults(Faults(faults.iter().copied().collect()));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap_or_else(|e| panic!("runtime: {e}"));
+        let ctx = CaseContext {
+            provider: &provider,
+            peer: &provider,
+            seed: 1,
+        };
+        parsed
+            .tests
+            .iter()
+            .filter(|(_, meta, check)| runtime.block_on(run(meta, check, &ctx)).outcome != Outcome::Pass)
+            .map(|(_, meta, _)| (meta.id.clone(), meta.requirements.clone()))
+            .collect()
+    }
+
+    /// A fault must fail at least one case through the requirement it `breaks()`.
+    fn caught(fault: Fault) -> Vec<String> {
+        let failed = failures("media.yaml", Family::Media, &[fault]);
+        failed
+            .into_iter()
+            .filter(|(_, reqs)| reqs.iter().any(|r| r == fault.breaks()))
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    #[test]
+    fn the_reference_passes_every_case() {
+        assert_eq!(failures("media.yaml", Family::Media, &[]), vec![]);
+    }
+
+    #[test]
+    fn media_skip_mac_is_caught() {
+        let ids = caught(Fault::MediaSkipMac);
+        assert!(ids.iter().any(|id| id == "media.image.mac-without-iv"), "{ids:?}");
+    }
+
+    #[test]
+    fn media_wrong_info_is_caught() {
+        let ids = caught(Fault::MediaWrongInfo);
+        assert!(ids.iter().any(|id| id == "media.sticker.key-00-1f.encrypt"), "{ids:?}");
+    }
+
+    #[test]
+    fn media_ignore_hashes_is_caught() {
+        let ids = caught(Fault::MediaIgnoreHashes);
+        assert!(ids.iter().any(|id| id == "media.image.file-sha256-flipped"), "{ids:?}");
+        assert!(
+            ids.iter().any(|id| id == "media.image.file-enc-sha256-flipped"),
+            "{ids:?}"
+        );
+    }
+}
