@@ -7,6 +7,7 @@
 //! [`outcome::Outcome`]); only the tool's own failures are errors ([`execute::ToolError`]).
 
 pub mod bytes;
+pub mod certificate;
 pub mod execute;
 pub mod exit;
 pub mod family;
@@ -21,4 +22,5 @@ pub mod requirements;
 pub mod runner;
 pub mod scoring;
 pub mod vector;
+pub mod waiver;
 pub mod yaml;
