@@ -55,6 +55,7 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margi
 dt { font-weight: 600; color: var(--muted); }
 dd { margin: 0; overflow-wrap: anywhere; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; }
+h3 code, h4 code { font-size: inherit; }
 pre { background: #f6f8fa; border: 1px solid var(--line); padding: 6px 8px; margin: 0; white-space: pre-wrap;
   overflow-wrap: anywhere; }
 .muted { color: var(--muted); }

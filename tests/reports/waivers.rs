@@ -88,7 +88,10 @@ fn unknown_target_is_an_error() {
     })
     .expect("plan");
     let e = w.check_targets(&plan).expect_err("unknown id").to_string();
-    assert!(e.contains("waivers[0]") && e.contains("requirement RO-NOPE-1 is not in profile"), "{e}");
+    assert!(
+        e.contains("waivers[0]") && e.contains("requirement RO-NOPE-1 is not in profile"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -106,7 +109,11 @@ fn must_waivers_do_not_make_a_run_conformant() {
     assert_eq!((r.summary.cases.fail, r.summary.cases.waived), (0, 23));
     assert_eq!(r.summary.requirements_waived, 2);
     assert_eq!(r.waivers[0].waived.len(), 22);
-    assert!(r.waivers.iter().all(|w| w.must && w.waived.iter().all(|c| c.outcome == Outcome::Fail)));
+    assert!(
+        r.waivers
+            .iter()
+            .all(|w| w.must && w.waived.iter().all(|c| c.outcome == Outcome::Fail))
+    );
     // Waived is not passed: the score is the same as without waivers.
     assert_eq!(r.score, run(true, None).report.score);
 }
@@ -123,10 +130,16 @@ fn allowed_must_waivers_say_so_first_everywhere() {
     let json: serde_json::Value = serde_json::from_str(&r.to_json()).expect("json");
     assert_eq!(json["waiver_notice"], notice.as_str());
     assert_eq!(terminal::render(&r).lines().next(), Some(notice.as_str()));
-    assert_eq!(markdown::render(&r).lines().next(), Some(format!("> **{notice}**").as_str()));
+    assert_eq!(
+        markdown::render(&r).lines().next(),
+        Some(format!("> **{notice}**").as_str())
+    );
     let page = html::render(&r);
     let body = &page[page.find("<body>").expect("body") + 6..];
-    assert!(body.trim_start().starts_with(&format!("<div class=\"notice\" id=\"notice\">{notice}</div>")));
+    assert!(
+        body.trim_start()
+            .starts_with(&format!("<div class=\"notice\" id=\"notice\">{notice}</div>"))
+    );
     assert_eq!(badge::badge(&r).color, "orange");
     // Shown apart, with the justification escaped.
     assert!(page.contains("<section id=\"waivers\">\n<h2>Waived (2)</h2>"));
@@ -168,7 +181,11 @@ fn a_requirement_waiver_waives_only_its_requirement() {
     let applied = w.apply(&plan, &mut results);
     assert!(applied.unused.is_empty());
     let case = results.iter().find(|c| c.id == id).expect("case");
-    assert_eq!(case.outcome, Outcome::Fail, "RO-SIG-001 is not waived, so the case still fails");
+    assert_eq!(
+        case.outcome,
+        Outcome::Fail,
+        "RO-SIG-001 is not waived, so the case still fails"
+    );
     let s = scoring::score_with(&plan.profile, &plan.scope, &results, &applied.policy);
     let verdict = |id: &str| s.requirements.iter().find(|q| q.id == id).map(|q| q.verdict);
     assert_eq!(verdict("RO-SIG-001"), Some(RequirementVerdict::Fail));
@@ -186,7 +203,11 @@ fn a_case_waiver_leaves_the_requirement_failing() {
     )
     .expect("loads");
     let r = run(true, Some(&w)).report;
-    let case = r.cases.iter().find(|c| c.id == "xeddsa.ro-example.over-raw-key").expect("case");
+    let case = r
+        .cases
+        .iter()
+        .find(|c| c.id == "xeddsa.ro-example.over-raw-key")
+        .expect("case");
     assert_eq!(case.outcome, Outcome::Waived);
     let sig2 = r.requirements.iter().find(|q| q.id == "RO-SIG-002").expect("req");
     assert_eq!(sig2.verdict, RequirementVerdict::Waived);
