@@ -48,17 +48,12 @@ fn headless(browser: &Path, profile: &Path, page: &Path, extra: &[String]) -> Ou
     child.wait_with_output().expect("chromium output")
 }
 
-/// Lines of Chromium's log that report a page problem: console errors, script errors, failed loads.
+/// Lines of Chromium's log written by the page's console (`INFO:CONSOLE:N] "message", source: ...`). The report
+/// has no script, so any console line (an error, a CSP refusal, an uncaught exception) is a problem.
 fn console_errors(stderr: &str) -> Vec<&str> {
     stderr
         .lines()
-        .filter(|l| {
-            let l = l.to_ascii_lowercase();
-            (l.contains("console") && (l.contains("error") || l.contains("uncaught")))
-                || l.contains("err_file_not_found")
-                || l.contains("failed to load resource")
-                || l.contains("refused to")
-        })
+        .filter(|l| l.contains(":CONSOLE") || l.contains("CONSOLE(") || l.contains("Uncaught"))
         .collect()
 }
 
@@ -92,6 +87,21 @@ fn report_html_renders_in_headless_chromium() {
         assert!(dom_text.contains(needle), "the loaded DOM lacks {needle:?}");
     }
     assert!(!dom_text.contains("<script"), "the page must need no script");
+
+    // The detector itself: a page that logs an error and throws must be caught.
+    let bad = dir.join("bad.html");
+    std::fs::write(
+        &bad,
+        "<html><body><script>console.error('boom'); missing();</script></body></html>",
+    )
+    .expect("write");
+    let out = headless(&browser, &dir.join("profile-bad"), &bad, &["--dump-dom".into()]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        console_errors(&log).len(),
+        2,
+        "the console detector missed the bad page's errors: {log}"
+    );
 
     let shot = dir.join("report.png");
     let out = headless(
