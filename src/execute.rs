@@ -4,9 +4,10 @@ use crate::exit;
 use crate::plan::{Plan, PlanError, PlanOptions};
 use crate::provider::{CallError, Provider};
 use crate::reference::ReferenceProvider;
-use crate::report::{RunContext, RunReport, junit};
+use crate::report::{RunContext, RunReport, badge, html, junit, markdown};
 use crate::runner::{self, RunOptions};
 use crate::scoring::{self, Verdict};
+use crate::waiver::{self, Waivers};
 use crate::yaml::InputError;
 use rand::SeedableRng;
 use std::path::{Path, PathBuf};
@@ -99,11 +100,16 @@ pub struct RunOutput {
     pub report: RunReport,
     /// Where its files were written, if anywhere.
     pub out_dir: Option<PathBuf>,
+    /// Waivers that waived nothing: input errors found only after the run (exit 2, after the report).
+    pub waiver_errors: Vec<InputError>,
 }
 
 impl RunOutput {
     /// Exit code for the verdict.
     pub fn exit_code(&self) -> i32 {
+        if !self.waiver_errors.is_empty() {
+            return exit::INPUT_ERROR;
+        }
         match self.report.verdict {
             Verdict::Conformant => exit::CONFORMANT,
             Verdict::NotConformant => exit::NOT_CONFORMANT,
@@ -136,7 +142,20 @@ pub fn replay_command(request: &RunRequest, seed: u64) -> String {
 
 /// Run the plan against `provider`, score it and (when `write` is set) write the report files.
 pub async fn run(request: &RunRequest, provider: Arc<dyn Provider>, write: bool) -> Result<RunOutput, ToolError> {
+    run_with_waivers(request, None, provider, write).await
+}
+
+/// [`run`], with the waivers of `--waivers` applied before scoring.
+pub async fn run_with_waivers(
+    request: &RunRequest,
+    waivers: Option<&Waivers>,
+    provider: Arc<dyn Provider>,
+    write: bool,
+) -> Result<RunOutput, ToolError> {
     let plan = Plan::build(&request.plan)?;
+    if let Some(w) = waivers {
+        w.check_targets(&plan)?;
+    }
     let seed = request.seed.unwrap_or_else(random_seed);
     let capabilities = match provider.capabilities().await {
         Ok(c) => c,
@@ -160,10 +179,11 @@ pub async fn run(request: &RunRequest, provider: Arc<dyn Provider>, write: bool)
         replay_base: base,
     };
     let started_at = now();
-    let results = runner::run(&plan, provider.clone(), peer, &options).await;
+    let mut results = runner::run(&plan, provider.clone(), peer, &options).await;
     let finished_at = now();
-    let scoring = scoring::score(&plan.profile, &plan.scope, &results);
-    let report = RunReport::build(
+    let applied = waivers.map(|w| w.apply(&plan, &mut results)).unwrap_or_default();
+    let scoring = scoring::score_with(&plan.profile, &plan.scope, &results, &applied.policy);
+    let mut report = RunReport::build(
         &plan,
         results,
         &scoring,
@@ -178,6 +198,8 @@ pub async fn run(request: &RunRequest, provider: Arc<dyn Provider>, write: bool)
             finished_at,
         },
     );
+    report.waivers = applied.records;
+    report.waiver_notice = waiver::must_waiver_notice(applied.policy.allow_must, &scoring.waived_must);
     let out_dir = if write {
         let dir = request
             .out_dir
@@ -188,10 +210,14 @@ pub async fn run(request: &RunRequest, provider: Arc<dyn Provider>, write: bool)
     } else {
         None
     };
-    Ok(RunOutput { report, out_dir })
+    Ok(RunOutput {
+        report,
+        out_dir,
+        waiver_errors: applied.unused,
+    })
 }
 
-/// Write `report.json` and `junit.xml` into `dir`.
+/// Write `report.json`, `junit.xml`, `report.html`, `summary.md` and `badge.json` into `dir`.
 pub fn write_reports(report: &RunReport, dir: &Path) -> Result<(), ToolError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -206,6 +232,15 @@ pub fn write_reports(report: &RunReport, dir: &Path) -> Result<(), ToolError> {
         source: std::io::Error::other(e.to_string()),
     })?;
     std::fs::write(&xml, text).map_err(io(&xml))?;
+    let rendered = [
+        ("report.html", html::render(report)),
+        ("summary.md", markdown::render(report)),
+        ("badge.json", badge::render(report)),
+    ];
+    for (name, text) in rendered {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(io(&path))?;
+    }
     Ok(())
 }
 

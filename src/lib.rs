@@ -7,6 +7,7 @@
 //! [`outcome::Outcome`]); only the tool's own failures are errors ([`execute::ToolError`]).
 
 pub mod bytes;
+pub mod certificate;
 pub mod execute;
 pub mod exit;
 pub mod family;
@@ -24,5 +25,6 @@ pub mod scoring;
 pub mod selftest;
 pub mod vector;
 pub mod verify;
+pub mod waiver;
 pub mod wire;
 pub mod yaml;

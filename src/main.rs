@@ -1,5 +1,7 @@
 //! `conformance`: the command line over the interop_conformance library.
 
+mod report_cli;
+
 use clap::{Args, Parser, Subcommand};
 use interop_conformance::execute::{self, RunRequest, ToolError};
 use interop_conformance::plan::{self, Plan, PlanOptions};
@@ -7,6 +9,7 @@ use interop_conformance::provider::Provider;
 use interop_conformance::reference::{Fault, Faults, ReferenceProvider};
 use interop_conformance::report::terminal;
 use interop_conformance::selftest::{self, SelftestOptions};
+use interop_conformance::waiver::Waivers;
 use interop_conformance::{exit, listing};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,7 +26,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a profile against a provider, print the verdict and write report.json and junit.xml.
+    /// Run a profile against a provider, print the verdict and write report.json, junit.xml, report.html,
+    /// summary.md and badge.json.
     Run(RunArgs),
     /// List profiles, requirements and case ids.
     List(ListArgs),
@@ -38,6 +42,9 @@ enum Command {
     Vectors(VectorsCommand),
     /// Run the profile against the clean reference and against each planted fault; print the mutation score.
     Selftest(SelftestArgs),
+    /// Sign, verify and compare reports.
+    #[command(subcommand)]
+    Report(report_cli::ReportCommand),
 }
 
 #[derive(Subcommand)]
@@ -85,7 +92,7 @@ struct RunArgs {
     /// Seed for all randomness; printed and written into the report. Default: random.
     #[arg(long)]
     seed: Option<u64>,
-    /// Output folder for report.json and junit.xml (default: reports/<run-id>/).
+    /// Output folder for the report files (default: reports/<run-id>/).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Longest one case may take, in seconds.
@@ -100,6 +107,12 @@ struct RunArgs {
     /// Print only the verdict line.
     #[arg(long, short)]
     quiet: bool,
+    /// YAML file of waivers (requirement or case, justification, approver, expires).
+    #[arg(long, value_name = "FILE")]
+    waivers: Option<PathBuf>,
+    /// Let waived MUST requirements count toward CONFORMANT (the report then says so on its first line).
+    #[arg(long, requires = "waivers")]
+    allow_must_waivers: bool,
     /// Plant this bug in the embedded reference (repeatable); see `conformance selftest`.
     #[arg(long = "fault", value_name = "NAME", value_parser = fault_parser())]
     fault: Vec<Fault>,
@@ -148,6 +161,7 @@ fn main() -> ExitCode {
         Command::Vectors(VectorsCommand::Generate { out, check }) => generate(&out, check),
         Command::Selftest(args) => selftest(args),
         Command::Vectors(VectorsCommand::Verify { vectors }) => verify(vectors),
+        Command::Report(command) => report_cli::run(command),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
@@ -204,20 +218,33 @@ fn run(args: RunArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
+    let waivers = match &args.waivers {
+        Some(path) => match Waivers::load(path, chrono::Utc::now().date_naive(), args.allow_must_waivers) {
+            Ok(w) => Some(w),
+            Err(e) => return fail(&e.into()),
+        },
+        None => None,
+    };
     eprintln!("conformance: seed {seed} (replay with --seed {seed})");
     if !faults.is_empty() {
         eprintln!("conformance: planted faults: {}", selftest::fault_args(&faults));
     }
     let provider = Arc::new(ReferenceProvider::with_faults(faults));
-    match runtime().block_on(execute::run(&request, provider, true)) {
+    match runtime().block_on(execute::run_with_waivers(&request, waivers.as_ref(), provider, true)) {
         Ok(output) => {
             if args.quiet {
+                if let Some(notice) = &output.report.waiver_notice {
+                    println!("{notice}");
+                }
                 println!("verdict: {}", output.report.verdict.as_str());
             } else {
                 print!("{}", terminal::render(&output.report));
             }
             if let Some(dir) = &output.out_dir {
                 println!("reports: {}", dir.display());
+            }
+            for e in &output.waiver_errors {
+                eprintln!("conformance: error: {e}");
             }
             output.exit_code()
         }

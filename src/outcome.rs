@@ -17,6 +17,8 @@ pub enum Outcome {
     Unsupported,
     /// The case could not be judged: transport failure, timeout, harness problem. Never pass, never fail.
     Error,
+    /// The case failed or errored, and an approved, unexpired waiver covers it (see [`crate::waiver`]).
+    Waived,
 }
 
 impl Outcome {
@@ -27,6 +29,7 @@ impl Outcome {
             Self::Fail => "fail",
             Self::Unsupported => "unsupported",
             Self::Error => "error",
+            Self::Waived => "waived",
         }
     }
 }

@@ -2,18 +2,20 @@
 //!
 //! A requirement passes when it has at least one applicable case and all of them pass. A requirement with no
 //! applicable case is `untested`, never `pass`. The run is CONFORMANT when every MUST requirement in scope
-//! passes; an untested, unsupported or errored MUST blocks it.
+//! passes; an untested, unsupported or errored MUST blocks it. A waived MUST blocks it too, unless the caller
+//! allows MUST waivers (`--allow-must-waivers`), and the report then says so first.
 
 use crate::outcome::Outcome;
 use crate::requirements::{Level, Profile};
 use crate::runner::CaseResult;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// Version and statement of the score formula, written into every report.
 pub const SCORE_FORMULA: &str = "score-v1: sum of weights of passed requirements / sum of weights of applicable \
-requirements; weights MUST=3, SHOULD=2, MAY=1; applicable = every requirement in scope except `unsupported`";
+requirements; weights MUST=3, SHOULD=2, MAY=1; applicable = every requirement in scope except `unsupported`; \
+a `waived` requirement is applicable and not passed";
 
 /// Verdict of one requirement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -29,6 +31,8 @@ pub enum RequirementVerdict {
     Unsupported,
     /// No case ran for it.
     Untested,
+    /// No unwaived failure or error, and at least one failure or error covered by a waiver.
+    Waived,
 }
 
 impl RequirementVerdict {
@@ -40,6 +44,7 @@ impl RequirementVerdict {
             Self::Error => "error",
             Self::Unsupported => "unsupported",
             Self::Untested => "untested",
+            Self::Waived => "waived",
         }
     }
 }
@@ -76,6 +81,9 @@ pub struct Counts {
     pub unsupported: usize,
     /// Errored.
     pub error: usize,
+    /// Failed or errored, and covered by a waiver.
+    #[serde(default)]
+    pub waived: usize,
 }
 
 impl Counts {
@@ -85,12 +93,13 @@ impl Counts {
             Outcome::Fail => self.fail += 1,
             Outcome::Unsupported => self.unsupported += 1,
             Outcome::Error => self.error += 1,
+            Outcome::Waived => self.waived += 1,
         }
     }
 
     /// Cases that were judged or could have been: everything but unsupported.
     pub fn applicable(&self) -> usize {
-        self.pass + self.fail + self.error
+        self.pass + self.fail + self.error + self.waived
     }
 
     /// Count outcomes.
@@ -125,6 +134,17 @@ pub struct Scoring {
     pub verdict: Verdict,
     /// Weighted share of applicable requirements passed, 0..=1.
     pub score: f64,
+    /// MUST requirements whose verdict is `waived` (they count toward CONFORMANT only when allowed).
+    pub waived_must: Vec<String>,
+}
+
+/// How waivers enter scoring (empty by default: no waiver).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WaiverPolicy {
+    /// Requirements waived as a whole: a failed or errored case counts as `waived` in these requirements only.
+    pub requirements: BTreeSet<String>,
+    /// Whether a waived MUST requirement may count toward CONFORMANT.
+    pub allow_must: bool,
 }
 
 fn weight(level: Level) -> f64 {
@@ -137,6 +157,19 @@ fn weight(level: Level) -> f64 {
 
 /// Score the results of a run over `scope` (requirement ids of `profile`).
 pub fn score(profile: &Profile, scope: &[String], results: &[CaseResult]) -> Scoring {
+    score_with(profile, scope, results, &WaiverPolicy::default())
+}
+
+/// The outcome a case contributes to one requirement: failures and errors in a waived requirement are `waived`.
+fn outcome_in(case: &CaseResult, requirement: &str, policy: &WaiverPolicy) -> Outcome {
+    match case.outcome {
+        Outcome::Fail | Outcome::Error if policy.requirements.contains(requirement) => Outcome::Waived,
+        other => other,
+    }
+}
+
+/// Score with waivers: cases already marked `waived` (by [`crate::waiver`]) and waived requirements.
+pub fn score_with(profile: &Profile, scope: &[String], results: &[CaseResult], policy: &WaiverPolicy) -> Scoring {
     let mut by_requirement: HashMap<&str, Vec<&CaseResult>> = HashMap::new();
     for r in results {
         for req in &r.requirements {
@@ -148,11 +181,14 @@ pub fn score(profile: &Profile, scope: &[String], results: &[CaseResult]) -> Sco
         .filter_map(|id| profile.catalog.get(id))
         .map(|req| {
             let cases = by_requirement.get(req.id.as_str()).cloned().unwrap_or_default();
-            let counts = Counts::of(cases.iter().map(|c| &c.outcome));
+            let outcomes: Vec<Outcome> = cases.iter().map(|c| outcome_in(c, &req.id, policy)).collect();
+            let counts = Counts::of(outcomes.iter());
             let verdict = if counts.fail > 0 {
                 RequirementVerdict::Fail
             } else if counts.error > 0 {
                 RequirementVerdict::Error
+            } else if counts.waived > 0 {
+                RequirementVerdict::Waived
             } else if counts.pass > 0 {
                 RequirementVerdict::Pass
             } else if counts.unsupported > 0 {
@@ -169,10 +205,14 @@ pub fn score(profile: &Profile, scope: &[String], results: &[CaseResult]) -> Sco
             }
         })
         .collect();
-    let conformant = requirements
+    let conformant = requirements.iter().filter(|r| r.level == Level::Must).all(|r| {
+        r.verdict == RequirementVerdict::Pass || (policy.allow_must && r.verdict == RequirementVerdict::Waived)
+    });
+    let waived_must = requirements
         .iter()
-        .filter(|r| r.level == Level::Must)
-        .all(|r| r.verdict == RequirementVerdict::Pass);
+        .filter(|r| r.level == Level::Must && r.verdict == RequirementVerdict::Waived)
+        .map(|r| r.id.clone())
+        .collect();
     let applicable: Vec<&RequirementScore> = requirements
         .iter()
         .filter(|r| r.verdict != RequirementVerdict::Unsupported)
@@ -191,5 +231,6 @@ pub fn score(profile: &Profile, scope: &[String], results: &[CaseResult]) -> Sco
             Verdict::NotConformant
         },
         score: if total > 0.0 { passed / total } else { 0.0 },
+        waived_must,
     }
 }

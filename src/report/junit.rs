@@ -46,6 +46,18 @@ pub fn render(report: &RunReport) -> Result<String, quick_junit::SerializeError>
                 s.set_message(format!("unsupported: {}", case.observed.as_deref().unwrap_or("")));
                 s
             }
+            Outcome::Waived => {
+                let mut s = TestCaseStatus::skipped();
+                let why = report.waiver_of(&case.id).map(|w| {
+                    format!(
+                        "{} (approved by {}, expires {})",
+                        w.entry.justification, w.entry.approver, w.entry.expires
+                    )
+                });
+                s.set_message(format!("waived: {}", why.unwrap_or_default()))
+                    .set_description(format!("{}\nreplay: {}", message(), case.replay));
+                s
+            }
         };
         let mut tc = TestCase::new(case.id.as_str(), status);
         tc.set_classname(case.requirements.first().map(String::as_str).unwrap_or("unassigned"))

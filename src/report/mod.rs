@@ -1,12 +1,18 @@
-//! The one owned run report, and the pure renderers that turn it into terminal text, JSON and JUnit.
+//! The one owned run report, and the pure renderers that turn it into terminal text, JSON, JUnit, HTML,
+//! Markdown and a badge; plus the diff of two reports.
 
+pub mod badge;
+pub mod diff;
+pub mod html;
 pub mod junit;
+pub mod markdown;
 pub mod terminal;
 
 use crate::plan::Plan;
 use crate::requirements::{Evidence, Level};
 use crate::runner::CaseResult;
 use crate::scoring::{Counts, RequirementVerdict, SCORE_FORMULA, Scoring, Verdict};
+use crate::waiver::WaiverRecord;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -19,6 +25,9 @@ pub const REPORT_SCHEMA_VERSION: u32 = 1;
 pub struct RunReport {
     /// [`REPORT_SCHEMA_VERSION`].
     pub schema_version: u32,
+    /// Set when `--allow-must-waivers` let waived MUST requirements count: every renderer shows it first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver_notice: Option<String>,
     /// CONFORMANT or NOT_CONFORMANT.
     pub verdict: Verdict,
     /// Weighted share of applicable requirements passed, 0..=1.
@@ -33,6 +42,9 @@ pub struct RunReport {
     pub requirements: Vec<RequirementReport>,
     /// One entry per case.
     pub cases: Vec<CaseResult>,
+    /// The waivers given with `--waivers`, and what each covered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<WaiverRecord>,
 }
 
 /// Totals.
@@ -50,6 +62,9 @@ pub struct Summary {
     pub requirements_unsupported: usize,
     /// Requirements with no case.
     pub requirements_untested: usize,
+    /// Requirements whose failures are all covered by waivers.
+    #[serde(default)]
+    pub requirements_waived: usize,
     /// Case counts by outcome.
     pub cases: Counts,
 }
@@ -153,6 +168,7 @@ impl RunReport {
             requirements_error: count(RequirementVerdict::Error),
             requirements_unsupported: count(RequirementVerdict::Unsupported),
             requirements_untested: count(RequirementVerdict::Untested),
+            requirements_waived: count(RequirementVerdict::Waived),
             cases: Counts::of(results.iter().map(|r| &r.outcome)),
         };
         let requirements = scoring
@@ -182,6 +198,7 @@ impl RunReport {
             .collect();
         Self {
             schema_version: REPORT_SCHEMA_VERSION,
+            waiver_notice: None,
             verdict: scoring.verdict,
             score: (scoring.score * 10_000.0).round() / 10_000.0,
             score_formula: SCORE_FORMULA.into(),
@@ -203,7 +220,37 @@ impl RunReport {
             },
             requirements,
             cases: results,
+            waivers: Vec::new(),
         }
+    }
+
+    /// Requirements that did not pass and are not waived or unsupported: fail, error, untested.
+    pub fn failing_requirements(&self) -> impl Iterator<Item = &RequirementReport> {
+        self.requirements.iter().filter(|r| {
+            matches!(
+                r.verdict,
+                RequirementVerdict::Fail | RequirementVerdict::Error | RequirementVerdict::Untested
+            )
+        })
+    }
+
+    /// The cases of requirement `id` that failed or errored (waived ones excluded).
+    pub fn failing_cases<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a CaseResult> {
+        self.cases.iter().filter(move |c| {
+            matches!(
+                c.outcome,
+                crate::outcome::Outcome::Fail | crate::outcome::Outcome::Error
+            ) && c.requirements.iter().any(|r| r == id)
+                && !self
+                    .waivers
+                    .iter()
+                    .any(|w| w.entry.requirement.as_deref() == Some(id) && w.waived.iter().any(|x| x.case == c.id))
+        })
+    }
+
+    /// The waiver record that covered case `id`, if any.
+    pub fn waiver_of(&self, id: &str) -> Option<&WaiverRecord> {
+        self.waivers.iter().find(|w| w.waived.iter().any(|x| x.case == id))
     }
 
     /// The JSON rendering (pretty, stable field order).

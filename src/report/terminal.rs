@@ -8,6 +8,9 @@ use std::fmt::Write;
 pub fn render(report: &RunReport) -> String {
     let mut out = String::new();
     let run = &report.run;
+    if let Some(notice) = &report.waiver_notice {
+        let _ = writeln!(out, "{notice}");
+    }
     let _ = writeln!(
         out,
         "profile {} v{}  target {}  seed {}",
@@ -62,21 +65,39 @@ pub fn render(report: &RunReport) -> String {
             let _ = writeln!(out, "  replay:   {}", c.replay);
         }
     }
+    if !report.waivers.is_empty() {
+        let _ = writeln!(out, "\nWAIVED ({} waiver(s); waived is not pass)", report.waivers.len());
+        for w in &report.waivers {
+            let _ = writeln!(
+                out,
+                "\n{}{}  approved by {}, expires {}\n  why:      {}",
+                w.entry.target(),
+                if w.must { " (MUST)" } else { "" },
+                w.entry.approver,
+                w.entry.expires,
+                w.entry.justification
+            );
+            for x in &w.waived {
+                let _ = writeln!(out, "  waived:   {} (was {})", x.case, x.outcome.as_str());
+            }
+        }
+    }
     let s = &report.summary;
     let _ = writeln!(
         out,
-        "\nrequirements: {} pass, {} fail, {} error, {} unsupported, {} untested (of {})",
+        "\nrequirements: {} pass, {} fail, {} error, {} waived, {} unsupported, {} untested (of {})",
         s.requirements_passed,
         s.requirements_failed,
         s.requirements_error,
+        s.requirements_waived,
         s.requirements_unsupported,
         s.requirements_untested,
         s.requirements
     );
     let _ = writeln!(
         out,
-        "cases: {} pass, {} fail, {} error, {} unsupported",
-        s.cases.pass, s.cases.fail, s.cases.error, s.cases.unsupported
+        "cases: {} pass, {} fail, {} error, {} waived, {} unsupported",
+        s.cases.pass, s.cases.fail, s.cases.error, s.cases.waived, s.cases.unsupported
     );
     let _ = writeln!(
         out,

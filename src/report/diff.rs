@@ -1,0 +1,230 @@
+//! `conformance report diff OLD.json NEW.json`: what changed between two runs, so CI can gate on regressions.
+//!
+//! A requirement or case *regressed* when it passed before and does not now, or when it now fails (or errors)
+//! and did not before; it was *fixed* when it passes now and did not before. Every other status change
+//! (e.g. fail -> waived, error -> unsupported, an id in only one report) is listed as *changed*. A verdict that
+//! drops from CONFORMANT is a regression too.
+
+use super::RunReport;
+use crate::scoring::Verdict;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+
+/// How one id moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Change {
+    /// Got worse.
+    Regressed,
+    /// Passes now, did not before.
+    Fixed,
+    /// Another status change, or present in only one report.
+    Changed,
+}
+
+/// One changed requirement or case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// `requirement` or `case`.
+    pub kind: &'static str,
+    /// Id.
+    pub id: String,
+    /// Status in OLD (`absent` when missing).
+    pub old: String,
+    /// Status in NEW (`absent` when missing).
+    pub new: String,
+    /// Classification.
+    pub change: Change,
+}
+
+/// The difference between two reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportDiff {
+    /// Verdicts, old and new.
+    pub verdict: (Verdict, Verdict),
+    /// Scores, old and new.
+    pub score: (f64, f64),
+    /// Every changed id, requirements first, then cases, each in id order.
+    pub entries: Vec<Entry>,
+    /// Notes on comparability (profile or schema differences).
+    pub notes: Vec<String>,
+}
+
+/// A report file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct DiffInputError {
+    /// The file.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Read a `report.json`.
+pub fn load(path: &Path) -> Result<RunReport, DiffInputError> {
+    let err = |message: String| DiffInputError {
+        path: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read file: {e}")))?;
+    let report: RunReport =
+        serde_json::from_str(&text).map_err(|e| err(format!("not a conformance report.json: {e}")))?;
+    if report.schema_version != super::REPORT_SCHEMA_VERSION {
+        return Err(err(format!(
+            "report schema version {} is not {} (this tool's)",
+            report.schema_version,
+            super::REPORT_SCHEMA_VERSION
+        )));
+    }
+    Ok(report)
+}
+
+fn classify(old: &str, new: &str) -> Option<Change> {
+    let bad = |s: &str| s == "fail" || s == "error";
+    match (old, new) {
+        (o, n) if o == n => None,
+        (_, "absent") => Some(Change::Changed),
+        ("pass", _) => Some(Change::Regressed),
+        (o, n) if bad(n) && !bad(o) => Some(Change::Regressed),
+        ("error", "fail") => Some(Change::Regressed),
+        ("absent", "pass") => Some(Change::Changed),
+        (_, "pass") => Some(Change::Fixed),
+        _ => Some(Change::Changed),
+    }
+}
+
+fn compare(kind: &'static str, old: &BTreeMap<String, &str>, new: &BTreeMap<String, &str>) -> Vec<Entry> {
+    let mut ids: Vec<&str> = old.keys().chain(new.keys()).map(String::as_str).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter()
+        .filter_map(|id| {
+            let (o, n) = (
+                old.get(id).copied().unwrap_or("absent"),
+                new.get(id).copied().unwrap_or("absent"),
+            );
+            // An id new in NEW that fails is a regression; one that vanished is only a change.
+            let change = classify(o, n)?;
+            Some(Entry {
+                kind,
+                id: id.to_string(),
+                old: o.to_string(),
+                new: n.to_string(),
+                change,
+            })
+        })
+        .collect()
+}
+
+/// Compare two reports.
+pub fn diff(old: &RunReport, new: &RunReport) -> ReportDiff {
+    let reqs = |r: &RunReport| -> BTreeMap<String, &'static str> {
+        r.requirements
+            .iter()
+            .map(|q| (q.id.clone(), q.verdict.as_str()))
+            .collect()
+    };
+    let cases = |r: &RunReport| -> BTreeMap<String, &'static str> {
+        r.cases.iter().map(|c| (c.id.clone(), c.outcome.as_str())).collect()
+    };
+    let mut entries = compare("requirement", &reqs(old), &reqs(new));
+    entries.extend(compare("case", &cases(old), &cases(new)));
+    let mut notes = Vec::new();
+    if (old.run.profile.as_str(), old.run.profile_version.as_str())
+        != (new.run.profile.as_str(), new.run.profile_version.as_str())
+    {
+        notes.push(format!(
+            "profiles differ: {} v{} -> {} v{}",
+            old.run.profile, old.run.profile_version, new.run.profile, new.run.profile_version
+        ));
+    }
+    let digests = |r: &RunReport| {
+        r.run
+            .vectors
+            .iter()
+            .map(|v| (v.path.clone(), v.sha256.clone()))
+            .collect::<Vec<_>>()
+    };
+    if digests(old) != digests(new) {
+        notes.push("vector files differ (see run.vectors in each report)".into());
+    }
+    ReportDiff {
+        verdict: (old.verdict, new.verdict),
+        score: (old.score, new.score),
+        entries,
+        notes,
+    }
+}
+
+impl ReportDiff {
+    /// Whether anything got worse (the verdict, a requirement or a case).
+    pub fn has_regression(&self) -> bool {
+        self.verdict == (Verdict::Conformant, Verdict::NotConformant)
+            || self.entries.iter().any(|e| e.change == Change::Regressed)
+    }
+
+    /// Plain-text rendering, grouped by change.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "verdict: {} -> {}\nscore:   {:.1}% -> {:.1}%",
+            self.verdict.0.as_str(),
+            self.verdict.1.as_str(),
+            self.score.0 * 100.0,
+            self.score.1 * 100.0
+        );
+        for note in &self.notes {
+            let _ = writeln!(out, "note: {note}");
+        }
+        for (change, title) in [
+            (Change::Regressed, "REGRESSED"),
+            (Change::Fixed, "FIXED"),
+            (Change::Changed, "CHANGED"),
+        ] {
+            let group: Vec<&Entry> = self.entries.iter().filter(|e| e.change == change).collect();
+            let _ = writeln!(out, "\n{title} ({})", group.len());
+            for e in group {
+                let _ = writeln!(out, "  {:<11} {:<48} {} -> {}", e.kind, e.id, e.old, e.new);
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\n{}",
+            if self.has_regression() {
+                "result: regression"
+            } else {
+                "result: no regression"
+            }
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_table() {
+        let table = [
+            ("pass", "pass", None),
+            ("pass", "fail", Some(Change::Regressed)),
+            ("pass", "waived", Some(Change::Regressed)),
+            ("pass", "untested", Some(Change::Regressed)),
+            ("untested", "fail", Some(Change::Regressed)),
+            ("waived", "fail", Some(Change::Regressed)),
+            ("error", "fail", Some(Change::Regressed)),
+            ("absent", "fail", Some(Change::Regressed)),
+            ("fail", "pass", Some(Change::Fixed)),
+            ("absent", "pass", Some(Change::Changed)),
+            ("pass", "absent", Some(Change::Changed)),
+            ("fail", "waived", Some(Change::Changed)),
+            ("fail", "error", Some(Change::Changed)),
+            ("unsupported", "untested", Some(Change::Changed)),
+        ];
+        for (old, new, want) in table {
+            assert_eq!(classify(old, new), want, "{old} -> {new}");
+        }
+    }
+}

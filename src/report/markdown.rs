@@ -1,0 +1,169 @@
+//! `summary.md`: a short Markdown summary for a CI step summary (`$GITHUB_STEP_SUMMARY`) or a pull-request
+//! comment. The full detail stays in `report.html` and `report.json`; this shows one failing case per
+//! requirement, with its replay command.
+
+use super::RunReport;
+use std::fmt::{self, Write};
+
+/// Escape text for Markdown prose and table cells (GitHub-flavoured): markup characters, pipes and HTML.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span that survives any backticks inside `text` (CommonMark: a longer fence).
+pub fn code(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    let flat = text.replace(['\n', '\r'], " ");
+    format!("{fence}{pad}{flat}{pad}{fence}")
+}
+
+/// Render the summary.
+pub fn render(report: &RunReport) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_summary(&mut out, report);
+    out
+}
+
+fn write_summary(out: &mut String, report: &RunReport) -> fmt::Result {
+    let run = &report.run;
+    if let Some(notice) = &report.waiver_notice {
+        writeln!(out, "> **{}**\n", escape(notice))?;
+    }
+    let icon = match report.verdict {
+        crate::scoring::Verdict::Conformant => "✅",
+        crate::scoring::Verdict::NotConformant => "❌",
+    };
+    writeln!(
+        out,
+        "## {icon} {} &middot; score {:.1}%\n",
+        report.verdict.as_str(),
+        report.score * 100.0
+    )?;
+    writeln!(
+        out,
+        "Profile {} v{} against {}, seed {}{}.\n",
+        code(&run.profile),
+        escape(&run.profile_version),
+        code(&run.target),
+        run.seed,
+        if run.filtered {
+            " (filtered run: the verdict covers only the requirements in scope)"
+        } else {
+            ""
+        }
+    )?;
+    let s = &report.summary;
+    writeln!(
+        out,
+        "| | pass | fail | error | waived | unsupported | untested | total |"
+    )?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(
+        out,
+        "| requirements | {} | {} | {} | {} | {} | {} | {} |",
+        s.requirements_passed,
+        s.requirements_failed,
+        s.requirements_error,
+        s.requirements_waived,
+        s.requirements_unsupported,
+        s.requirements_untested,
+        s.requirements
+    )?;
+    let c = &s.cases;
+    writeln!(
+        out,
+        "| cases | {} | {} | {} | {} | {} | - | {} |\n",
+        c.pass,
+        c.fail,
+        c.error,
+        c.waived,
+        c.unsupported,
+        c.applicable() + c.unsupported
+    )?;
+    let failing: Vec<_> = report.failing_requirements().collect();
+    if !failing.is_empty() {
+        writeln!(out, "### Failing requirements ({})\n", failing.len())?;
+        for r in failing {
+            let cases: Vec<_> = report.failing_cases(&r.id).collect();
+            writeln!(
+                out,
+                "- **{}** ({}, {}): {}",
+                code(&r.id),
+                r.level.as_str(),
+                r.verdict.as_str(),
+                escape(&r.title)
+            )?;
+            match cases.first() {
+                Some(first) => {
+                    let more = match cases.len() - 1 {
+                        0 => String::new(),
+                        n => format!(" and {n} more"),
+                    };
+                    writeln!(out, "  - case {} ({}){more}", code(&first.id), first.outcome.as_str())?;
+                    writeln!(out, "  - expected: {}", code(first.expected.as_deref().unwrap_or("-")))?;
+                    writeln!(out, "  - observed: {}", code(first.observed.as_deref().unwrap_or("-")))?;
+                    writeln!(out, "  - replay: {}", code(&first.replay))?;
+                }
+                None => writeln!(out, "  - no case ran for it")?,
+            }
+        }
+        writeln!(out)?;
+    }
+    if !report.waivers.is_empty() {
+        writeln!(out, "### Waived ({})\n", report.waivers.len())?;
+        for w in &report.waivers {
+            writeln!(
+                out,
+                "- {}{}: {} case(s); approved by {}, expires {}: {}",
+                escape(&w.entry.target()),
+                if w.must { " (MUST)" } else { "" },
+                w.waived.len(),
+                escape(&w.entry.approver),
+                escape(&w.entry.expires),
+                escape(&w.entry.justification)
+            )?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "<sub>{} &middot; interop-conformance {} &middot; replay: {}</sub>",
+        escape(&report.score_formula),
+        escape(&run.tool_version),
+        code(&run.command)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_and_code_spans() {
+        assert_eq!(escape("a|b *c* <d>"), "a\\|b \\*c\\* &lt;d&gt;");
+        assert_eq!(code("run --x"), "`run --x`");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x"), "`` `x ``");
+    }
+}

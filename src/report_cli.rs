@@ -1,0 +1,159 @@
+//! Part of the `conformance` binary (not the library): the `conformance report ...` subcommands, thin wrappers
+//! over [`interop_conformance::certificate`] and [`interop_conformance::report::diff`].
+
+use chrono::{TimeDelta, Utc};
+use clap::Subcommand;
+use interop_conformance::certificate::{self, CertError};
+use interop_conformance::exit;
+use interop_conformance::report::diff;
+use std::path::{Path, PathBuf};
+
+/// `conformance report ...`.
+#[derive(Subcommand)]
+pub enum ReportCommand {
+    /// Write a new Ed25519 key pair: PREFIX (private, keep secret) and PREFIX.pub.
+    Keygen {
+        /// Path prefix of the key files.
+        #[arg(long, value_name = "PREFIX")]
+        out: PathBuf,
+    },
+    /// Sign a report file: writes the detached certificate REPORT.sig (exact bytes, expiry, signer).
+    Sign {
+        /// The report to sign (usually report.json).
+        report: PathBuf,
+        /// The private key file written by `report keygen`.
+        #[arg(long, value_name = "PREFIX")]
+        key: PathBuf,
+        /// Days until the certificate expires.
+        #[arg(long, value_name = "DAYS", default_value_t = 365)]
+        expires_in: u32,
+    },
+    /// Check a report against its REPORT.sig offline: exit 0 if valid, 1 if changed, wrongly signed or expired.
+    Verify {
+        /// The signed report.
+        report: PathBuf,
+        /// The signer's public key file (PREFIX.pub).
+        #[arg(long, value_name = "FILE")]
+        pubkey: PathBuf,
+        /// The certificate (default: REPORT.sig).
+        #[arg(long, value_name = "FILE")]
+        signature: Option<PathBuf>,
+    },
+    /// Compare two report.json files: exit 1 on any regression, 0 otherwise, 2 on unreadable input.
+    Diff {
+        /// The earlier report.
+        old: PathBuf,
+        /// The later report.
+        new: PathBuf,
+    },
+}
+
+/// Run one `report` subcommand; returns the exit code.
+pub fn run(command: ReportCommand) -> i32 {
+    let result = match command {
+        ReportCommand::Keygen { out } => keygen(&out),
+        ReportCommand::Sign {
+            report,
+            key,
+            expires_in,
+        } => sign(&report, &key, expires_in),
+        ReportCommand::Verify {
+            report,
+            pubkey,
+            signature,
+        } => verify(&report, &pubkey, signature),
+        ReportCommand::Diff { old, new } => return diff_reports(&old, &new),
+    };
+    match result {
+        Ok(()) => exit::CONFORMANT,
+        Err(CertError::Invalid(message)) => {
+            eprintln!("conformance: verification FAILED: {message}");
+            exit::NOT_CONFORMANT
+        }
+        Err(e) => {
+            eprintln!("conformance: error: {e}");
+            exit::INPUT_ERROR
+        }
+    }
+}
+
+fn keygen(prefix: &Path) -> Result<(), CertError> {
+    let fp = certificate::keygen(prefix)?;
+    println!("private key: {} (keep it secret)", prefix.display());
+    println!("public key:  {}", certificate::public_path(prefix).display());
+    println!("fingerprint: {fp}");
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, CertError> {
+    std::fs::read(path).map_err(|e| CertError::Input {
+        path: path.to_path_buf(),
+        message: format!("cannot read: {e}"),
+    })
+}
+
+fn sign(report: &Path, key: &Path, days: u32) -> Result<(), CertError> {
+    if days == 0 {
+        return Err(CertError::Input {
+            path: key.to_path_buf(),
+            message: "--expires-in must be at least 1 day".into(),
+        });
+    }
+    let key = certificate::read_signing_key(key)?;
+    let bytes = read(report)?;
+    let now = Utc::now();
+    let name = report
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let sig = certificate::sign(&key, &name, &bytes, now, now + TimeDelta::days(i64::from(days)));
+    let path = certificate::signature_path(report);
+    let text = serde_json::to_string_pretty(&sig).unwrap_or_default() + "\n";
+    std::fs::write(&path, text).map_err(|e| CertError::Input {
+        path: path.clone(),
+        message: format!("cannot write: {e}"),
+    })?;
+    println!(
+        "signed {} ({} bytes, sha256 {}) with key {}, expires {}",
+        report.display(),
+        sig.size,
+        sig.sha256,
+        sig.key_fingerprint,
+        sig.expires_at
+    );
+    println!("certificate: {}", path.display());
+    Ok(())
+}
+
+fn verify(report: &Path, pubkey: &Path, signature: Option<PathBuf>) -> Result<(), CertError> {
+    let key = certificate::read_verifying_key(pubkey)?;
+    let bytes = read(report)?;
+    let sig_path = signature.unwrap_or_else(|| certificate::signature_path(report));
+    let sig_text = String::from_utf8_lossy(&read(&sig_path)?).into_owned();
+    let ok = certificate::verify(&sig_text, &bytes, &key, Utc::now())?;
+    println!(
+        "OK: {} is signed by key {} (signed {}, valid until {})",
+        report.display(),
+        ok.key_fingerprint,
+        ok.signed_at,
+        ok.expires_at
+    );
+    Ok(())
+}
+
+fn diff_reports(old: &Path, new: &Path) -> i32 {
+    let (old, new) = match (diff::load(old), diff::load(new)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("conformance: error: {e}");
+            return exit::INPUT_ERROR;
+        }
+    };
+    let d = diff::diff(&old, &new);
+    print!("{}", d.render());
+    if d.has_regression() {
+        exit::NOT_CONFORMANT
+    } else {
+        exit::CONFORMANT
+    }
+}
