@@ -143,6 +143,11 @@ pub async fn run(request: &RunRequest, provider: Arc<dyn Provider>, write: bool)
         Err(CallError::Transport { message }) => return Err(ToolError::Unreachable(message)),
         Err(other) => return Err(ToolError::Unreachable(format!("capabilities call failed: {other}"))),
     };
+    // A long-running adapter starts every run empty; one without reset (unsupported) is run as it is.
+    match provider.reset().await {
+        Ok(()) | Err(CallError::Unsupported { .. }) => {}
+        Err(e) => return Err(ToolError::Unreachable(format!("reset call failed: {e}"))),
+    }
     let peer: Arc<dyn Provider> = Arc::new(ReferenceProvider::new());
     let command = replay_command(request, seed);
     let options = RunOptions {
