@@ -114,6 +114,44 @@ async fn rate(op: Op, provider: Arc<dyn Provider>, workers: usize, duration: Dur
     calls as f64 / started.elapsed().as_secs_f64()
 }
 
+/// The ceiling: a bare reqwest client against a bare axum JSON endpoint, no provider behind it.
+async fn bare_rate(in_flight: usize, duration: Duration) -> f64 {
+    let app = axum::Router::new().route(
+        "/bare",
+        axum::routing::post(|| async { axum::Json(serde_json::json!({})) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/bare", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = reqwest::Client::builder().tcp_nodelay(true).build().expect("client");
+    let started = Instant::now();
+    let until = started + duration;
+    let tasks: Vec<_> = (0..in_flight)
+        .map(|_| {
+            let (client, url) = (client.clone(), url.clone());
+            tokio::spawn(async move {
+                let mut calls = 0u64;
+                while Instant::now() < until {
+                    let response = client
+                        .post(&url)
+                        .json(&serde_json::json!({}))
+                        .send()
+                        .await
+                        .expect("send");
+                    let _: serde_json::Value = response.json().await.expect("json");
+                    calls += 1;
+                }
+                calls
+            })
+        })
+        .collect();
+    let mut calls = 0;
+    for t in tasks {
+        calls += t.await.expect("worker");
+    }
+    calls as f64 / started.elapsed().as_secs_f64()
+}
+
 fn http(url: &str, in_flight: usize) -> Arc<dyn Provider> {
     let mut options = HttpOptions::new(url);
     options.max_in_flight = in_flight;
@@ -138,6 +176,8 @@ fn main() {
         .and_then(|s| s.parse::<f64>().ok())
         .unwrap_or(2.0);
     let duration = Duration::from_secs_f64(seconds);
+    // reqwest is built without a TLS crypto provider; the bare baseline client needs one installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -167,6 +207,11 @@ fn main() {
                 concurrent
             );
         }
+        let (bare, bare_16) = (bare_rate(1, duration).await, bare_rate(16, duration).await);
+        println!(
+            "{:<20} {:>12} {:>12} {:>12.0} {:>12.0}",
+            "bare axum+reqwest", "-", "-", bare, bare_16
+        );
         println!("\nwhole profile (cases, seconds)");
         for concurrency in [1, 16] {
             let (local, cases) = profile_seconds(Arc::new(ReferenceProvider::new()), concurrency, String::new()).await;
