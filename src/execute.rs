@@ -129,6 +129,9 @@ pub fn replay_command(request: &RunRequest, seed: u64) -> String {
     if request.plan.profile != crate::plan::DEFAULT_PROFILE {
         cmd.push_str(&format!(" --profile {}", request.plan.profile));
     }
+    if let Some(dir) = &request.plan.suites_dir {
+        cmd.push_str(&format!(" --suites {}", dir.display()));
+    }
     if let Some(dir) = &request.plan.vectors_dir {
         cmd.push_str(&format!(" --vectors {}", dir.display()));
     }
@@ -162,6 +165,11 @@ pub async fn run_with_waivers(
         Err(CallError::Transport { message }) => return Err(ToolError::Unreachable(message)),
         Err(other) => return Err(ToolError::Unreachable(format!("capabilities call failed: {other}"))),
     };
+    // A long-running adapter starts every run empty; one without reset (unsupported) is run as it is.
+    match provider.reset().await {
+        Ok(()) | Err(CallError::Unsupported { .. }) => {}
+        Err(e) => return Err(ToolError::Unreachable(format!("reset call failed: {e}"))),
+    }
     let peer: Arc<dyn Provider> = Arc::new(ReferenceProvider::new());
     let base = replay_command(request, seed);
     let mut command = base.clone();

@@ -12,6 +12,7 @@ pub mod execute;
 pub mod exit;
 pub mod family;
 pub mod generate;
+pub mod http;
 pub mod listing;
 pub mod outcome;
 pub mod plan;

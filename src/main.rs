@@ -4,6 +4,7 @@ mod report_cli;
 
 use clap::{Args, Parser, Subcommand};
 use interop_conformance::execute::{self, RunRequest, ToolError};
+use interop_conformance::http::{client, openapi, server};
 use interop_conformance::plan::{self, Plan, PlanOptions};
 use interop_conformance::provider::Provider;
 use interop_conformance::reference::{Fault, Faults, ReferenceProvider};
@@ -45,6 +46,23 @@ enum Command {
     /// Sign, verify and compare reports.
     #[command(subcommand)]
     Report(report_cli::ReportCommand),
+    /// Serve the embedded reference through the adapter API (docs/adapter-api.md) until Ctrl-C.
+    ServeReference(ServeArgs),
+    /// Print the adapter API's OpenAPI 3.1 document (docs/openapi.json).
+    Openapi,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the bound address is printed).
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "HOST:PORT")]
+    listen: String,
+    /// Switch on a planted bug of the reference (repeatable).
+    #[arg(long = "fault", value_name = "NAME", value_parser = fault_parser())]
+    fault: Vec<Fault>,
+    /// Require `Authorization: Bearer <token>`, the token read from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    token_env: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -95,9 +113,21 @@ struct RunArgs {
     /// Output folder for the report files (default: reports/<run-id>/).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Longest one case may take, in seconds.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    /// Test an adapter over HTTP (http://HOST:PORT or https://...) instead of the embedded reference.
+    #[arg(long, value_name = "URL")]
+    target: Option<String>,
+    /// Send `Authorization: Bearer <token>` to the target, the token read from this environment variable.
+    #[arg(long, value_name = "VAR", requires = "target")]
+    token_env: Option<String>,
+    /// Longest one provider call (HTTP request) may take, in seconds.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
     timeout: f64,
+    /// Longest one case may take, in seconds.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    case_timeout: f64,
+    /// Largest HTTP response body accepted, in bytes; a larger one makes the case an error.
+    #[arg(long, default_value_t = client::DEFAULT_MAX_RESPONSE_BYTES, value_name = "BYTES")]
+    max_response_bytes: usize,
     /// Longest the whole run may take, in seconds.
     #[arg(long, value_name = "SECONDS")]
     deadline: Option<f64>,
@@ -134,6 +164,9 @@ struct SelftestArgs {
     /// Cases in flight at once within a run.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
+    /// Serve each run's reference over loopback HTTP and test it through the adapter client.
+    #[arg(long)]
+    http: bool,
 }
 
 /// Fault names as clap possible values: an unknown name exits 2 and lists them.
@@ -162,6 +195,11 @@ fn main() -> ExitCode {
         Command::Selftest(args) => selftest(args),
         Command::Vectors(VectorsCommand::Verify { vectors }) => verify(vectors),
         Command::Report(command) => report_cli::run(command),
+        Command::ServeReference(args) => serve_reference(args),
+        Command::Openapi => {
+            print!("{}", openapi::document_text());
+            exit::CONFORMANT
+        }
     };
     ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
@@ -210,9 +248,13 @@ fn run(args: RunArgs) -> i32 {
             seed: Some(seed),
             out_dir: args.out.clone(),
             concurrency: args.concurrency.max(1),
-            case_timeout: seconds(args.timeout, "--timeout")?,
+            case_timeout: seconds(args.case_timeout, "--case-timeout")?,
             deadline: args.deadline.map(|d| seconds(d, "--deadline")).transpose()?,
-            target_args: selftest::fault_args(&faults),
+            target_args: [target_args(&args), selftest::fault_args(&faults)]
+                .into_iter()
+                .filter(|a| !a.is_empty())
+                .collect::<Vec<_>>()
+                .join(" "),
         })
     })() {
         Ok(r) => r,
@@ -229,7 +271,19 @@ fn run(args: RunArgs) -> i32 {
     if !faults.is_empty() {
         eprintln!("conformance: planted faults: {}", selftest::fault_args(&faults));
     }
-    let provider = Arc::new(ReferenceProvider::with_faults(faults));
+    let provider: Arc<dyn Provider> = match &args.target {
+        None => Arc::new(ReferenceProvider::with_faults(faults)),
+        Some(_) if !faults.is_empty() => {
+            return fail(&ToolError::Usage(
+                "--fault plants bugs in the embedded reference; for an HTTP target use `serve-reference --fault`"
+                    .into(),
+            ));
+        }
+        Some(url) => match http_target(url, &args, &request) {
+            Ok(p) => Arc::new(p),
+            Err(e) => return fail(&e),
+        },
+    };
     match runtime().block_on(execute::run_with_waivers(&request, waivers.as_ref(), provider, true)) {
         Ok(output) => {
             if args.quiet {
@@ -250,6 +304,63 @@ fn run(args: RunArgs) -> i32 {
         }
         Err(e) => fail(&e),
     }
+}
+
+/// The words that name the target in replay commands: the URL and the token's variable, never the token.
+fn target_args(args: &RunArgs) -> String {
+    match (&args.target, &args.token_env) {
+        (Some(url), Some(var)) => format!("--target {url} --token-env {var}"),
+        (Some(url), None) => format!("--target {url}"),
+        (None, _) => String::new(),
+    }
+}
+
+fn token(var: Option<&String>) -> Result<Option<String>, ToolError> {
+    var.map(|v| {
+        std::env::var(v).map_err(|_| ToolError::Usage(format!("environment variable {v} (--token-env) is not set")))
+    })
+    .transpose()
+}
+
+fn http_target(url: &str, args: &RunArgs, request: &RunRequest) -> Result<client::HttpProvider, ToolError> {
+    let options = client::HttpOptions {
+        target: url.to_string(),
+        request_timeout: seconds(args.timeout, "--timeout")?,
+        deadline: request.deadline,
+        max_response_bytes: args.max_response_bytes,
+        max_in_flight: request.concurrency,
+        token: token(args.token_env.as_ref())?,
+    };
+    client::HttpProvider::new(&options).map_err(|e| ToolError::Usage(e.to_string()))
+}
+
+fn serve_reference(args: ServeArgs) -> i32 {
+    let faults = Faults(args.fault.iter().copied().collect());
+    let token = match token(args.token_env.as_ref()) {
+        Ok(t) => t,
+        Err(e) => return fail(&e),
+    };
+    let provider = Arc::new(ReferenceProvider::with_faults(faults));
+    runtime().block_on(async {
+        let listener = match tokio::net::TcpListener::bind(&args.listen).await {
+            Ok(l) => l,
+            Err(e) => return fail(&ToolError::Usage(format!("cannot listen on {}: {e}", args.listen))),
+        };
+        match listener.local_addr() {
+            Ok(addr) => println!("listening on http://{addr}"),
+            Err(e) => return fail(&ToolError::Usage(format!("cannot read the bound address: {e}"))),
+        }
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        let app = server::router(provider, token.as_deref());
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+            eprintln!("conformance: shutting down");
+        };
+        match server::serve(listener, app, shutdown).await {
+            Ok(()) => exit::CONFORMANT,
+            Err(e) => fail(&ToolError::Usage(format!("server failed: {e}"))),
+        }
+    })
 }
 
 fn list(args: ListArgs) -> i32 {
@@ -333,7 +444,13 @@ fn selftest(args: SelftestArgs) -> i32 {
     eprintln!("conformance: selftest seed {seed} (replay with --seed {seed})");
     let embedded = |faults: &Faults| -> Arc<dyn Provider> { Arc::new(ReferenceProvider::with_faults(faults.clone())) };
     let started = std::time::Instant::now();
-    match runtime().block_on(selftest::run(&embedded, &options)) {
+    let http = selftest::LoopbackHttp::default();
+    let result = if args.http {
+        runtime().block_on(selftest::run(&http, &options))
+    } else {
+        runtime().block_on(selftest::run(&embedded, &options))
+    };
+    match result {
         Ok(report) => {
             eprintln!("conformance: selftest took {:.1}s", started.elapsed().as_secs_f64());
             print!("{}", report.render());

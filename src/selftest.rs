@@ -430,3 +430,42 @@ mod tests {
         assert_eq!(score_line(0, 0), "mutation score: 0/0 (0%)");
     }
 }
+
+/// Selftest over HTTP: each run's reference (with its faults) is served on an ephemeral loopback port by the
+/// adapter server and driven through the HTTP client, exactly as an external provider would be.
+#[derive(Default)]
+pub struct LoopbackHttp {
+    servers: std::sync::Mutex<Vec<(String, crate::http::server::Running)>>,
+}
+
+#[async_trait]
+impl ProviderFactory for LoopbackHttp {
+    async fn start(&self, faults: &Faults) -> Result<Arc<dyn Provider>, String> {
+        let reference: Arc<dyn Provider> = Arc::new(crate::reference::ReferenceProvider::with_faults(faults.clone()));
+        let running = crate::http::server::spawn_loopback(reference, None)
+            .await
+            .map_err(|e| format!("cannot serve the reference on loopback: {e}"))?;
+        let url = running.url();
+        let client = crate::http::client::HttpProvider::new(&crate::http::client::HttpOptions::new(url.clone()))
+            .map_err(|e| e.to_string())?;
+        self.servers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((url, running));
+        Ok(Arc::new(client))
+    }
+
+    async fn stop(&self, provider: Arc<dyn Provider>) {
+        let target = provider.target();
+        // Dropping `Running` stops its server.
+        self.servers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(url, _)| !target.starts_with(url.as_str()));
+    }
+
+    /// Replays run the same fault in-process (the loopback server is gone by then).
+    fn target_args(&self, faults: &Faults) -> String {
+        fault_args(faults)
+    }
+}

@@ -56,16 +56,19 @@ pub fn run(faulty: bool, waivers: Option<&Waivers>) -> RunOutput {
         .build()
         .expect("runtime");
     runtime
-        .block_on(execute::run_with_waivers(
-            &RunRequest::embedded(7),
-            waivers,
-            provider,
-            false,
-        ))
+        .block_on(execute::run_with_waivers(&fixture_request(), waivers, provider, false))
         .expect("run")
 }
 
 /// A fresh, empty folder under the cargo test temp dir.
+/// The frozen fixture: the walking skeleton's profile and its 80 cases (`tests/data/reports-*`).
+pub fn fixture_request() -> RunRequest {
+    let mut request = RunRequest::embedded(7);
+    request.plan.suites_dir = Some(PathBuf::from("tests/data/reports-suite"));
+    request.plan.vectors_dir = Some(PathBuf::from("tests/data/reports-corpus"));
+    request
+}
+
 pub fn fresh_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("reports-tests")
