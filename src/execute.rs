@@ -155,7 +155,12 @@ pub async fn run_with_waivers(
     provider: Arc<dyn Provider>,
     write: bool,
 ) -> Result<RunOutput, ToolError> {
-    let plan = Plan::build(&request.plan)?;
+    // Loading parses every YAML file: keep that synchronous work off the async workers, whose timers and sockets
+    // (an HTTP provider's requests, a loopback server) must keep running.
+    let options = request.plan.clone();
+    let plan = tokio::task::spawn_blocking(move || Plan::build(&options))
+        .await
+        .map_err(|e| ToolError::Usage(format!("loading the plan failed: {e}")))??;
     if let Some(w) = waivers {
         w.check_targets(&plan)?;
     }
