@@ -19,6 +19,7 @@ pub mod reference;
 pub mod report;
 pub mod requirements;
 pub mod runner;
+pub mod scenario;
 pub mod scoring;
 pub mod vector;
 pub mod yaml;

@@ -26,15 +26,18 @@ pub enum Family {
     Session,
     /// Live 1:1 exchange between the provider and the harness's reference peer.
     SessionRoundtrip,
+    /// Property-based session scenarios ([`crate::scenario`]); loaded from the profile, not from vector files.
+    Scenario,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 4] = [
+    pub const ALL: [Family; 5] = [
         Self::XeddsaVerify,
         Self::PrekeyBundle,
         Self::Session,
         Self::SessionRoundtrip,
+        Self::Scenario,
     ];
 
     /// The family's name in files.
@@ -44,6 +47,7 @@ impl Family {
             Self::PrekeyBundle => "prekey_bundle",
             Self::Session => "session",
             Self::SessionRoundtrip => "session_roundtrip",
+            Self::Scenario => "scenario",
         }
     }
 
@@ -54,6 +58,7 @@ impl Family {
             Self::PrekeyBundle => schemars::schema_for!(VectorFile<bundle::Group>),
             Self::Session => schemars::schema_for!(VectorFile<session::Group>),
             Self::SessionRoundtrip => schemars::schema_for!(VectorFile<roundtrip::Group>),
+            Self::Scenario => schemars::schema_for!(crate::scenario::definition::ScenarioFile),
         }
     }
 }
@@ -69,6 +74,8 @@ pub enum Check {
     Session(session::Check),
     /// See [`roundtrip`].
     Roundtrip(roundtrip::Check),
+    /// See [`crate::scenario`].
+    Scenario(crate::scenario::Check),
 }
 
 /// A parsed file, flattened to tests with their key paths.
@@ -96,6 +103,11 @@ pub fn parse(family: Family, path: &Path, text: &str) -> Result<Parsed, InputErr
             roundtrip::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
             flatten(file, roundtrip::checks)
         }
+        Family::Scenario => Err(InputError::file(
+            path,
+            "scenario files are listed under `scenarios:` in profile.yaml, not loaded as vector files",
+        )
+        .at_key("family")),
     }
 }
 
@@ -130,5 +142,6 @@ pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
         Check::Bundle(c) => bundle::run(meta, c, ctx).await,
         Check::Session(c) => session::run(meta, c, ctx).await,
         Check::Roundtrip(c) => roundtrip::run(meta, c, ctx).await,
+        Check::Scenario(c) => crate::scenario::run(c, ctx).await,
     }
 }
