@@ -403,10 +403,10 @@ impl<'a> Exchange<'a> {
             self.trace(format!("{m} is lost"), "-");
             return Ok(());
         }
-        if let (Party::Provider, Fault::Tamper { bit }) = (to, flight.fault) {
-            if flight.ciphertext.kind == CiphertextKind::Msg {
-                self.tampered(&flight, bit).await?;
-            }
+        if let (Party::Provider, Fault::Tamper { bit }) = (to, flight.fault)
+            && flight.ciphertext.kind == CiphertextKind::Msg
+        {
+            self.tampered(&flight, bit).await?;
         }
         let must = self.expectation(to, flight.key, flight.counter);
         let result = self.decrypt(to, &flight.ciphertext).await;
