@@ -139,6 +139,12 @@ pub fn replay_command(request: &RunRequest, seed: u64) -> String {
         cmd.push(' ');
         cmd.push_str(&request.target_args);
     }
+    if request.plan.scenarios.thorough {
+        cmd.push_str(" --thorough");
+    }
+    if request.plan.scenarios.differential {
+        cmd.push_str(" --differential");
+    }
     cmd.push_str(&format!(" --seed {seed}"));
     cmd
 }

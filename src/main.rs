@@ -137,6 +137,12 @@ struct RunArgs {
     /// Print only the verdict line.
     #[arg(long, short)]
     quiet: bool,
+    /// Draw each scenario's `thorough` number of schedules instead of its default.
+    #[arg(long)]
+    thorough: bool,
+    /// Also run every scenario schedule against the reference and fail at the first step that differs.
+    #[arg(long)]
+    differential: bool,
     /// YAML file of waivers (requirement or case, justification, approver, expires).
     #[arg(long, value_name = "FILE")]
     waivers: Option<PathBuf>,
@@ -211,6 +217,7 @@ fn plan_options(data: &DataArgs) -> PlanOptions {
         profile: data.profile.clone(),
         only: Vec::new(),
         vectors: Vec::new(),
+        scenarios: Default::default(),
     }
 }
 
@@ -243,6 +250,8 @@ fn run(args: RunArgs) -> i32 {
         let mut plan = plan_options(&args.data);
         plan.only = args.only.clone();
         plan.vectors = args.vector.clone();
+        plan.scenarios.thorough = args.thorough;
+        plan.scenarios.differential = args.differential;
         Ok(RunRequest {
             plan,
             seed: Some(seed),

@@ -22,6 +22,8 @@ pub struct PlanOptions {
     pub only: Vec<String>,
     /// Keep only these case ids.
     pub vectors: Vec<String>,
+    /// How scenario cases run (`--thorough`, `--differential`).
+    pub scenarios: crate::scenario::ScenarioMode,
 }
 
 /// A plan ready to run.
@@ -75,7 +77,16 @@ impl Plan {
                 (dir, paths)
             }
         };
-        let files = vector::load_files(&paths, &profile)?;
+        let mut files = vector::load_files(&paths, &profile)?;
+        for scenario in crate::scenario::load_profile_scenarios(&profile, options.scenarios)? {
+            let id = &scenario.cases[0].meta.id;
+            if files.iter().flat_map(|f| &f.cases).any(|c| &c.meta.id == id) {
+                return Err(InputError::file(&scenario.path, format!("duplicate case id `{id}`"))
+                    .at_key("id")
+                    .into());
+            }
+            files.push(scenario);
+        }
         let all: Vec<Case> = files.iter().flat_map(|f| f.cases.iter().cloned()).collect();
 
         for id in &options.only {

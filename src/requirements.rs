@@ -102,6 +102,9 @@ pub struct ProfileFile {
     pub requirements: Vec<String>,
     /// Vector files, relative to the vectors folder.
     pub vectors: Vec<String>,
+    /// Scenario files, relative to the profile's `scenarios/` folder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scenarios: Vec<String>,
 }
 
 /// A loaded, validated profile with its catalog.

@@ -37,11 +37,13 @@ pub enum Family {
     Media,
     /// The 60-digit security code between two identities.
     SecurityCode,
+    /// Property-based session scenarios ([`crate::scenario`]); loaded from the profile, not from vector files.
+    Scenario,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 8] = [
+    pub const ALL: [Family; 9] = [
         Self::XeddsaVerify,
         Self::PrekeyBundle,
         Self::Session,
@@ -50,6 +52,7 @@ impl Family {
         Self::WireFormat,
         Self::Media,
         Self::SecurityCode,
+        Self::Scenario,
     ];
 
     /// The family's name in files.
@@ -63,6 +66,7 @@ impl Family {
             Self::WireFormat => "wire_format",
             Self::Media => "media",
             Self::SecurityCode => "security_code",
+            Self::Scenario => "scenario",
         }
     }
 
@@ -77,6 +81,7 @@ impl Family {
             Self::WireFormat => schemars::schema_for!(VectorFile<session::Group>),
             Self::Media => schemars::schema_for!(VectorFile<media::Group>),
             Self::SecurityCode => schemars::schema_for!(VectorFile<security_code::Group>),
+            Self::Scenario => schemars::schema_for!(crate::scenario::definition::ScenarioFile),
         }
     }
 }
@@ -98,6 +103,8 @@ pub enum Check {
     Media(media::Check),
     /// See [`security_code`].
     SecurityCode(security_code::Check),
+    /// See [`crate::scenario`].
+    Scenario(crate::scenario::Check),
 }
 
 /// A parsed file, flattened to tests with their key paths.
@@ -145,6 +152,11 @@ pub fn parse(family: Family, path: &Path, text: &str) -> Result<Parsed, InputErr
             security_code::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
             flatten(file, security_code::checks)
         }
+        Family::Scenario => Err(InputError::file(
+            path,
+            "scenario files are listed under `scenarios:` in profile.yaml, not loaded as vector files",
+        )
+        .at_key("family")),
     }
 }
 
@@ -182,5 +194,6 @@ pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
         Check::KeySchedule(c) => key_schedule::run(meta, c, ctx).await,
         Check::Media(c) => media::run(meta, c, ctx).await,
         Check::SecurityCode(c) => security_code::run(meta, c, ctx).await,
+        Check::Scenario(c) => crate::scenario::run(c, ctx).await,
     }
 }

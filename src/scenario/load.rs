@@ -1,0 +1,57 @@
+//! Turning a profile's scenario files into plan cases.
+
+use super::definition;
+use super::explore::Check;
+use crate::family::{self, Family};
+use crate::requirements::Profile;
+use crate::vector::{Case, Expected, LoadedFile, TestMeta};
+use crate::yaml::InputError;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// How scenario cases run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScenarioMode {
+    /// Use each scenario's `thorough` case count.
+    pub thorough: bool,
+    /// Compare every schedule's trace with the reference's.
+    pub differential: bool,
+}
+
+/// Load every scenario the profile lists (`scenarios:`, relative to `<profile>/scenarios/`), one case each.
+pub fn load_profile_scenarios(profile: &Profile, mode: ScenarioMode) -> Result<Vec<LoadedFile>, InputError> {
+    let dir = profile.dir.join("scenarios");
+    let mut files = Vec::with_capacity(profile.file.scenarios.len());
+    for name in &profile.file.scenarios {
+        let path = dir.join(name);
+        let (file, bytes) = definition::load(&path, profile)?;
+        let meta = TestMeta {
+            id: file.id.clone(),
+            comment: file.comment.clone(),
+            requirements: file.requirements.clone(),
+            flags: Vec::new(),
+            expected: Expected::Valid,
+        };
+        let cases = if mode.thorough {
+            file.cases.thorough
+        } else {
+            file.cases.default
+        };
+        let check = Check {
+            scenario: Arc::new(file),
+            cases,
+            differential: mode.differential,
+        };
+        files.push(LoadedFile {
+            path: path.clone(),
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            cases: vec![Case {
+                meta,
+                family: Family::Scenario,
+                file: path,
+                check: family::Check::Scenario(check),
+            }],
+        });
+    }
+    Ok(files)
+}

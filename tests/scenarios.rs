@@ -1,0 +1,283 @@
+//! Acceptance tests of the property-based scenarios: replayable by seed, shrunk to a few steps against planted
+//! bugs, reproducible with the printed replay command, differential mode, and located errors in bad files.
+
+use async_trait::async_trait;
+use interop_conformance::execute::{self, RunRequest};
+use interop_conformance::outcome::Outcome;
+use interop_conformance::plan::{Plan, PlanOptions};
+use interop_conformance::provider::{
+    CallError, CallResult, Capabilities, Ciphertext, ClientId, CreateClient, ErrorClass, PreKeyBundle, Provider,
+};
+use interop_conformance::reference::ReferenceProvider;
+use interop_conformance::runner::CaseResult;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// A bug planted on top of the correct reference.
+#[derive(Clone, Copy, PartialEq)]
+enum Bug {
+    /// Answers a duplicate with the plaintext it cached the first time (RO-ENC-014).
+    AcceptDuplicates,
+    /// Answers a message whose MAC fails with the last plaintext it produced, as if it skipped the check
+    /// (RO-ENC-011).
+    SkipMacCheck,
+    /// Reports a bad MAC as `invalid_message`: allowed for tampered copies, but not what the reference does.
+    RenameBadMac,
+}
+
+/// Ciphertext body -> plaintext, and the last plaintext produced.
+type Seen = (HashMap<Vec<u8>, Vec<u8>>, Vec<u8>);
+
+struct Planted {
+    inner: ReferenceProvider,
+    bug: Bug,
+    /// Ciphertext body -> plaintext, and the last plaintext.
+    seen: Mutex<Seen>,
+}
+
+impl Planted {
+    fn provider(bug: Bug) -> Arc<dyn Provider> {
+        Arc::new(Self {
+            inner: ReferenceProvider::new(),
+            bug,
+            seen: Mutex::new((HashMap::new(), Vec::new())),
+        })
+    }
+}
+
+#[async_trait]
+impl Provider for Planted {
+    fn target(&self) -> String {
+        "test:planted".into()
+    }
+    async fn capabilities(&self) -> CallResult<Capabilities> {
+        self.inner.capabilities().await
+    }
+    async fn reset(&self) -> CallResult<()> {
+        self.inner.reset().await
+    }
+    async fn create_client(&self, request: &CreateClient) -> CallResult<ClientId> {
+        self.inner.create_client(request).await
+    }
+    async fn prekey_bundle(&self, client: &ClientId) -> CallResult<PreKeyBundle> {
+        self.inner.prekey_bundle(client).await
+    }
+    async fn process_bundle(&self, client: &ClientId, peer: &str, bundle: &PreKeyBundle) -> CallResult<()> {
+        self.inner.process_bundle(client, peer, bundle).await
+    }
+    async fn encrypt(&self, client: &ClientId, peer: &str, plaintext: &[u8]) -> CallResult<Ciphertext> {
+        self.inner.encrypt(client, peer, plaintext).await
+    }
+    async fn decrypt(&self, client: &ClientId, peer: &str, ciphertext: &Ciphertext) -> CallResult<Vec<u8>> {
+        let result = self.inner.decrypt(client, peer, ciphertext).await;
+        let mut seen = self.seen.lock().unwrap();
+        match (&result, self.bug) {
+            (Ok(p), _) => {
+                seen.0.insert(ciphertext.body.0.clone(), p.clone());
+                seen.1 = p.clone();
+                result
+            }
+            (
+                Err(CallError::Rejected {
+                    class: ErrorClass::Duplicate,
+                    ..
+                }),
+                Bug::AcceptDuplicates,
+            ) => seen
+                .0
+                .get(&ciphertext.body.0)
+                .cloned()
+                .ok_or_else(|| result.unwrap_err()),
+            (
+                Err(CallError::Rejected {
+                    class: ErrorClass::BadMac,
+                    ..
+                }),
+                Bug::SkipMacCheck,
+            ) => Ok(seen.1.clone()),
+            (
+                Err(CallError::Rejected {
+                    class: ErrorClass::BadMac,
+                    ..
+                }),
+                Bug::RenameBadMac,
+            ) => Err(CallError::rejected(ErrorClass::InvalidMessage, "renamed")),
+            _ => result,
+        }
+    }
+    async fn verify_signature(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> CallResult<bool> {
+        self.inner.verify_signature(public_key, message, signature).await
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn request(seed: u64, vectors: &[&str], differential: bool) -> RunRequest {
+    let mut r = RunRequest::embedded(seed);
+    r.plan.vectors = vectors.iter().map(|v| v.to_string()).collect();
+    r.plan.scenarios.differential = differential;
+    r
+}
+
+fn run(request: &RunRequest, provider: Arc<dyn Provider>) -> (u64, Vec<CaseResult>) {
+    let out = runtime().block_on(execute::run(request, provider, false)).unwrap();
+    (out.report.run.seed, out.report.cases)
+}
+
+fn one(request: &RunRequest, bug: Bug) -> CaseResult {
+    let (_, cases) = run(request, Planted::provider(bug));
+    assert_eq!(cases.len(), 1);
+    cases.into_iter().next().unwrap()
+}
+
+/// Rebuild a request from a printed replay command (`conformance run ... --vector ID --seed N`).
+fn from_replay(command: &str) -> RunRequest {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let after = |flag: &str| words.iter().position(|w| *w == flag).map(|i| words[i + 1]);
+    let seed = after("--seed").unwrap().parse().unwrap();
+    let vector = after("--vector").unwrap();
+    request(seed, &[vector], words.contains(&"--differential"))
+}
+
+/// Steps listed in a failing scenario's observation.
+fn steps(observed: &str) -> usize {
+    observed
+        .lines()
+        .filter(|l| {
+            l.trim_start()
+                .split('.')
+                .next()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .count()
+}
+
+#[test]
+fn seed_7_twice_gives_identical_outcomes() {
+    let outcomes = |cases: &[CaseResult]| -> Vec<(String, Outcome, Option<String>)> {
+        cases
+            .iter()
+            .map(|c| (c.id.clone(), c.outcome, c.observed.clone()))
+            .collect()
+    };
+    let (seed_a, a) = run(&request(7, &[], false), Arc::new(ReferenceProvider::new()));
+    let (seed_b, b) = run(&request(7, &[], false), Arc::new(ReferenceProvider::new()));
+    assert_eq!((seed_a, seed_b), (7, 7));
+    assert_eq!(outcomes(&a), outcomes(&b));
+    let scenarios: Vec<_> = a.iter().filter(|c| c.id.starts_with("scenario.")).collect();
+    assert!(scenarios.len() >= 7, "every scenario is a case: {}", scenarios.len());
+    assert!(scenarios.iter().all(|c| c.outcome == Outcome::Pass), "{scenarios:#?}");
+}
+
+#[test]
+fn accepted_duplicate_shrinks_to_a_few_steps_and_replays() {
+    let case = one(&request(7, &["scenario.duplicates"], false), Bug::AcceptDuplicates);
+    assert_eq!(case.outcome, Outcome::Fail);
+    let observed = case.observed.clone().unwrap();
+    assert!(observed.contains("<- fails here"), "{observed}");
+    assert!(observed.contains("duplicate"), "{observed}");
+    // Setup (client, bundle, session) plus one message, its delivery and its redelivery.
+    assert!(steps(&observed) <= 7, "not shrunk:\n{observed}");
+    assert!(
+        case.expected.as_deref().unwrap().contains("rejected: duplicate"),
+        "{case:?}"
+    );
+    assert_eq!(case.replay, "conformance run --seed 7 --vector scenario.duplicates");
+    let again = one(&from_replay(&case.replay), Bug::AcceptDuplicates);
+    assert_eq!((again.outcome, again.observed), (Outcome::Fail, Some(observed)));
+}
+
+#[test]
+fn skipped_mac_check_fails_the_tamper_scenario_with_a_short_schedule() {
+    for seed in [7, 8] {
+        let case = one(&request(seed, &["scenario.tamper"], false), Bug::SkipMacCheck);
+        let observed = case.observed.clone().unwrap_or_default();
+        assert_eq!(case.outcome, Outcome::Fail, "{observed}");
+        assert!(observed.contains("flipped"), "{observed}");
+        // Setup, then the shortest way to a `msg` from the peer (only those are tampered): three messages.
+        assert!(steps(&observed) <= 9, "not shrunk:\n{observed}");
+        assert_eq!(
+            one(&from_replay(&case.replay), Bug::SkipMacCheck).observed,
+            Some(observed)
+        );
+    }
+}
+
+#[test]
+fn the_reference_passes_every_scenario_under_differential_mode() {
+    let (_, cases) = run(&request(11, &[], true), Arc::new(ReferenceProvider::new()));
+    for c in cases.iter().filter(|c| c.id.starts_with("scenario.")) {
+        assert_eq!(c.outcome, Outcome::Pass, "{c:#?}");
+    }
+}
+
+#[test]
+fn differential_mode_names_the_first_step_that_differs() {
+    // Any rejection class passes the tamper property; only differential mode sees the difference.
+    let plain = one(&request(7, &["scenario.tamper"], false), Bug::RenameBadMac);
+    assert_eq!(plain.outcome, Outcome::Pass, "{plain:?}");
+    let diff = one(&request(7, &["scenario.tamper"], true), Bug::RenameBadMac);
+    assert_eq!(diff.outcome, Outcome::Fail);
+    assert!(
+        diff.expected
+            .as_deref()
+            .unwrap()
+            .contains("as the reference: rejected: bad_mac"),
+        "{diff:?}"
+    );
+    assert!(
+        diff.observed.as_deref().unwrap().contains("rejected: invalid_message"),
+        "{diff:?}"
+    );
+    assert!(diff.replay.contains("--differential"), "{}", diff.replay);
+}
+
+/// A copy of the shipped profile with one scenario file replaced.
+fn suites_with(scenario: &str) -> PathBuf {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/whatsapp-ro-2024");
+    let root = std::env::temp_dir().join(format!("scenario-test-{}-{}", std::process::id(), scenario.len()));
+    let dir = root.join("whatsapp-ro-2024");
+    std::fs::create_dir_all(dir.join("scenarios")).unwrap();
+    for f in ["profile.yaml", "requirements.yaml"] {
+        std::fs::copy(shipped.join(f), dir.join(f)).unwrap();
+    }
+    for entry in std::fs::read_dir(shipped.join("scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join("scenarios").join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(dir.join("scenarios/tamper.yaml"), scenario).unwrap();
+    root
+}
+
+fn plan_error(scenario: &str) -> String {
+    let options = PlanOptions {
+        suites_dir: Some(suites_with(scenario)),
+        profile: "whatsapp-ro-2024".into(),
+        ..PlanOptions::default()
+    };
+    Plan::build(&options).expect_err("the plan must be refused").to_string()
+}
+
+const HEAD: &str = "schema_version: 1\nid: scenario.tamper\nrequirements: [RO-ENC-011]\nproperty: exactly_once\n\
+cases: {default: 1, thorough: 1}\nparameters:\n";
+
+#[test]
+fn a_misspelt_parameter_names_file_line_column_and_key() {
+    let e = plan_error(&format!("{HEAD}  messages: {{min: 1, max: 2}}\n  reorder_windw: 3\n"));
+    assert!(e.contains("scenarios/tamper.yaml:8:3"), "{e}");
+    assert!(e.contains("parameters.reorder_windw"), "{e}");
+}
+
+#[test]
+fn an_impossible_probability_names_its_key_and_line() {
+    let e = plan_error(&format!("{HEAD}  loss: 1.5\n"));
+    assert!(e.contains("scenarios/tamper.yaml:7:3"), "{e}");
+    assert!(e.contains("parameters.loss") && e.contains("1.5"), "{e}");
+}
