@@ -20,5 +20,6 @@ pub mod report;
 pub mod requirements;
 pub mod runner;
 pub mod scoring;
+pub mod signature;
 pub mod vector;
 pub mod yaml;

@@ -1,6 +1,9 @@
 //! Vector families: one module per family, each with its YAML shape and its check against a provider.
 
 pub mod bundle;
+pub mod enlistment;
+pub mod enlistment_decode;
+pub mod push;
 pub mod roundtrip;
 pub mod session;
 pub mod xeddsa;
@@ -26,15 +29,24 @@ pub enum Family {
     Session,
     /// Live 1:1 exchange between the provider and the harness's reference peer.
     SessionRoundtrip,
+    /// The provider's enlistment request, judged by the harness as WhatsApp's enlistment endpoint.
+    Enlistment,
+    /// Known answers for the harness's enlistment-form decoder (no provider involved).
+    EnlistmentDecode,
+    /// Push requests from the harness (as WhatsApp) to the provider's push endpoint.
+    PushToken,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 4] = [
+    pub const ALL: [Family; 7] = [
         Self::XeddsaVerify,
         Self::PrekeyBundle,
         Self::Session,
         Self::SessionRoundtrip,
+        Self::Enlistment,
+        Self::EnlistmentDecode,
+        Self::PushToken,
     ];
 
     /// The family's name in files.
@@ -44,6 +56,9 @@ impl Family {
             Self::PrekeyBundle => "prekey_bundle",
             Self::Session => "session",
             Self::SessionRoundtrip => "session_roundtrip",
+            Self::Enlistment => "enlistment",
+            Self::EnlistmentDecode => "enlistment_decode",
+            Self::PushToken => "push_token",
         }
     }
 
@@ -54,6 +69,9 @@ impl Family {
             Self::PrekeyBundle => schemars::schema_for!(VectorFile<bundle::Group>),
             Self::Session => schemars::schema_for!(VectorFile<session::Group>),
             Self::SessionRoundtrip => schemars::schema_for!(VectorFile<roundtrip::Group>),
+            Self::Enlistment => schemars::schema_for!(VectorFile<enlistment::Group>),
+            Self::EnlistmentDecode => schemars::schema_for!(VectorFile<enlistment_decode::Group>),
+            Self::PushToken => schemars::schema_for!(VectorFile<push::Group>),
         }
     }
 }
@@ -69,6 +87,12 @@ pub enum Check {
     Session(session::Check),
     /// See [`roundtrip`].
     Roundtrip(roundtrip::Check),
+    /// See [`enlistment`].
+    Enlistment(enlistment::Check),
+    /// See [`enlistment_decode`].
+    EnlistmentDecode(enlistment_decode::Check),
+    /// See [`push`].
+    Push(push::Check),
 }
 
 /// A parsed file, flattened to tests with their key paths.
@@ -95,6 +119,21 @@ pub fn parse(family: Family, path: &Path, text: &str) -> Result<Parsed, InputErr
             let file = yaml::parse::<VectorFile<roundtrip::Group>>(path, text)?;
             roundtrip::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
             flatten(file, roundtrip::checks)
+        }
+        Family::Enlistment => {
+            let file = yaml::parse::<VectorFile<enlistment::Group>>(path, text)?;
+            enlistment::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
+            flatten(file, enlistment::checks)
+        }
+        Family::EnlistmentDecode => {
+            let file = yaml::parse::<VectorFile<enlistment_decode::Group>>(path, text)?;
+            enlistment_decode::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
+            flatten(file, enlistment_decode::checks)
+        }
+        Family::PushToken => {
+            let file = yaml::parse::<VectorFile<push::Group>>(path, text)?;
+            push::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
+            flatten(file, push::checks)
         }
     }
 }
@@ -130,5 +169,8 @@ pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
         Check::Bundle(c) => bundle::run(meta, c, ctx).await,
         Check::Session(c) => session::run(meta, c, ctx).await,
         Check::Roundtrip(c) => roundtrip::run(meta, c, ctx).await,
+        Check::Enlistment(c) => enlistment::run(meta, c, ctx).await,
+        Check::EnlistmentDecode(c) => enlistment_decode::run(meta, c, ctx).await,
+        Check::Push(c) => push::run(meta, c, ctx).await,
     }
 }

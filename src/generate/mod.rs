@@ -6,6 +6,8 @@
 //! are included verbatim with their source in the comment.
 
 mod bundle;
+mod enlistment;
+mod push;
 mod roundtrip;
 mod session;
 mod xeddsa;
@@ -25,12 +27,15 @@ pub struct Generated {
 
 /// Generate every file of the corpus.
 pub async fn all() -> Result<Vec<Generated>, String> {
-    Ok(vec![
+    let mut files = vec![
         xeddsa::generate()?,
         bundle::generate().await?,
         session::generate().await?,
         roundtrip::generate()?,
-    ])
+    ];
+    files.extend(enlistment::generate()?);
+    files.push(push::generate()?);
+    Ok(files)
 }
 
 /// Serialize a vector file with the do-not-edit header.

@@ -8,13 +8,14 @@
 //! - it refuses signatures that are not exactly 64 bytes.
 
 mod faults;
+mod signature;
 mod stores;
 
 pub use faults::{Fault, Faults};
 
 use crate::provider::{
-    CallError, CallResult, Capabilities, Ciphertext, CiphertextKind, ClientId, CreateClient, ErrorClass, KeyMaterial,
-    PreKeyBundle, Provider,
+    CallError, CallResult, Capabilities, Ciphertext, CiphertextKind, ClientId, CreateClient, Enlistment,
+    EnlistmentRequest, ErrorClass, KeyMaterial, PreKeyBundle, Provider, PushConfig, PushEndpoint,
 };
 use async_trait::async_trait;
 use rand::SeedableRng;
@@ -41,6 +42,8 @@ struct Client {
     sessions: Sessions,
     signed_prekey_id: SignedPreKeyId,
     rng: StdRng,
+    /// Noise static key pair (the enlistment `authkey`), made on first enlistment.
+    noise_static: Option<KeyPair>,
 }
 
 /// The reference implementation, in-process.
@@ -50,6 +53,8 @@ pub struct ReferenceProvider {
     /// Planted bugs; empty for the real reference.
     #[allow(dead_code)]
     faults: Faults,
+    /// Token issuer, JWKS and push endpoint (started on first use).
+    signature: signature::SignatureService,
 }
 
 impl Default for ReferenceProvider {
@@ -70,7 +75,13 @@ impl ReferenceProvider {
             clients: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             faults,
+            signature: signature::SignatureService::default(),
         }
+    }
+
+    /// Identifiers woken by accepted push calls so far.
+    pub fn push_wakeups(&self) -> Vec<String> {
+        self.signature.wakeups()
     }
 
     fn client(&self, id: &ClientId) -> CallResult<Arc<tokio::sync::Mutex<Client>>> {
@@ -215,6 +226,7 @@ impl Client {
             sessions: Sessions::default(),
             signed_prekey_id: id,
             rng: StdRng::seed_from_u64(0),
+            noise_static: None,
         }
     }
 
@@ -355,7 +367,12 @@ impl Provider for ReferenceProvider {
             ),
             api_version: "v1".into(),
             profiles: vec!["whatsapp-ro-2024".into()],
-            operations: vec!["import_keys".into(), "verify_signature".into()],
+            operations: vec![
+                "import_keys".into(),
+                "verify_signature".into(),
+                "enlistment".into(),
+                "push".into(),
+            ],
         })
     }
 
@@ -397,6 +414,18 @@ impl Provider for ReferenceProvider {
 
     async fn decrypt(&self, client: &ClientId, peer: &str, ciphertext: &Ciphertext) -> CallResult<Vec<u8>> {
         self.client(client)?.lock().await.decrypt(peer, ciphertext).await
+    }
+
+    async fn enlistment_request(&self, request: &EnlistmentRequest) -> CallResult<Enlistment> {
+        let client = self.client(&request.client)?;
+        let mut client = client.lock().await;
+        self.signature
+            .enlistment(&self.faults, &mut client, &request.identifier)
+            .await
+    }
+
+    async fn push_endpoint(&self, config: &PushConfig) -> CallResult<PushEndpoint> {
+        self.signature.push_endpoint(&self.faults, config).await
     }
 
     async fn verify_signature(&self, public_key_bytes: &[u8], message: &[u8], signature: &[u8]) -> CallResult<bool> {
