@@ -273,3 +273,84 @@ fn unsecured_header(token: &str) -> bool {
         .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok())
         .is_some_and(|h| h.get("alg").and_then(|a| a.as_str()) == Some("none"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Fault, Faults, ReferenceProvider};
+    use crate::execute::{self, RunRequest};
+    use crate::scoring::RequirementVerdict;
+    use std::sync::Arc;
+
+    /// The verdict of `requirement` when only its cases run against a reference with `faults`.
+    async fn verdict(faults: &[Fault], requirement: &str) -> RequirementVerdict {
+        let provider = ReferenceProvider::with_faults(Faults(faults.iter().copied().collect()));
+        let mut request = RunRequest::embedded(7);
+        request.plan.only = vec![requirement.to_string()];
+        let output = execute::run(&request, Arc::new(provider), false)
+            .await
+            .expect("the run completes");
+        output
+            .report
+            .requirements
+            .iter()
+            .find(|r| r.id == requirement)
+            .map(|r| r.verdict)
+            .expect("requirement in the report")
+    }
+
+    /// Each fault of this layer fails the requirement it names, which the clean reference passes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn faults_are_caught_through_their_requirement() {
+        for fault in [
+            Fault::AcceptAlgNone,
+            Fault::SkipAudienceCheck,
+            Fault::SignPrekeyOverRawKey,
+        ] {
+            let broken = fault.breaks();
+            assert_eq!(verdict(&[], broken).await, RequirementVerdict::Pass, "clean {broken}");
+            assert_eq!(
+                verdict(&[fault], broken).await,
+                RequirementVerdict::Fail,
+                "{fault} -> {broken}"
+            );
+        }
+    }
+
+    /// An accepted push wakes the named user; a rejected one wakes nobody.
+    #[tokio::test]
+    async fn only_accepted_pushes_wake_up() {
+        use crate::provider::{Provider, PushConfig};
+        use crate::signature::http::{self, LoopbackServer};
+        use crate::signature::keys;
+        use crate::signature::token::{self, TokenKey, TokenSpec, WHATSAPP_JWKS_PATH};
+        let router = axum::Router::new().route(
+            WHATSAPP_JWKS_PATH,
+            axum::routing::get(|| async { axum::Json(keys::harness_push().jwks()) }),
+        );
+        let jwks = LoopbackServer::start(router).await.expect("jwks server");
+        let provider = ReferenceProvider::new();
+        let endpoint = provider
+            .push_endpoint(&PushConfig {
+                jwks_url: jwks.url(WHATSAPP_JWKS_PATH),
+            })
+            .await
+            .expect("push endpoint");
+        let client = http::client().expect("client");
+        for (to, spec) in [
+            (
+                "mallory",
+                TokenSpec {
+                    key: TokenKey::Attacker,
+                    ..TokenSpec::correct()
+                },
+            ),
+            ("alice421", TokenSpec::correct()),
+        ] {
+            let bearer = spec.build(&endpoint.audience, token::now()).expect("token");
+            let body = serde_json::json!({ "to": to });
+            let sent = client.post(&endpoint.url).bearer_auth(bearer).json(&body).send().await;
+            sent.expect("push sent");
+        }
+        assert_eq!(provider.push_wakeups(), vec!["alice421".to_string()]);
+    }
+}
