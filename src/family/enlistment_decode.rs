@@ -158,6 +158,14 @@ mod tests {
             };
             let o = super::judge(check);
             assert_eq!(o.outcome, Outcome::Pass, "{}: {o:?}", case.meta.id);
+            if case.meta.id == "enlistment-decode.ro-example" {
+                // RO-TS 1.2.2 order: authkey, e_keytype, e_regid, e_ident, e_skey_id, e_skey_val, e_skey_sig.
+                let sizes: Vec<usize> = crate::signature::form::BINARY_FIELDS
+                    .iter()
+                    .map(|(name, _)| check.decoded[*name].0.len())
+                    .collect();
+                assert_eq!(sizes, [32, 1, 4, 32, 3, 32, 64]);
+            }
         }
     }
 }

@@ -276,7 +276,7 @@ fn live_tests() -> Vec<enlistment::Test> {
         ),
         case(
             "prekey-signature",
-            &["RO-SIG-002", "RO-ID-001D"],
+            &["RO-SIG-002"],
             &[],
             "alice421",
             Aspect::PrekeySignature,
