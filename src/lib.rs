@@ -25,6 +25,7 @@ pub mod scenario;
 pub mod schema;
 pub mod scoring;
 pub mod selftest;
+pub mod signature;
 pub mod vector;
 pub mod verify;
 pub mod waiver;

@@ -1,8 +1,11 @@
 //! Vector families: one module per family, each with its YAML shape and its check against a provider.
 
 pub mod bundle;
+pub mod enlistment;
+pub mod enlistment_decode;
 pub mod key_schedule;
 pub mod media;
+pub mod push;
 pub mod roundtrip;
 pub mod security_code;
 pub mod session;
@@ -39,11 +42,17 @@ pub enum Family {
     SecurityCode,
     /// Property-based session scenarios ([`crate::scenario`]); loaded from the profile, not from vector files.
     Scenario,
+    /// The provider's enlistment request, judged by the harness as WhatsApp's enlistment endpoint.
+    Enlistment,
+    /// Known answers for the harness's enlistment-form decoder (no provider involved).
+    EnlistmentDecode,
+    /// Push requests from the harness (as WhatsApp) to the provider's push endpoint.
+    PushToken,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 9] = [
+    pub const ALL: [Family; 12] = [
         Self::XeddsaVerify,
         Self::PrekeyBundle,
         Self::Session,
@@ -53,6 +62,9 @@ impl Family {
         Self::Media,
         Self::SecurityCode,
         Self::Scenario,
+        Self::Enlistment,
+        Self::EnlistmentDecode,
+        Self::PushToken,
     ];
 
     /// The family's name in files.
@@ -67,6 +79,9 @@ impl Family {
             Self::Media => "media",
             Self::SecurityCode => "security_code",
             Self::Scenario => "scenario",
+            Self::Enlistment => "enlistment",
+            Self::EnlistmentDecode => "enlistment_decode",
+            Self::PushToken => "push_token",
         }
     }
 
@@ -82,6 +97,9 @@ impl Family {
             Self::Media => schemars::schema_for!(VectorFile<media::Group>),
             Self::SecurityCode => schemars::schema_for!(VectorFile<security_code::Group>),
             Self::Scenario => schemars::schema_for!(crate::scenario::definition::ScenarioFile),
+            Self::Enlistment => schemars::schema_for!(VectorFile<enlistment::Group>),
+            Self::EnlistmentDecode => schemars::schema_for!(VectorFile<enlistment_decode::Group>),
+            Self::PushToken => schemars::schema_for!(VectorFile<push::Group>),
         }
     }
 }
@@ -105,6 +123,12 @@ pub enum Check {
     SecurityCode(security_code::Check),
     /// See [`crate::scenario`].
     Scenario(crate::scenario::Check),
+    /// See [`enlistment`].
+    Enlistment(enlistment::Check),
+    /// See [`enlistment_decode`].
+    EnlistmentDecode(enlistment_decode::Check),
+    /// See [`push`].
+    Push(push::Check),
 }
 
 /// A parsed file, flattened to tests with their key paths.
@@ -157,6 +181,21 @@ pub fn parse(family: Family, path: &Path, text: &str) -> Result<Parsed, InputErr
             "scenario files are listed under `scenarios:` in profile.yaml, not loaded as vector files",
         )
         .at_key("family")),
+        Family::Enlistment => {
+            let file = yaml::parse::<VectorFile<enlistment::Group>>(path, text)?;
+            enlistment::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
+            flatten(file, enlistment::checks)
+        }
+        Family::EnlistmentDecode => {
+            let file = yaml::parse::<VectorFile<enlistment_decode::Group>>(path, text)?;
+            enlistment_decode::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
+            flatten(file, enlistment_decode::checks)
+        }
+        Family::PushToken => {
+            let file = yaml::parse::<VectorFile<push::Group>>(path, text)?;
+            push::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
+            flatten(file, push::checks)
+        }
     }
 }
 
@@ -195,5 +234,8 @@ pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
         Check::Media(c) => media::run(meta, c, ctx).await,
         Check::SecurityCode(c) => security_code::run(meta, c, ctx).await,
         Check::Scenario(c) => crate::scenario::run(c, ctx).await,
+        Check::Enlistment(c) => enlistment::run(meta, c, ctx).await,
+        Check::EnlistmentDecode(c) => enlistment_decode::run(meta, c, ctx).await,
+        Check::Push(c) => push::run(meta, c, ctx).await,
     }
 }

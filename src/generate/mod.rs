@@ -14,8 +14,10 @@
 
 mod bounds;
 mod bundle;
+mod enlistment;
 mod key_schedule;
 mod media;
+mod push;
 mod roundtrip;
 mod security_code;
 mod session;
@@ -37,7 +39,7 @@ pub struct Generated {
 
 /// Generate every file of the corpus.
 pub async fn all() -> Result<Vec<Generated>, String> {
-    Ok(vec![
+    let mut files = vec![
         xeddsa::generate()?,
         bundle::generate().await?,
         session::generate().await?,
@@ -47,7 +49,10 @@ pub async fn all() -> Result<Vec<Generated>, String> {
         wire::generate()?,
         media::generate()?,
         security_code::generate()?,
-    ])
+    ];
+    files.extend(enlistment::generate()?);
+    files.push(push::generate()?);
+    Ok(files)
 }
 
 /// Serialize a vector file with the do-not-edit header.

@@ -5,8 +5,10 @@
 //! never library-specific strings. Optional operations answer [`CallError::Unsupported`], which scores
 //! `unsupported`, never `fail`.
 
+mod signature;
 mod types;
 
+pub use signature::*;
 pub use types::*;
 
 use async_trait::async_trait;
@@ -185,6 +187,24 @@ pub trait Provider: Send + Sync {
         let _ = request;
         Err(CallError::Unsupported {
             operation: "media_decrypt".into(),
+        })
+    }
+
+    /// Optional: the enlistment request `request.client` would send for `request.identifier` (RO-ID-001..004),
+    /// with the JWKS URL of the token issuer. Default: unsupported.
+    async fn enlistment_request(&self, request: &EnlistmentRequest) -> CallResult<Enlistment> {
+        let _ = request;
+        Err(CallError::Unsupported {
+            operation: "enlistment_request".into(),
+        })
+    }
+
+    /// Optional: trust `config.jwks_url` for push tokens and say where `POST /push` is (RO-ID-005).
+    /// Default: unsupported.
+    async fn push_endpoint(&self, config: &PushConfig) -> CallResult<PushEndpoint> {
+        let _ = config;
+        Err(CallError::Unsupported {
+            operation: "push_endpoint".into(),
         })
     }
 

@@ -31,7 +31,14 @@ pub struct Capabilities {
 }
 
 /// Operations a provider may leave out; a case needing one scores `unsupported`.
-pub const OPTIONAL_OPERATIONS: [&str; 4] = ["import_keys", "media", "security_code", "verify_signature"];
+pub const OPTIONAL_OPERATIONS: [&str; 6] = [
+    "import_keys",
+    "media",
+    "security_code",
+    "verify_signature",
+    "enlistment",
+    "push",
+];
 
 /// Ask for a new client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -38,11 +38,17 @@ pub enum Fault {
     MediaIgnoreHashes,
     /// Security code: too few hash iterations (RO-ID-009).
     SecurityCodeFewIterations,
+    /// Push: accept an unsecured token (`alg: none`) without verifying it (RO-ID-005F).
+    AcceptAlgNone,
+    /// Push: accept a token issued for another audience (RO-ID-005D).
+    SkipAudienceCheck,
+    /// Enlistment: sign the signed prekey over its raw 32 bytes, not 0x05 || key (RO-SIG-002).
+    SignPrekeyOverRawKey,
 }
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 14] = [
+    pub const ALL: [Fault; 17] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::SkipMacCheck,
@@ -57,6 +63,9 @@ impl Fault {
         Self::MediaWrongInfo,
         Self::MediaIgnoreHashes,
         Self::SecurityCodeFewIterations,
+        Self::AcceptAlgNone,
+        Self::SkipAudienceCheck,
+        Self::SignPrekeyOverRawKey,
     ];
 
     /// The name used on the command line.
@@ -76,6 +85,9 @@ impl Fault {
             Self::MediaWrongInfo => "media-wrong-info",
             Self::MediaIgnoreHashes => "media-ignore-hashes",
             Self::SecurityCodeFewIterations => "security-code-few-iterations",
+            Self::AcceptAlgNone => "accept-alg-none",
+            Self::SkipAudienceCheck => "skip-audience-check",
+            Self::SignPrekeyOverRawKey => "sign-prekey-over-raw-key",
         }
     }
 
@@ -95,6 +107,9 @@ impl Fault {
             Self::MediaWrongInfo => "RO-MEDIA-007",
             Self::MediaIgnoreHashes => "RO-MEDIA-006",
             Self::SecurityCodeFewIterations => "RO-ID-009",
+            Self::AcceptAlgNone => "RO-ID-005F",
+            Self::SkipAudienceCheck => "RO-ID-005D",
+            Self::SignPrekeyOverRawKey => "RO-SIG-002",
         }
     }
 

@@ -24,14 +24,16 @@ mod faults;
 mod faulty;
 pub(crate) mod media;
 pub(crate) mod security_code;
+mod signature;
 mod stores;
 mod strict;
 
 pub use faults::{Fault, Faults};
 
 use crate::provider::{
-    CallError, CallResult, Capabilities, Ciphertext, CiphertextKind, ClientId, CreateClient, ErrorClass, KeyMaterial,
-    MediaDecrypt, MediaEncrypt, MediaEncrypted, PreKeyBundle, Provider, SecurityCode,
+    CallError, CallResult, Capabilities, Ciphertext, CiphertextKind, ClientId, CreateClient, Enlistment,
+    EnlistmentRequest, ErrorClass, KeyMaterial, MediaDecrypt, MediaEncrypt, MediaEncrypted, PreKeyBundle, Provider,
+    PushConfig, PushEndpoint, SecurityCode,
 };
 use async_trait::async_trait;
 use rand::SeedableRng;
@@ -58,6 +60,8 @@ struct Client {
     rng: StdRng,
     /// State kept only by planted faults (empty on the correct path).
     faulty: faulty::Memory,
+    /// Noise static key pair (the enlistment `authkey`), made on first enlistment.
+    noise_static: Option<KeyPair>,
 }
 
 /// The reference implementation, in-process.
@@ -66,6 +70,8 @@ pub struct ReferenceProvider {
     next_id: AtomicU64,
     /// Planted bugs; empty for the real reference.
     faults: Faults,
+    /// Token issuer, JWKS and push endpoint (started on first use).
+    signature: signature::SignatureService,
 }
 
 impl Default for ReferenceProvider {
@@ -86,6 +92,7 @@ impl ReferenceProvider {
             clients: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             faults,
+            signature: signature::SignatureService::default(),
         }
     }
 
@@ -100,6 +107,11 @@ impl ReferenceProvider {
             .get_mut(&address(peer))
             .ok_or_else(|| CallError::rejected(ErrorClass::NoSession, format!("no session with {peer}")))?;
         chain::advance_sender_chain(record, counter).map_err(reject)
+    }
+
+    /// Identifiers woken by accepted push calls so far.
+    pub fn push_wakeups(&self) -> Vec<String> {
+        self.signature.wakeups()
     }
 
     fn client(&self, id: &ClientId) -> CallResult<Arc<tokio::sync::Mutex<Client>>> {
@@ -245,6 +257,7 @@ impl Client {
             signed_prekey_id: id,
             rng: StdRng::seed_from_u64(0),
             faulty: faulty::Memory::default(),
+            noise_static: None,
         }
     }
 
@@ -409,6 +422,8 @@ impl Provider for ReferenceProvider {
                 "verify_signature".into(),
                 "media".into(),
                 "security_code".into(),
+                "enlistment".into(),
+                "push".into(),
             ],
         })
     }
@@ -466,6 +481,18 @@ impl Provider for ReferenceProvider {
         } else {
             faulty::decrypt(&mut client, &self.faults, peer, ciphertext).await
         }
+    }
+
+    async fn enlistment_request(&self, request: &EnlistmentRequest) -> CallResult<Enlistment> {
+        let client = self.client(&request.client)?;
+        let mut client = client.lock().await;
+        self.signature
+            .enlistment(&self.faults, &mut client, &request.identifier)
+            .await
+    }
+
+    async fn push_endpoint(&self, config: &PushConfig) -> CallResult<PushEndpoint> {
+        self.signature.push_endpoint(&self.faults, config).await
     }
 
     async fn verify_signature(&self, public_key_bytes: &[u8], message: &[u8], signature: &[u8]) -> CallResult<bool> {

@@ -1,0 +1,238 @@
+//! `enlistment`: the harness as WhatsApp's enlistment endpoint. It asks the provider for the enlistment request
+//! of a fresh client, then judges one aspect per case: field sizes, key type, encoding, the client's own keys,
+//! the signed-prekey signature, and the token (signature through the Partner's JWKS, algorithm, identifier,
+//! freshness). One aspect per case keeps each requirement's verdict separate.
+
+use super::CaseContext;
+use crate::outcome::{Observation, Outcome};
+use crate::provider::{CallError, ClientId, CreateClient, EnlistmentRequest, PreKeyBundle};
+use crate::signature::form::{self, Aspect as FormAspect, Inspection};
+use crate::signature::{http, token};
+use crate::vector::{Expected, TestMeta, VectorFile, vector_test};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use wacore_libsignal::protocol::PublicKey;
+
+/// Tests sharing a theme.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    /// The theme.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+    /// The tests.
+    pub tests: Vec<Test>,
+}
+
+/// What one case judges of the enlistment request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Aspect {
+    /// Every field present with its decoded size; token at most 4096 bytes.
+    Fields,
+    /// `e_keytype` is 0x05.
+    KeyType,
+    /// Binary fields are base64url without padding.
+    Encoding,
+    /// `e_ident`, `e_regid`, `e_skey_id`, `e_skey_val` are the client's published keys.
+    ClientKeys,
+    /// `e_skey_sig` verifies under `e_ident` over `0x05 || e_skey_val`.
+    PrekeySignature,
+    /// The token verifies under the JWKS key its kid names.
+    TokenSignature,
+    /// The token is RS256, the algorithm of the RO-TS example.
+    TokenAlgorithm,
+    /// The token names the enlisted identifier.
+    TokenIdentifier,
+    /// The token is fresh (iat, exp).
+    TokenFreshness,
+}
+
+vector_test! {
+    /// One aspect of one enlistment request.
+    pub struct Test {
+        /// The user-visible identifier to enlist.
+        pub identifier: String,
+        /// What is judged.
+        pub aspect: Aspect,
+    }
+}
+
+/// Inputs of one case.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// Identifier.
+    pub identifier: String,
+    /// Aspect.
+    pub aspect: Aspect,
+}
+
+pub(super) fn validate(file: &VectorFile<Group>) -> Result<(), (String, String)> {
+    for (g, group) in file.groups.iter().enumerate() {
+        for (t, test) in group.tests.iter().enumerate() {
+            if test.expected != Expected::Valid {
+                let key = format!("groups[{g}].tests[{t}].expected");
+                return Err((key, "an enlistment request is judged against `valid` only".into()));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn checks(group: &Group) -> Vec<(TestMeta, super::Check)> {
+    group
+        .tests
+        .iter()
+        .map(|t| {
+            let check = Check {
+                identifier: t.identifier.clone(),
+                aspect: t.aspect,
+            };
+            (t.meta(), super::Check::Enlistment(check))
+        })
+        .collect()
+}
+
+pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Observation {
+    let expected = describe(check.aspect);
+    let client = match ctx
+        .provider
+        .create_client(&CreateClient {
+            name: "enlistee".into(),
+            seed: Some(ctx.seed),
+            keys: None,
+        })
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return call_failed(expected, &e, "create_client"),
+    };
+    let bundle = match ctx.provider.prekey_bundle(&client).await {
+        Ok(b) => b,
+        Err(e) => return call_failed(expected, &e, "prekey_bundle"),
+    };
+    let request = EnlistmentRequest {
+        client: ClientId(client.0.clone()),
+        identifier: check.identifier.clone(),
+    };
+    let enlistment = match ctx.provider.enlistment_request(&request).await {
+        Ok(e) => e,
+        Err(e) => return call_failed(expected, &e, "enlistment_request"),
+    };
+    let inspection = form::inspect(&enlistment.form);
+    let verdict = match check.aspect {
+        Aspect::Fields => form_aspect(&inspection, FormAspect::Fields),
+        Aspect::KeyType => form_aspect(&inspection, FormAspect::KeyType),
+        Aspect::Encoding => form_aspect(&inspection, FormAspect::Encoding),
+        Aspect::ClientKeys => client_keys(&inspection, &bundle),
+        Aspect::PrekeySignature => prekey_signature(&inspection),
+        Aspect::TokenSignature | Aspect::TokenAlgorithm | Aspect::TokenIdentifier | Aspect::TokenFreshness => {
+            let Some(jwt) = &inspection.token else {
+                return Observation::fail(expected, "no usable token field");
+            };
+            let client = match http::client() {
+                Ok(c) => c,
+                Err(e) => return harness_error(expected, e),
+            };
+            match token::verify_partner_token(&client, &enlistment.jwks_url, jwt).await {
+                Err(e) => Err(e),
+                Ok(v) => match check.aspect {
+                    Aspect::TokenAlgorithm if v.alg == jsonwebtoken::Algorithm::RS256 => Ok("RS256".into()),
+                    Aspect::TokenAlgorithm => Err(format!("{:?}", v.alg)),
+                    Aspect::TokenIdentifier => token::identifier_claim(&v.claims, &check.identifier)
+                        .map(|claim| format!("claim {claim} = {:?}", check.identifier))
+                        .ok_or_else(|| format!("no claim names {:?}: {:?}", check.identifier, v.claims)),
+                    Aspect::TokenFreshness => token::check_freshness(&v.claims, token::now()),
+                    _ => Ok(format!("verified under kid {:?} ({:?})", v.kid, v.alg)),
+                },
+            }
+        }
+    };
+    match verdict {
+        Ok(observed) => Observation::pass(expected, observed),
+        Err(observed) => Observation::fail(expected, observed),
+    }
+}
+
+fn describe(aspect: Aspect) -> &'static str {
+    match aspect {
+        Aspect::Fields => {
+            "authkey 32, e_keytype 1, e_regid 4, e_ident 32, e_skey_id 3, e_skey_val 32, e_skey_sig 64 bytes; token <= 4096"
+        }
+        Aspect::KeyType => "e_keytype = 05",
+        Aspect::Encoding => "binary fields in base64url without padding",
+        Aspect::ClientKeys => "e_ident, e_regid, e_skey_id, e_skey_val = the client's published keys",
+        Aspect::PrekeySignature => "e_skey_sig verifies under e_ident over 05 || e_skey_val",
+        Aspect::TokenSignature => "token verifies under the JWKS key named by its kid",
+        Aspect::TokenAlgorithm => "token alg RS256",
+        Aspect::TokenIdentifier => "a token claim names the enlisted identifier",
+        Aspect::TokenFreshness => "token iat <= now <= exp (60 s skew)",
+    }
+}
+
+fn call_failed(expected: &str, error: &CallError, step: &str) -> Observation {
+    let mut o = Observation::from_call_error(expected, error);
+    if o.outcome == Outcome::Fail {
+        // A rejected setup call is still the provider failing to produce an enlistment request.
+        o.observed = format!("{step}: {}", o.observed);
+    }
+    o.at_step(step)
+}
+
+fn harness_error(expected: &str, message: String) -> Observation {
+    Observation {
+        outcome: Outcome::Error,
+        expected: expected.into(),
+        observed: message,
+    }
+}
+
+fn form_aspect(inspection: &Inspection, aspect: FormAspect) -> Result<String, String> {
+    match inspection.first(aspect) {
+        Some(d) => Err(format!("{}: {}", d.field, d.reason)),
+        None => Ok("as expected".into()),
+    }
+}
+
+fn field<'a>(inspection: &'a Inspection, name: &str) -> Result<&'a [u8], String> {
+    inspection
+        .value(name)
+        .ok_or_else(|| format!("{name} missing or of the wrong size"))
+}
+
+fn client_keys(inspection: &Inspection, bundle: &PreKeyBundle) -> Result<String, String> {
+    let strip = |key: &[u8]| key.get(1..).unwrap_or_default().to_vec();
+    let expected: [(&str, Vec<u8>); 4] = [
+        ("e_ident", strip(&bundle.identity_key)),
+        ("e_regid", bundle.registration_id.to_be_bytes().to_vec()),
+        ("e_skey_id", bundle.signed_prekey_id.to_be_bytes()[1..].to_vec()),
+        ("e_skey_val", strip(&bundle.signed_prekey)),
+    ];
+    for (name, want) in expected {
+        let got = field(inspection, name)?;
+        if got != want.as_slice() {
+            return Err(format!(
+                "{name} {} but the client publishes {}",
+                hex::encode(got),
+                hex::encode(want)
+            ));
+        }
+    }
+    Ok("identity, registration id and signed prekey match the client's bundle".into())
+}
+
+fn prekey_signature(inspection: &Inspection) -> Result<String, String> {
+    let ident = field(inspection, "e_ident")?;
+    let value = field(inspection, "e_skey_val")?;
+    let signature = field(inspection, "e_skey_sig")?;
+    let key = PublicKey::from_djb_public_key_bytes(ident).map_err(|e| format!("e_ident: {e}"))?;
+    let mut serialized = vec![form::KEY_TYPE_CURVE25519];
+    serialized.extend_from_slice(value);
+    if key.verify_signature(&serialized, signature) {
+        Ok("verifies over 05 || e_skey_val".into())
+    } else if key.verify_signature(value, signature) {
+        Err("signature is over the raw 32-byte key, not 05 || key".into())
+    } else {
+        Err("signature does not verify".into())
+    }
+}

@@ -1,0 +1,128 @@
+//! `push_token`: the harness as WhatsApp's push sender (RO-TS 3.2.2). Per case it serves its push key at a
+//! loopback JWKS, tells the provider to trust it, builds one token (correct or malicious) and POSTs
+//! `{"to": id}` with `Authorization: Bearer` to the provider's push endpoint. A 2xx status is acceptance, a 4xx
+//! status rejection (RO-TS names no status; 401 is the natural one); anything else fails the case.
+
+use super::CaseContext;
+use crate::outcome::{Observation, Outcome};
+use crate::provider::PushConfig;
+use crate::signature::http::{self, LoopbackServer};
+use crate::signature::keys;
+use crate::signature::token::{self, TokenSpec, WHATSAPP_JWKS_PATH};
+use crate::vector::{Expected, TestMeta, VectorFile, vector_test};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Tests sharing a theme.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    /// The theme.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+    /// The tests.
+    pub tests: Vec<Test>,
+}
+
+vector_test! {
+    /// One push request.
+    pub struct Test {
+        /// The user-visible identifier in the body.
+        pub to: String,
+        /// How the bearer token is built.
+        pub token: TokenSpec,
+    }
+}
+
+/// Inputs of one push.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// Body identifier.
+    pub to: String,
+    /// Token recipe.
+    pub token: TokenSpec,
+}
+
+pub(super) fn validate(file: &VectorFile<Group>) -> Result<(), (String, String)> {
+    for (g, group) in file.groups.iter().enumerate() {
+        for (t, test) in group.tests.iter().enumerate() {
+            if test.expected == Expected::Acceptable {
+                let key = format!("groups[{g}].tests[{t}].expected");
+                return Err((key, "a push is either accepted (valid) or rejected (invalid)".into()));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn checks(group: &Group) -> Vec<(TestMeta, super::Check)> {
+    group
+        .tests
+        .iter()
+        .map(|t| {
+            let check = Check {
+                to: t.to.clone(),
+                token: t.token.clone(),
+            };
+            (t.meta(), super::Check::Push(check))
+        })
+        .collect()
+}
+
+fn error(expected: &str, message: String) -> Observation {
+    Observation {
+        outcome: Outcome::Error,
+        expected: expected.into(),
+        observed: message,
+    }
+}
+
+pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Observation {
+    let expected = match meta.expected {
+        Expected::Valid => "accepted (2xx)",
+        _ => "rejected (4xx)",
+    };
+    let router = axum::Router::new().route(
+        WHATSAPP_JWKS_PATH,
+        axum::routing::get(|| async { axum::Json(keys::harness_push().jwks()) }),
+    );
+    let jwks = match LoopbackServer::start(router).await {
+        Ok(s) => s,
+        Err(e) => return error(expected, format!("harness JWKS server: {e}")),
+    };
+    let config = PushConfig {
+        jwks_url: jwks.url(WHATSAPP_JWKS_PATH),
+    };
+    let endpoint = match ctx.provider.push_endpoint(&config).await {
+        Ok(e) => e,
+        Err(e) => return Observation::from_call_error(expected, &e).at_step("push_endpoint"),
+    };
+    let bearer = match check.token.build(&endpoint.audience, token::now()) {
+        Ok(t) => t,
+        Err(e) => return error(expected, e),
+    };
+    let client = match http::client() {
+        Ok(c) => c,
+        Err(e) => return error(expected, e),
+    };
+    let sent = client
+        .post(&endpoint.url)
+        .bearer_auth(bearer)
+        .json(&serde_json::json!({ "to": check.to }))
+        .send()
+        .await;
+    let status = match sent {
+        Ok(r) => r.status(),
+        Err(e) => return error(expected, format!("POST {}: {e}", endpoint.url)),
+    };
+    let observed = format!("status {status}");
+    let ok = match meta.expected {
+        Expected::Valid => status.is_success(),
+        _ => status.is_client_error(),
+    };
+    if ok {
+        Observation::pass(expected, observed)
+    } else {
+        Observation::fail(expected, observed)
+    }
+}
