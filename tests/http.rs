@@ -129,7 +129,7 @@ impl Hostile {
     }
 }
 
-const CAPABILITIES: &str = r#"{"implementation":"hostile","api_version":"v1","profiles":["whatsapp-ro-2024"],"operations":["import_keys","verify_signature","media","security_code"]}"#;
+const CAPABILITIES: &str = r#"{"implementation":"hostile","api_version":"v1","profiles":["whatsapp-ro-2024"],"operations":["import_keys","verify_signature","media","security_code","enlistment","push"]}"#;
 
 /// Read one request head and body (enough for the client's small requests); returns the path.
 async fn read_request(stream: &mut TcpStream) -> Option<String> {

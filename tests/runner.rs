@@ -35,8 +35,11 @@ fn concurrency_does_not_change_outcomes() {
     let sequential = outcomes(&request, Arc::new(ReferenceProvider::new()));
     request.concurrency = 8;
     let concurrent = outcomes(&request, Arc::new(ReferenceProvider::new()));
-    assert_eq!(sequential, concurrent);
-    assert!(sequential.iter().all(|(_, o, _)| *o == Outcome::Pass));
+    let differing: Vec<_> = sequential.iter().zip(&concurrent).filter(|(a, b)| a != b).collect();
+    assert!(differing.is_empty(), "outcomes differ: {differing:#?}");
+    assert_eq!(sequential.len(), concurrent.len());
+    let failed: Vec<_> = sequential.iter().filter(|(_, o, _)| *o != Outcome::Pass).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
 }
 
 /// A provider that answers capabilities, then never answers (or panics on) anything else.

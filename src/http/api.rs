@@ -92,6 +92,8 @@ pub fn for_each_operation(v: &mut impl OperationVisitor) {
     v.visit::<MediaEncryptOp>();
     v.visit::<MediaDecryptOp>();
     v.visit::<SecurityCodeOp>();
+    v.visit::<EnlistmentRequestOp>();
+    v.visit::<PushEndpointOp>();
 }
 
 /// A JSON object with no fields: `{}`.
@@ -339,6 +341,22 @@ operation! {
     provider::SecurityCode => SecurityCodeResult,
     capability |_| Some("security_code"),
     call |p, r| p.security_code(r).await.map(|code| SecurityCodeResult { code })
+}
+
+operation! {
+    /// The form an enlisting client would POST to WhatsApp's enlistment API, and its JWKS URL (capability enlistment).
+    EnlistmentRequestOp: Post "/v1/enlistment-request", name "enlistment_request",
+    provider::EnlistmentRequest => provider::Enlistment,
+    capability |_| Some("enlistment"),
+    call |p, r| p.enlistment_request(r).await
+}
+
+operation! {
+    /// Trust this JWKS for push tokens (instead of WhatsApp's); answer where /push is (capability push).
+    PushEndpointOp: Post "/v1/push-endpoint", name "push_endpoint",
+    provider::PushConfig => provider::PushEndpoint,
+    capability |_| Some("push"),
+    call |p, r| p.push_endpoint(r).await
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use super::api::{
     VerifySignatureRequest,
 };
 use crate::provider::{
-    CallError, CallResult, Capabilities, Ciphertext, ClientId, CreateClient, ErrorClass, MediaDecrypt, MediaEncrypt,
-    MediaEncrypted, PreKeyBundle, Provider, SecurityCode,
+    CallError, CallResult, Capabilities, Ciphertext, ClientId, CreateClient, Enlistment, EnlistmentRequest, ErrorClass,
+    MediaDecrypt, MediaEncrypt, MediaEncrypted, PreKeyBundle, Provider, PushConfig, PushEndpoint, SecurityCode,
 };
 use async_trait::async_trait;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
@@ -407,6 +407,14 @@ impl Provider for HttpProvider {
 
     async fn security_code(&self, request: &SecurityCode) -> CallResult<String> {
         self.call::<api::SecurityCodeOp>(request).await.map(|r| r.code)
+    }
+
+    async fn enlistment_request(&self, request: &EnlistmentRequest) -> CallResult<Enlistment> {
+        self.call::<api::EnlistmentRequestOp>(request).await
+    }
+
+    async fn push_endpoint(&self, config: &PushConfig) -> CallResult<PushEndpoint> {
+        self.call::<api::PushEndpointOp>(config).await
     }
 }
 

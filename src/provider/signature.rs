@@ -1,8 +1,8 @@
 //! Data of the signature process (RO-ID-001..005): enlistment requests and the push endpoint.
 //!
 //! Adapter mapping (one endpoint per operation, JSON bodies exactly these types):
-//! `POST /enlistment_request` takes [`EnlistmentRequest`] and answers [`Enlistment`];
-//! `POST /push_endpoint` takes [`PushConfig`] and answers [`PushEndpoint`].
+//! `POST /v1/enlistment-request` takes [`EnlistmentRequest`] and answers [`Enlistment`];
+//! `POST /v1/push-endpoint` takes [`PushConfig`] and answers [`PushEndpoint`] (see `docs/adapter-api.md`).
 
 use super::ClientId;
 use schemars::JsonSchema;
