@@ -11,56 +11,17 @@
 //! of encrypting every message before it; the chain key is a pure function of its predecessor, so the message is
 //! the one the sender would have sent in order (checked by a test below).
 
-use super::session::{bad, bundle_of, inner, key_material, ok, test};
+use super::session::{Sender, bad, bundle_of, inner, key_material, ok, test};
 use super::{Generated, file, render};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::session::Group;
-use crate::provider::{Ciphertext, ClientId, CreateClient, ErrorClass, KeyMaterial, PreKeyBundle, Provider};
+use crate::provider::{ErrorClass, KeyMaterial};
 use crate::reference::ReferenceProvider;
 use crate::vector::Expected;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use wacore_libsignal::protocol::PrivateKey;
-
-/// The sending side, driven through the reference provider.
-struct Sender<'a> {
-    provider: &'a ReferenceProvider,
-    client: ClientId,
-}
-
-impl<'a> Sender<'a> {
-    async fn new(
-        provider: &'a ReferenceProvider,
-        keys: &KeyMaterial,
-        seed: u64,
-        bundle: &PreKeyBundle,
-    ) -> Result<Self, String> {
-        let create = CreateClient {
-            name: "alice".into(),
-            seed: Some(seed),
-            keys: Some(keys.clone()),
-        };
-        let client = provider.create_client(&create).await.map_err(|e| e.to_string())?;
-        provider
-            .process_bundle(&client, "bob", bundle)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(Self { provider, client })
-    }
-
-    /// Send the message that carries `counter` (every counter before it is skipped, never sent).
-    async fn send_at(&self, counter: u32, plaintext: &[u8]) -> Result<Ciphertext, String> {
-        self.provider
-            .skip_to_counter(&self.client, "bob", counter)
-            .await
-            .map_err(|e| e.to_string())?;
-        self.provider
-            .encrypt(&self.client, "bob", plaintext)
-            .await
-            .map_err(|e| e.to_string())
-    }
-}
 
 fn text(counter: u32) -> Vec<u8> {
     format!("message {counter}").into_bytes()

@@ -41,13 +41,13 @@ pub(crate) fn key_material(rng: &mut StdRng, registration_id: u32, prekey_ids: &
 }
 
 /// A party the generator drives through the reference provider.
-struct Sender<'a> {
+pub(super) struct Sender<'a> {
     provider: &'a ReferenceProvider,
     client: ClientId,
 }
 
 impl Sender<'_> {
-    async fn new<'a>(
+    pub(super) async fn new<'a>(
         provider: &'a ReferenceProvider,
         keys: &KeyMaterial,
         seed: u64,
@@ -66,7 +66,16 @@ impl Sender<'_> {
         Ok(Sender { provider, client })
     }
 
-    async fn send(&self, plaintext: &[u8]) -> Result<Ciphertext, String> {
+    /// Send the message that carries `counter` (every counter before it is skipped, never sent).
+    pub(super) async fn send_at(&self, counter: u32, plaintext: &[u8]) -> Result<Ciphertext, String> {
+        self.provider
+            .skip_to_counter(&self.client, "bob", counter)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.send(plaintext).await
+    }
+
+    pub(super) async fn send(&self, plaintext: &[u8]) -> Result<Ciphertext, String> {
         self.provider
             .encrypt(&self.client, "bob", plaintext)
             .await
