@@ -72,7 +72,9 @@ fn main() {
             p.decrypt(&bob, "alice", &ct).await.unwrap();
         });
     });
-    let raw_setup = rate(|| rt.block_on(raw::setup(&mut rng)));
+    let raw_setup = rate(|| {
+        rt.block_on(raw::setup(&mut rng));
+    });
     line("session setup (bundle + 1st msg)", raw_setup, harness_setup);
 
     // 64-byte messages on an established session: encrypt + decrypt.
@@ -268,7 +270,8 @@ mod raw {
         .unwrap();
     }
 
-    pub async fn setup(rng: &mut StdRng) {
+    /// Alice starts a session from Bob's bundle and Bob decrypts her first message.
+    pub async fn setup(rng: &mut StdRng) -> (Party, Party) {
         let (mut alice, _) = party(rng, "alice");
         let (mut bob, bundle) = party(rng, "bob");
         process_prekey_bundle(
@@ -283,6 +286,7 @@ mod raw {
         .unwrap();
         let ct = send(&mut alice, &bob.addr.clone(), b"hello").await;
         receive(&mut bob, &alice.addr.clone(), &ct, rng).await;
+        (alice, bob)
     }
 
     pub struct Pair {
@@ -293,20 +297,7 @@ mod raw {
 
     impl Pair {
         pub async fn new(rng: &mut StdRng) -> Self {
-            let (mut alice, _) = party(rng, "alice");
-            let (mut bob, bundle) = party(rng, "bob");
-            process_prekey_bundle(
-                &bob.addr,
-                &mut alice.sessions,
-                &mut alice.ids,
-                &bundle,
-                rng,
-                UsePQRatchet::No,
-            )
-            .await
-            .unwrap();
-            let ct = send(&mut alice, &bob.addr.clone(), b"setup").await;
-            receive(&mut bob, &alice.addr.clone(), &ct, rng).await;
+            let (mut alice, mut bob) = setup(rng).await;
             let back = send(&mut bob, &alice.addr.clone(), b"ack").await;
             receive(&mut alice, &bob.addr.clone(), &back, rng).await;
             let rng = <StdRng as rand::SeedableRng>::seed_from_u64(9);

@@ -1,6 +1,6 @@
 //! `conformance report keygen | sign | verify`, end to end through the binary.
 
-use crate::support::{bin, fresh_dir};
+use crate::support::{bin, fresh_dir, s, text};
 use chrono::{DateTime, TimeDelta, Utc};
 use interop_conformance::certificate;
 use std::path::Path;
@@ -8,18 +8,6 @@ use std::process::Output;
 
 fn conformance(args: &[&str]) -> Output {
     bin().args(args).output().expect("run conformance")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }
 
 #[test]

@@ -1,20 +1,7 @@
 //! The run's report files, `--waivers` errors and `report diff` exit codes, through the binary.
 
-use crate::support::{bin, fresh_dir, run};
+use crate::support::{bin, fresh_dir, run, s, text};
 use std::path::Path;
-use std::process::Output;
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
 
 #[test]
 fn a_run_writes_every_report_file() {
