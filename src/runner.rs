@@ -92,10 +92,11 @@ pub async fn run(
 ) -> Vec<CaseResult> {
     let started = Instant::now();
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let push_jwks = Arc::new(family::push::PushJwks::default());
     let mut handles = Vec::with_capacity(plan.cases.len());
     for case in &plan.cases {
         let case = case.clone();
-        let (provider, peer, limit) = (provider.clone(), peer.clone(), limit.clone());
+        let (provider, peer, limit, push_jwks) = (provider.clone(), peer.clone(), limit.clone(), push_jwks.clone());
         let (seed, timeout, deadline) = (
             case_seed(options.seed, &case.meta.id),
             options.case_timeout,
@@ -114,6 +115,7 @@ pub async fn run(
                 provider: provider.as_ref(),
                 peer: peer.as_ref(),
                 seed,
+                push_jwks: push_jwks.as_ref(),
             };
             let t0 = Instant::now();
             let observation = match tokio::time::timeout(budget, family::run(&case.meta, &case.check, &ctx)).await {

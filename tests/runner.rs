@@ -42,6 +42,67 @@ fn concurrency_does_not_change_outcomes() {
     assert!(failed.is_empty(), "{failed:#?}");
 }
 
+/// The reference, recording every JWKS URL the harness asks it to trust for push tokens.
+struct RecordingPush {
+    inner: ReferenceProvider,
+    jwks_urls: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Provider for RecordingPush {
+    fn target(&self) -> String {
+        self.inner.target()
+    }
+    async fn capabilities(&self) -> CallResult<Capabilities> {
+        self.inner.capabilities().await
+    }
+    async fn reset(&self) -> CallResult<()> {
+        self.inner.reset().await
+    }
+    async fn create_client(&self, r: &CreateClient) -> CallResult<ClientId> {
+        self.inner.create_client(r).await
+    }
+    async fn prekey_bundle(&self, c: &ClientId) -> CallResult<PreKeyBundle> {
+        self.inner.prekey_bundle(c).await
+    }
+    async fn process_bundle(&self, c: &ClientId, p: &str, b: &PreKeyBundle) -> CallResult<()> {
+        self.inner.process_bundle(c, p, b).await
+    }
+    async fn encrypt(&self, c: &ClientId, p: &str, m: &[u8]) -> CallResult<Ciphertext> {
+        self.inner.encrypt(c, p, m).await
+    }
+    async fn decrypt(&self, c: &ClientId, p: &str, m: &Ciphertext) -> CallResult<Vec<u8>> {
+        self.inner.decrypt(c, p, m).await
+    }
+    async fn verify_signature(&self, k: &[u8], m: &[u8], s: &[u8]) -> CallResult<bool> {
+        self.inner.verify_signature(k, m, s).await
+    }
+    async fn push_endpoint(&self, config: &PushConfig) -> CallResult<PushEndpoint> {
+        self.jwks_urls.lock().unwrap().push(config.jwks_url.clone());
+        self.inner.push_endpoint(config).await
+    }
+}
+
+/// A provider trusts one JWKS URL at a time, as a real one trusts WhatsApp's, so every push case of a run must
+/// hand it the same one: per-case JWKS servers once let one case's server stop while another case's token was
+/// being checked against it (a 503 under load in CI).
+#[test]
+fn push_cases_in_flight_together_share_one_jwks() {
+    let mut request = RunRequest::embedded(3);
+    request.plan.only = (b'A'..=b'H').map(|c| format!("RO-ID-005{}", c as char)).collect();
+    request.concurrency = 64;
+    let provider = Arc::new(RecordingPush {
+        inner: ReferenceProvider::new(),
+        jwks_urls: Default::default(),
+    });
+    let results = outcomes(&request, provider.clone());
+    let failed: Vec<_> = results.iter().filter(|(_, o, _)| *o != Outcome::Pass).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    let urls = provider.jwks_urls.lock().unwrap().clone();
+    assert!(urls.len() >= 13, "{} push cases configured the provider", urls.len());
+    assert!(urls.iter().all(|u| *u == urls[0]), "{urls:#?}");
+}
+
 /// A provider that answers capabilities, then never answers (or panics on) anything else.
 struct Broken {
     panic: bool,

@@ -39,10 +39,12 @@ fn main() {
                     .build()
                     .map_err(|e| Failed::from(format!("runtime: {e}")))?;
                 let (provider, peer) = (ReferenceProvider::new(), ReferenceProvider::new());
+                let push_jwks = family::push::PushJwks::default();
                 let ctx = CaseContext {
                     provider: &provider,
                     peer: &peer,
                     seed: case_seed(seed, &case.meta.id),
+                    push_jwks: &push_jwks,
                 };
                 let observation = runtime.block_on(family::run(&case.meta, &case.check, &ctx));
                 match observation.outcome {

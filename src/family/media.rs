@@ -197,10 +197,12 @@ pub(crate) mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap_or_else(|e| panic!("runtime: {e}"));
+        let push_jwks = super::super::push::PushJwks::default();
         let ctx = CaseContext {
             provider: &provider,
             peer: &provider,
             seed: 1,
+            push_jwks: &push_jwks,
         };
         parsed
             .tests

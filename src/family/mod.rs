@@ -213,7 +213,8 @@ fn flatten<G>(file: VectorFile<G>, checks: impl Fn(&G) -> Vec<(TestMeta, Check)>
     })
 }
 
-/// What a check may use: the provider under test, the harness's own reference peer, and the case's seed.
+/// What a check may use: the provider under test, the harness's own reference peer, the case's seed and the
+/// run's shared harness servers.
 pub struct CaseContext<'a> {
     /// The implementation under test.
     pub provider: &'a dyn Provider,
@@ -221,6 +222,8 @@ pub struct CaseContext<'a> {
     pub peer: &'a dyn Provider,
     /// Seed for this case, derived from the run seed and the case id.
     pub seed: u64,
+    /// The run's WhatsApp JWKS for push cases (one per run; see [`push::PushJwks`]).
+    pub push_jwks: &'a push::PushJwks,
 }
 
 /// Run one case's check.

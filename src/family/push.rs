@@ -1,5 +1,5 @@
-//! `push_token`: the harness as WhatsApp's push sender (RO-TS 3.2.2). Per case it serves its push key at a
-//! loopback JWKS, tells the provider to trust it, builds one token (correct or malicious) and POSTs
+//! `push_token`: the harness as WhatsApp's push sender (RO-TS 3.2.2). It serves its push key at one loopback
+//! JWKS per run, tells the provider to trust it, builds one token per case (correct or malicious) and POSTs
 //! `{"to": id}` with `Authorization: Bearer` to the provider's push endpoint. A 2xx status is acceptance, a 4xx
 //! status rejection (RO-TS names no status; 401 is the natural one); anything else fails the case.
 
@@ -69,6 +69,32 @@ pub(super) fn checks(group: &Group) -> Vec<(TestMeta, super::Check)> {
         .collect()
 }
 
+/// The harness's WhatsApp JWKS, started on first use and served for the whole run. A provider trusts one JWKS
+/// URL at a time (as a real one trusts WhatsApp's), so concurrent cases must share it: a server per case let
+/// one case's server stop while another case's token was still being checked against it.
+#[derive(Default)]
+pub struct PushJwks(tokio::sync::OnceCell<Result<LoopbackServer, String>>);
+
+impl PushJwks {
+    /// The JWKS URL, starting the server on the current runtime if this is the first call.
+    async fn url(&self) -> Result<String, String> {
+        let server = self
+            .0
+            .get_or_init(|| async {
+                let router = axum::Router::new().route(
+                    WHATSAPP_JWKS_PATH,
+                    axum::routing::get(|| async { axum::Json(keys::harness_push().jwks()) }),
+                );
+                LoopbackServer::start(router).await
+            })
+            .await;
+        match server {
+            Ok(s) => Ok(s.url(WHATSAPP_JWKS_PATH)),
+            Err(e) => Err(format!("harness JWKS server: {e}")),
+        }
+    }
+}
+
 fn error(expected: &str, message: String) -> Observation {
     Observation {
         outcome: Outcome::Error,
@@ -82,17 +108,11 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
         Expected::Valid => "accepted (2xx)",
         _ => "rejected (4xx)",
     };
-    let router = axum::Router::new().route(
-        WHATSAPP_JWKS_PATH,
-        axum::routing::get(|| async { axum::Json(keys::harness_push().jwks()) }),
-    );
-    let jwks = match LoopbackServer::start(router).await {
-        Ok(s) => s,
-        Err(e) => return error(expected, format!("harness JWKS server: {e}")),
+    let jwks_url = match ctx.push_jwks.url().await {
+        Ok(url) => url,
+        Err(e) => return error(expected, e),
     };
-    let config = PushConfig {
-        jwks_url: jwks.url(WHATSAPP_JWKS_PATH),
-    };
+    let config = PushConfig { jwks_url };
     let endpoint = match ctx.provider.push_endpoint(&config).await {
         Ok(e) => e,
         Err(e) => return Observation::from_call_error(expected, &e).at_step("push_endpoint"),
