@@ -38,6 +38,15 @@ impl Expected {
             Self::Acceptable => "acceptable",
         }
     }
+
+    /// A test's expectation from its steps': invalid if any step is, else acceptable if any step is, else valid.
+    pub fn summarise(steps: impl Iterator<Item = Expected>) -> Expected {
+        steps.fold(Expected::Valid, |acc, e| match (acc, e) {
+            (Expected::Invalid, _) | (_, Expected::Invalid) => Expected::Invalid,
+            (Expected::Acceptable, _) | (_, Expected::Acceptable) => Expected::Acceptable,
+            _ => Expected::Valid,
+        })
+    }
 }
 
 /// Explanation of a flag, as Wycheproof's `notes`.

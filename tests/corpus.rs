@@ -47,7 +47,10 @@ fn every_profile_requirement_has_positive_and_negative_cases() {
     use interop_conformance::vector::Expected;
     let plan = Plan::build(&options()).expect("the corpus loads");
     // RO-ID-005B..H: each is one way a push token is wrong; accepting the correct token is RO-ID-005A.
+    // RO-ENC-015B: each case is `invalid` (dropped state must refuse) and also holds a must-decrypt step for the
+    // state that is still kept.
     let reject_only = [
+        "RO-ENC-015B",
         "RO-ID-007A",
         "RO-ENC-010A",
         "RO-ID-005B",

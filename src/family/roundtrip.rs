@@ -3,11 +3,15 @@
 //! The initiator fetches the other side's bundle (with or without its one-time prekey) and starts the session;
 //! then the listed messages flow in order, and each must decrypt exactly to its plaintext on the other side.
 //! The provider's first message after receiving one must be a `msg` (RO-ENC-004).
+//!
+//! State limits (RO-ENC-015B) need old state: a message may be held back under a label and delivered after the
+//! exchange (`late`), by which time the receiver may have dropped the chain or the session it belongs to; and a
+//! sender may start a new session mid-exchange (`new_session`), which archives the receiver's current one.
 
 use super::CaseContext;
 use crate::bytes::Bytes;
-use crate::outcome::Observation;
-use crate::provider::{CallError, CiphertextKind, ClientId, CreateClient, Provider};
+use crate::outcome::{Observation, Outcome, judge};
+use crate::provider::{CallError, Ciphertext, CiphertextKind, ClientId, CreateClient, ErrorClass, Provider};
 use crate::vector::{Expected, TestMeta, VectorFile, vector_test};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -42,6 +46,9 @@ vector_test! {
         pub one_time_prekey: bool,
         /// The messages, in delivery order.
         pub exchange: Vec<Message>,
+        /// Held messages, delivered after the exchange in this order.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub late: Vec<Late>,
     }
 }
 
@@ -53,6 +60,29 @@ pub struct Message {
     pub from: Party,
     /// What it says.
     pub plaintext: Bytes,
+    /// Before this message, the sender starts a new session from the other side's bundle without its one-time
+    /// prekey (as after a reinstall); the receiver archives its current session.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub new_session: bool,
+    /// Encrypt now, but hold the message back under this label for `late` to deliver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<String>,
+}
+
+/// The late delivery of one held message.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Late {
+    /// Why it is delivered now, and what the receiver should still hold.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+    /// The label the message was held under.
+    pub hold: String,
+    /// valid: decrypts to its plaintext; invalid: rejected (the state it needed is gone); acceptable: either.
+    pub expected: Expected,
+    /// Accepted rejection classes (any, when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorClass>,
 }
 
 /// Inputs of one exchange.
@@ -64,14 +94,45 @@ pub struct Check {
     pub one_time_prekey: bool,
     /// Messages.
     pub exchange: Vec<Message>,
+    /// Late deliveries.
+    pub late: Vec<Late>,
 }
 
 pub(super) fn validate(file: &VectorFile<Group>) -> Result<(), (String, String)> {
     for (g, group) in file.groups.iter().enumerate() {
         for (t, test) in group.tests.iter().enumerate() {
             let key = format!("groups[{g}].tests[{t}]");
-            if test.expected != Expected::Valid {
-                return Err((format!("{key}.expected"), "a round trip is always `valid`".into()));
+            let summary = Expected::summarise(test.late.iter().map(|l| l.expected));
+            if test.expected != summary {
+                return Err((
+                    format!("{key}.expected"),
+                    format!("test `{}`: its late deliveries make it `{}`", test.id, summary.as_str()),
+                ));
+            }
+            let mut held = std::collections::BTreeSet::new();
+            for (m, message) in test.exchange.iter().enumerate() {
+                if let Some(label) = &message.hold
+                    && !held.insert(label.as_str())
+                {
+                    return Err((
+                        format!("{key}.exchange[{m}].hold"),
+                        format!("label `{label}` is held twice"),
+                    ));
+                }
+            }
+            for (l, late) in test.late.iter().enumerate() {
+                if !held.remove(late.hold.as_str()) {
+                    return Err((
+                        format!("{key}.late[{l}].hold"),
+                        format!("no message is held as `{}` (or it is delivered twice)", late.hold),
+                    ));
+                }
+            }
+            if let Some(label) = held.first() {
+                return Err((
+                    format!("{key}.late"),
+                    format!("held message `{label}` is never delivered"),
+                ));
             }
             match test.exchange.first() {
                 None => return Err((format!("{key}.exchange"), format!("test `{}` sends nothing", test.id))),
@@ -97,6 +158,7 @@ pub(super) fn checks(group: &Group) -> Vec<(TestMeta, super::Check)> {
                 initiator: t.initiator,
                 one_time_prekey: t.one_time_prekey,
                 exchange: t.exchange.clone(),
+                late: t.late.clone(),
             };
             (t.meta(), super::Check::Roundtrip(check))
         })
@@ -167,12 +229,27 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
         return failed(&format!("{} process_bundle", initiator.name), "bundle accepted", &e);
     }
     let mut provider_has_received = false;
+    let mut held: Vec<(&str, Party, &Message, Ciphertext)> = Vec::new();
     for (i, message) in check.exchange.iter().enumerate() {
         let (from, to) = match message.from {
             Party::Provider => (&provider, &peer),
             Party::Peer => (&peer, &provider),
         };
         let step = format!("message {} ({} -> {})", i + 1, from.name, to.name);
+        if message.new_session {
+            let mut fresh = match to.provider.prekey_bundle(&to.client).await {
+                Ok(b) => b,
+                Err(e) => return failed(&format!("{step}: {} prekey_bundle", to.name), "bundle published", &e),
+            };
+            fresh.prekey = None;
+            fresh.prekey_id = None;
+            if let Err(e) = from.provider.process_bundle(&from.client, from.other, &fresh).await {
+                return failed(&format!("{step}: new session"), "bundle accepted", &e);
+            }
+            if message.from == Party::Provider {
+                provider_has_received = false;
+            }
+        }
         let ciphertext = match from
             .provider
             .encrypt(&from.client, from.other, &message.plaintext)
@@ -184,6 +261,10 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
         if message.from == Party::Provider && provider_has_received && ciphertext.kind != CiphertextKind::Msg {
             return Observation::fail("msg once a message was received", format!("{:?}", ciphertext.kind))
                 .at_step(&step);
+        }
+        if let Some(label) = &message.hold {
+            held.push((label, message.from, message, ciphertext));
+            continue;
         }
         match to.provider.decrypt(&to.client, to.other, &ciphertext).await {
             Ok(p) if p == message.plaintext.0 => {}
@@ -200,8 +281,80 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
             provider_has_received = true;
         }
     }
+    for late in &check.late {
+        let Some((_, sender, message, ciphertext)) = held.iter().find(|(label, ..)| *label == late.hold) else {
+            return Observation::fail(format!("held message `{}`", late.hold), "no such message").at_step("late");
+        };
+        let to = match sender {
+            Party::Provider => &peer,
+            Party::Peer => &provider,
+        };
+        let result = to.provider.decrypt(&to.client, to.other, ciphertext).await;
+        let observation = judge(
+            late.expected,
+            &format!("plaintext {}", message.plaintext),
+            &late.errors,
+            &result,
+            |p: &Vec<u8>| format!("plaintext {}", hex::encode(p)),
+            |p| *p == message.plaintext.0,
+        );
+        if observation.outcome != Outcome::Pass {
+            return observation.at_step(&format!("late delivery of `{}` to {}", late.hold, to.name));
+        }
+    }
+    if !check.late.is_empty() {
+        return Observation::pass(
+            format!(
+                "{} messages decrypt; {} late deliveries as expected",
+                check.exchange.len() - held.len(),
+                held.len()
+            ),
+            format!("{} late deliveries as expected", check.late.len()),
+        );
+    }
     Observation::pass(
         format!("{} messages decrypt exactly once", check.exchange.len()),
         format!("{} messages decrypted", check.exchange.len()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Family, parse};
+    use std::path::Path;
+
+    const HEADER: &str = "schema_version: 1\nfamily: session_roundtrip\ndescription: d\ngroups:\n- tests:\n  - id: t\n    requirements: [RO-ENC-015B]\n";
+
+    fn error(body: &str) -> String {
+        match parse(
+            Family::SessionRoundtrip,
+            Path::new("t.yaml"),
+            &format!("{HEADER}{body}"),
+        ) {
+            Ok(_) => panic!("accepted:\n{body}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    const EXCHANGE: &str = "    initiator: peer\n    one_time_prekey: false\n    exchange:\n    - {from: peer, plaintext: '00'}\n    - {from: peer, plaintext: '01', hold: a}\n";
+
+    #[test]
+    fn held_messages_must_be_delivered_exactly_once() {
+        let never = error(&format!("    expected: valid\n{EXCHANGE}"));
+        assert!(never.contains("held message `a` is never delivered"), "{never}");
+        let unknown = error(&format!(
+            "    expected: valid\n{EXCHANGE}    late:\n    - {{hold: a, expected: valid}}\n    - {{hold: b, expected: valid}}\n"
+        ));
+        assert!(unknown.contains("late[1].hold") && unknown.contains("`b`"), "{unknown}");
+    }
+
+    #[test]
+    fn the_test_expectation_summarises_the_late_deliveries() {
+        let e = error(&format!(
+            "    expected: valid\n{EXCHANGE}    late:\n    - {{hold: a, expected: invalid}}\n"
+        ));
+        assert!(e.contains("expected") && e.contains("`invalid`"), "{e}");
+        let ok = format!("{HEADER}    expected: invalid\n{EXCHANGE}    late:\n    - {{hold: a, expected: invalid}}\n");
+        assert!(parse(Family::SessionRoundtrip, Path::new("t.yaml"), &ok).is_ok());
+    }
 }

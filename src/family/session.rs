@@ -97,7 +97,7 @@ pub(super) fn validate_steps(
             ));
         }
     }
-    let summary = summarise(messages.iter().map(|s| s.expected));
+    let summary = Expected::summarise(messages.iter().map(|s| s.expected));
     if summary != expected {
         return Err((
             format!("{key}.expected"),
@@ -109,15 +109,6 @@ pub(super) fn validate_steps(
         ));
     }
     Ok(())
-}
-
-/// invalid if any step must be rejected, else acceptable if any step may go either way, else valid.
-pub fn summarise(steps: impl Iterator<Item = Expected>) -> Expected {
-    steps.fold(Expected::Valid, |acc, e| match (acc, e) {
-        (Expected::Invalid, _) | (_, Expected::Invalid) => Expected::Invalid,
-        (Expected::Acceptable, _) | (_, Expected::Acceptable) => Expected::Acceptable,
-        _ => Expected::Valid,
-    })
 }
 
 pub(super) fn checks(group: &Group) -> Vec<(TestMeta, super::Check)> {

@@ -1,11 +1,16 @@
 //! Forward-jump bounds (RO-ENC-015, RO-ENC-015A): `session` vectors whose counters run far ahead of the
-//! receiving chain.
+//! receiving chain, and the bound on the skipped message keys a receiver keeps.
 //!
 //! The jump is the message's counter minus the receiving chain's next index. After the first message (counter 0)
 //! the next index is 1, so counter 2,001 is a jump of 2,000. Sources disagree on the bound (2,000 in Go
 //! libsignal, libsignal-node and wacore-libsignal's peer sessions; 25,000 in Signal's libsignal and
 //! whatsapp-rust), and WhatsApp's own limit is unconfirmed: a jump of up to 2,000 must decrypt, one beyond
 //! 25,000 must be refused, and anything between is `acceptable`.
+//!
+//! Skipped keys: two jumps of 2,000 leave 4,000 skipped keys in one chain. A store bounded at 2,000 (Signal's
+//! libsignal; wacore-libsignal prunes back to 2,000 once it holds 2,050) has evicted the oldest, so counter 1
+//! no longer decrypts while counter 4,001, the newest skipped key, does. The case leaves slack: any store that
+//! keeps fewer than 3,999 keys and evicts oldest first passes.
 //!
 //! Generation stays fast: the sender's chain is moved straight to the wanted counter (`skip_to_counter`) instead
 //! of encrypting every message before it; the chain key is a pure function of its predecessor, so the message is
@@ -43,7 +48,7 @@ pub(super) async fn generate() -> Result<Generated, String> {
     // One sending chain; counters only grow, so they are produced in order.
     let a1 = Sender::new(&provider, &alice, 21, &bundle).await?;
     let mut sent = Vec::new();
-    for counter in [0u32, 1, 2_001, 2_002, 25_001, 25_002] {
+    for counter in [0u32, 1, 2_001, 2_002, 4_001, 4_002, 25_001, 25_002] {
         let ct = a1.send_at(counter, &text(counter)).await?;
         // Later messages travel as the inner WhisperMessage (a `msg`), as after any first pkmsg.
         let ct = if counter == 0 { ct } else { inner(&ct)? };
@@ -65,6 +70,8 @@ pub(super) async fn generate() -> Result<Generated, String> {
     let first_at_2000 = a2.send_at(2_000, &text(2_000)).await?;
 
     let too_far = [ErrorClass::TooFarInFuture];
+    // An evicted key looks like a used one (Signal's libsignal: DuplicatedMessage) or a malformed message.
+    let evicted = [ErrorClass::Duplicate, ErrorClass::InvalidMessage];
     let disagreement = ["JumpBoundDisagreement"];
     let tests = vec![
         test(
@@ -112,6 +119,37 @@ pub(super) async fn generate() -> Result<Generated, String> {
             ],
         ),
         test(
+            "bounds.skipped-key-store",
+            "two jumps of 2,000 leave 4,000 skipped keys in one chain: a store bounded at 2,000 has evicted the \
+             oldest (counter 1) and still holds the newest (counter 4,001)",
+            &["RO-ENC-015A"],
+            &["SkippedKeyStore"],
+            vec![
+                first.clone(),
+                ok(
+                    "counter 2,001 (jump 2,000; keys 1 to 2,000 kept)",
+                    &at(2_001)?,
+                    &text(2_001),
+                ),
+                ok(
+                    "counter 4,002 (jump 2,000; keys 2,002 to 4,001 kept, 4,000 in all)",
+                    &at(4_002)?,
+                    &text(4_002),
+                ),
+                bad(
+                    "counter 1: its key was the oldest and has been evicted",
+                    at(1)?,
+                    Expected::Invalid,
+                    &evicted,
+                ),
+                ok(
+                    "counter 4,001: the newest skipped key is still kept",
+                    &at(4_001)?,
+                    &text(4_001),
+                ),
+            ],
+        ),
+        test(
             "bounds.jump-25001",
             "a jump of 25,001, beyond every source's bound: refused, and the session still works",
             &["RO-ENC-015", "RO-ENC-015A"],
@@ -141,6 +179,13 @@ pub(super) async fn generate() -> Result<Generated, String> {
              for peers, after WA Web's signalFutureMessagesMax) versus 25,000 (Signal's libsignal, whatsapp-rust). \
              WhatsApp's limit is unconfirmed, so a jump from 2,001 to 25,000 may decrypt or be refused.",
             "",
+        ),
+        (
+            "SkippedKeyStore",
+            "MISSING_STEP",
+            "More skipped keys than the store's bound: the oldest are evicted (Signal's libsignal and \
+             wacore-libsignal keep 2,000 per chain; WhatsApp's own bound is unconfirmed).",
+            "An unbounded store lets a sender make the receiver derive and keep arbitrarily many keys.",
         ),
         (
             "TooFarInFuture",

@@ -9,7 +9,7 @@ use super::{Generated, file, flags, render, reqs};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::key_schedule::{ChainStep, Group, Schedule, SenderPrivate, Test};
-use crate::family::session::{Step, summarise};
+use crate::family::session::Step;
 use crate::provider::{Ciphertext, CiphertextKind, ErrorClass, KeyMaterial};
 use crate::vector::Expected;
 use crate::verify::crypto as c;
@@ -147,7 +147,7 @@ pub(super) fn generate() -> Result<Generated, String> {
                     comment,
                     requirements: reqs(r),
                     flags: flags(f),
-                    expected: summarise(messages.iter().map(|s| s.expected)),
+                    expected: Expected::summarise(messages.iter().map(|s| s.expected)),
                     one_time_prekey_id: prekey,
                     schedule: sched.clone(),
                     messages,

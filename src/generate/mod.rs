@@ -45,6 +45,7 @@ pub async fn all() -> Result<Vec<Generated>, String> {
         session::generate().await?,
         bounds::generate().await?,
         roundtrip::generate()?,
+        roundtrip::generate_limits()?,
         key_schedule::generate()?,
         wire::generate()?,
         media::generate()?,

@@ -5,7 +5,7 @@
 use super::{Generated, file, flags, render, reqs};
 use crate::bytes::Bytes;
 use crate::family::Family;
-use crate::family::session::{Group, Step, Test, summarise};
+use crate::family::session::{Group, Step, Test};
 use crate::provider::{
     Ciphertext, CiphertextKind, ClientId, CreateClient, ErrorClass, KeyMaterial, OneTimePrekey, PreKeyBundle, Provider,
 };
@@ -120,7 +120,7 @@ pub(super) fn test(id: &str, comment: &str, r: &[&str], f: &[&str], messages: Ve
         comment: comment.into(),
         requirements: reqs(r),
         flags: flags(f),
-        expected: summarise(messages.iter().map(|s| s.expected)),
+        expected: Expected::summarise(messages.iter().map(|s| s.expected)),
         messages,
     }
 }

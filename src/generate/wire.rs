@@ -8,7 +8,7 @@ use super::session::key_material;
 use super::{Generated, file, flags, render, reqs};
 use crate::bytes::Bytes;
 use crate::family::Family;
-use crate::family::session::{Group, Step, Test, summarise};
+use crate::family::session::{Group, Step, Test};
 use crate::provider::ErrorClass;
 use crate::vector::Expected;
 use crate::verify::crypto as c;
@@ -71,7 +71,7 @@ impl Builder {
             comment: comment.into(),
             requirements: reqs(r),
             flags: flags(f),
-            expected: summarise(messages.iter().map(|s| s.expected)),
+            expected: Expected::summarise(messages.iter().map(|s| s.expected)),
             messages,
         });
     }

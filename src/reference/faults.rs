@@ -28,6 +28,8 @@ pub enum Fault {
     AcceptWrongKeyType,
     /// No bound on counter jumps (RO-ENC-015).
     NoForwardJumpBound,
+    /// Never drop receiver chains or archived sessions (RO-ENC-015B).
+    KeepDroppedState,
     /// Accept a changed peer identity silently (RO-ID-008).
     AcceptIdentityChange,
     /// Media: skip the MAC check (RO-MEDIA-005).
@@ -48,7 +50,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 17] = [
+    pub const ALL: [Fault; 18] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::SkipMacCheck,
@@ -58,6 +60,7 @@ impl Fault {
         Self::AcceptAnyVersion,
         Self::AcceptWrongKeyType,
         Self::NoForwardJumpBound,
+        Self::KeepDroppedState,
         Self::AcceptIdentityChange,
         Self::MediaSkipMac,
         Self::MediaWrongInfo,
@@ -80,6 +83,7 @@ impl Fault {
             Self::AcceptAnyVersion => "accept-any-version",
             Self::AcceptWrongKeyType => "accept-wrong-key-type",
             Self::NoForwardJumpBound => "no-forward-jump-bound",
+            Self::KeepDroppedState => "keep-dropped-state",
             Self::AcceptIdentityChange => "accept-identity-change",
             Self::MediaSkipMac => "media-skip-mac",
             Self::MediaWrongInfo => "media-wrong-info",
@@ -102,6 +106,7 @@ impl Fault {
             Self::AcceptAnyVersion => "RO-ENC-010",
             Self::AcceptWrongKeyType => "RO-ID-007",
             Self::NoForwardJumpBound => "RO-ENC-015",
+            Self::KeepDroppedState => "RO-ENC-015B",
             Self::AcceptIdentityChange => "RO-ID-008",
             Self::MediaSkipMac => "RO-MEDIA-005",
             Self::MediaWrongInfo => "RO-MEDIA-007",

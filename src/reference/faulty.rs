@@ -17,6 +17,9 @@
 //! - accept-wrong-key-type: rewrite the type byte of every 33-byte bundle key to 0x05 before the correct path.
 //! - no-forward-jump-bound: on `too_far_in_future` for a `msg`, fast-forward the receiving chain to the
 //!   message's counter (dropping the keys in between) and decrypt again.
+//! - keep-dropped-state: after each message on a new sender ratchet key, keep a copy of the session record; when
+//!   the correct path refuses a `msg` as `bad_mac` or `invalid_message` (its chain or session was dropped), try it
+//!   against the copies, newest first, leaving the current record as it was.
 //! - accept-identity-change: the identity store trusts any key (`Identities::trust_changed_identities`).
 
 use super::chain;
@@ -41,6 +44,8 @@ const PARTIAL_MAC_LEN: usize = 4;
 pub(super) struct Memory {
     /// accept-duplicates: plaintexts by (peer, WhisperMessage bytes).
     plaintexts: HashMap<(String, Vec<u8>), Vec<u8>>,
+    /// keep-dropped-state: per peer, the last sender ratchet key seen and a record copy per ratchet key.
+    kept: HashMap<String, (Vec<u8>, Vec<SessionRecord>)>,
 }
 
 /// Switches that live in the stores rather than in a call path.
@@ -185,6 +190,13 @@ pub(super) async fn decrypt(
             retry_fast_forwarded(client, peer, &ciphertext, refused).await
         }
         Err(CallError::Rejected {
+            class: class @ (ErrorClass::BadMac | ErrorClass::InvalidMessage),
+            detail,
+        }) if faults.has(Fault::KeepDroppedState) => {
+            let refused = CallError::rejected(class, detail);
+            retry_on_kept_state(client, peer, &ciphertext, refused).await
+        }
+        Err(CallError::Rejected {
             class: ErrorClass::Duplicate,
             detail,
         }) if faults.has(Fault::AcceptDuplicates) => replay_key(peer, &ciphertext)
@@ -198,6 +210,9 @@ pub(super) async fn decrypt(
         {
             client.faulty.plaintexts.insert(key, plaintext.clone());
         }
+        if faults.has(Fault::KeepDroppedState) {
+            keep_state(client, peer, &ciphertext);
+        }
         if let Some(before) = prekeys {
             for (id, record) in before {
                 client.prekeys.0.entry(id).or_insert(record);
@@ -205,6 +220,61 @@ pub(super) async fn decrypt(
         }
     }
     result
+}
+
+/// The sender ratchet key of a `msg`, or of a `pkmsg`'s inner message.
+fn ratchet_key(ciphertext: &Ciphertext) -> Option<wacore_libsignal::protocol::PublicKey> {
+    let message = match ciphertext.kind {
+        CiphertextKind::Msg => SignalMessage::try_from(ciphertext.body.as_slice()).ok()?,
+        CiphertextKind::Pkmsg => PreKeySignalMessage::try_from(ciphertext.body.as_slice())
+            .ok()?
+            .message()
+            .clone(),
+    };
+    Some(*message.sender_ratchet_key())
+}
+
+/// keep-dropped-state: after a decrypt on a new sender ratchet key, keep a copy of the record.
+fn keep_state(client: &mut Client, peer: &str, ciphertext: &Ciphertext) {
+    let (Some(key), Some(record)) = (ratchet_key(ciphertext), client.sessions.0.get(&address(peer))) else {
+        return;
+    };
+    let key = key.serialize().to_vec();
+    let (last, copies) = client.faulty.kept.entry(peer.to_string()).or_default();
+    if *last != key {
+        *last = key;
+        copies.push(record.clone());
+    }
+}
+
+/// keep-dropped-state: decrypt a refused `msg` against the kept records, newest first, as a receiver that still
+/// had every chain and archived session would; the current record stays as it was.
+async fn retry_on_kept_state(
+    client: &mut Client,
+    peer: &str,
+    ciphertext: &Ciphertext,
+    refused: CallError,
+) -> CallResult<Vec<u8>> {
+    if ciphertext.kind != CiphertextKind::Msg {
+        return Err(refused);
+    }
+    let address = address(peer);
+    let copies = client.faulty.kept.get(peer).map(|(_, c)| c.clone()).unwrap_or_default();
+    for (index, old) in copies.into_iter().enumerate().rev() {
+        let current = client.sessions.0.insert(address.clone(), old);
+        let result = client.decrypt(peer, ciphertext).await;
+        let used = client.sessions.0.remove(&address);
+        if let Some(current) = current {
+            client.sessions.0.insert(address.clone(), current);
+        }
+        if let (Ok(plaintext), Some(used)) = (result, used) {
+            if let Some((_, copies)) = client.faulty.kept.get_mut(peer) {
+                copies[index] = used;
+            }
+            return Ok(plaintext);
+        }
+    }
+    Err(refused)
 }
 
 /// The WhisperMessage bytes a replay is recognised by (the inner message of a `pkmsg`).

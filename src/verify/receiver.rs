@@ -17,6 +17,10 @@ use std::collections::{BTreeMap, BTreeSet};
 /// takes the upper bound so that it never refuses what either accepts.
 pub const MAX_FORWARD_JUMP: u32 = 25_000;
 
+/// Most skipped message keys kept per chain, the oldest evicted first (RO-ENC-015A: Signal's libsignal and
+/// wacore-libsignal keep 2,000; WhatsApp's own bound is unconfirmed).
+pub const MAX_SKIPPED_KEYS: usize = 2_000;
+
 /// A parsed WhisperMessage and the bytes its MAC covers.
 pub struct ParsedWhisper {
     /// Ratchet key (32 bytes).
@@ -318,6 +322,9 @@ impl Receiver {
             }
             while chain.index < m.counter {
                 chain.skipped.insert(chain.index, c::message_keys(&chain.key));
+                if chain.skipped.len() > MAX_SKIPPED_KEYS {
+                    chain.skipped.pop_first();
+                }
                 chain.key = c::next_chain_key(&chain.key);
                 chain.index += 1;
             }
