@@ -1,8 +1,11 @@
-//! Scenario throughput in-process: messages per second through the `scenario.exactly-once` exchange
-//! (encrypt by one side, decrypt by the other, judged), with the embedded reference on both sides.
-//! Run with `cargo bench --bench scenarios`; over HTTP, point the same run at an adapter once that lands.
+//! Scenario throughput: messages per second through the `scenario.exactly-once` and `scenario.duplicates`
+//! exchanges (encrypt by one side, decrypt by the other, judged), with the provider in-process and then served
+//! over loopback HTTP (the harness peer stays in-process, as in a real run). `cargo bench --bench scenarios`.
 
 use interop_conformance::execute::{self, RunRequest};
+use interop_conformance::http::client::{HttpOptions, HttpProvider};
+use interop_conformance::http::server;
+use interop_conformance::provider::Provider;
 use interop_conformance::reference::ReferenceProvider;
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,15 +15,37 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    for (label, thorough) in [("default", false), ("thorough", true)] {
+    let served = runtime
+        .block_on(server::spawn_loopback(Arc::new(ReferenceProvider::new()), None))
+        .expect("serve the reference on loopback");
+    let http: Arc<dyn Provider> = Arc::new(HttpProvider::new(&HttpOptions::new(served.url())).expect("HTTP client"));
+    let targets: [(&str, Arc<dyn Provider>); 2] =
+        [("in-process", Arc::new(ReferenceProvider::new())), ("over HTTP", http)];
+    for ((label, thorough), (where_, provider)) in [("default", false), ("thorough", true)]
+        .into_iter()
+        .flat_map(|mode| targets.iter().map(move |t| (mode, t)))
+    {
         let mut request = RunRequest::embedded(1);
         request.plan.vectors = vec!["scenario.exactly-once".into(), "scenario.duplicates".into()];
         request.plan.scenarios.thorough = thorough;
+        if *where_ == "over HTTP" {
+            request.target_args = format!("--target {}", served.url());
+        }
         let started = Instant::now();
         let output = runtime
-            .block_on(execute::run(&request, Arc::new(ReferenceProvider::new()), false))
+            .block_on(execute::run(&request, provider.clone(), false))
             .expect("run");
         let seconds = started.elapsed().as_secs_f64();
+        let failed = output
+            .report
+            .cases
+            .iter()
+            .filter(|c| c.outcome != interop_conformance::outcome::Outcome::Pass)
+            .count();
+        assert_eq!(
+            failed, 0,
+            "scenario cases did not pass ({where_}): the rate would be meaningless"
+        );
         // Each schedule sends on average (min + max) / 2 messages; count them from the scenario parameters.
         let plan = interop_conformance::plan::Plan::build(&request.plan).expect("plan");
         let mut messages = 0.0;
@@ -31,7 +56,7 @@ fn main() {
             }
         }
         println!(
-            "scenarios ({label}): {} cases, ~{messages:.0} messages in {seconds:.3}s = ~{:.0} messages/s in-process",
+            "scenarios ({label}, {where_}): {} cases, ~{messages:.0} messages in {seconds:.3}s = ~{:.0} messages/s",
             output.report.cases.len(),
             messages / seconds
         );
