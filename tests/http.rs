@@ -350,7 +350,8 @@ async fn the_run_deadline_bounds_a_hanging_adapter() {
     let deadline = Duration::from_secs(2);
     let reasons = ["deadline", "within"];
     let elapsed = survive(Hostile::Hang, Duration::from_secs(60), deadline, &reasons).await;
-    assert!(elapsed < deadline + Duration::from_secs(3), "took {elapsed:?}");
+    // Not a speed check: ending far below the 60 s request timeout shows that the deadline ended the run.
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
 }
 
 fn binary() -> Command {
