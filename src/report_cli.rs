@@ -45,7 +45,19 @@ pub enum ReportCommand {
         old: PathBuf,
         /// The later report.
         new: PathBuf,
+        /// `text` for people, `json` for CI tools.
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiffFormat,
     },
+}
+
+/// How `report diff` prints.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// Grouped plain text.
+    Text,
+    /// One JSON document.
+    Json,
 }
 
 /// Run one `report` subcommand; returns the exit code.
@@ -62,7 +74,7 @@ pub fn run(command: ReportCommand) -> i32 {
             pubkey,
             signature,
         } => verify(&report, &pubkey, signature),
-        ReportCommand::Diff { old, new } => return diff_reports(&old, &new),
+        ReportCommand::Diff { old, new, format } => return diff_reports(&old, &new, format),
     };
     match result {
         Ok(()) => exit::CONFORMANT,
@@ -141,7 +153,7 @@ fn verify(report: &Path, pubkey: &Path, signature: Option<PathBuf>) -> Result<()
     Ok(())
 }
 
-fn diff_reports(old: &Path, new: &Path) -> i32 {
+fn diff_reports(old: &Path, new: &Path, format: DiffFormat) -> i32 {
     let (old, new) = match (diff::load(old), diff::load(new)) {
         (Ok(o), Ok(n)) => (o, n),
         (Err(e), _) | (_, Err(e)) => {
@@ -150,7 +162,10 @@ fn diff_reports(old: &Path, new: &Path) -> i32 {
         }
     };
     let d = diff::diff(&old, &new);
-    print!("{}", d.render());
+    match format {
+        DiffFormat::Text => print!("{}", d.render()),
+        DiffFormat::Json => print!("{}", d.to_json()),
+    }
     if d.has_regression() {
         exit::NOT_CONFORMANT
     } else {

@@ -12,7 +12,8 @@ use std::fmt::Write;
 use std::path::Path;
 
 /// How one id moved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Change {
     /// Got worse.
     Regressed,
@@ -23,7 +24,7 @@ pub enum Change {
 }
 
 /// One changed requirement or case.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Entry {
     /// `requirement` or `case`.
     pub kind: &'static str,
@@ -161,6 +162,26 @@ impl ReportDiff {
     pub fn has_regression(&self) -> bool {
         self.verdict == (Verdict::Conformant, Verdict::NotConformant)
             || self.entries.iter().any(|e| e.change == Change::Regressed)
+    }
+
+    /// JSON rendering for CI tools: verdicts, scores, counts per change, every entry and the notes.
+    pub fn to_json(&self) -> String {
+        let count = |c: Change| self.entries.iter().filter(|e| e.change == c).count();
+        let value = serde_json::json!({
+            "regression": self.has_regression(),
+            "verdict": {"old": self.verdict.0, "new": self.verdict.1},
+            "score": {"old": self.score.0, "new": self.score.1},
+            "counts": {
+                "regressed": count(Change::Regressed),
+                "fixed": count(Change::Fixed),
+                "changed": count(Change::Changed),
+            },
+            "entries": self.entries,
+            "notes": self.notes,
+        });
+        let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+        text.push('\n');
+        text
     }
 
     /// Plain-text rendering, grouped by change.

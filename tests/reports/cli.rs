@@ -95,6 +95,28 @@ fn diff_exit_codes_gate_on_regressions() {
     );
     assert!(t.contains("FIXED (0)") && t.contains("result: regression"), "{t}");
 
+    let json = bin()
+        .args(["report", "diff", s(&good), s(&bad), "--format", "json"])
+        .output()
+        .expect("diff --format json");
+    assert_eq!(json.status.code(), Some(1), "{}", text(&json));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("diff JSON parses");
+    assert_eq!(v["regression"], true);
+    assert_eq!(v["verdict"]["new"], "NOT_CONFORMANT");
+    assert_eq!(v["counts"]["regressed"], 25);
+    assert!(
+        v["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .any(|e| e["kind"] == "requirement"
+                && e["id"] == "RO-SIG-002"
+                && e["old"] == "pass"
+                && e["new"] == "fail"
+                && e["change"] == "regressed"),
+        "{v}"
+    );
+
     let better = diff(&bad, &good);
     assert_eq!(better.status.code(), Some(0), "{}", text(&better));
     assert!(text(&better).contains("FIXED (25)"), "{}", text(&better));
