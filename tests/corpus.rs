@@ -64,7 +64,8 @@ fn every_profile_requirement_has_positive_and_negative_cases() {
     // RO-ID-009: a security code is displayed, not accepted or refused; its cases are known answers and
     // symmetry/key-binding claims.
     // RO-ID-005A: "accepts a correct push token"; each way of being wrong is its own requirement (005B..005H).
-    let accept_only = ["RO-ENC-001", "RO-ID-009", "RO-ID-005A"];
+    // RO-MEDIA-003: the provider's own uploads are judged; there is nothing to refuse.
+    let accept_only = ["RO-ENC-001", "RO-ID-009", "RO-ID-005A", "RO-MEDIA-003"];
     for req in plan.profile.requirements() {
         let count = |e: Expected| {
             plan.cases

@@ -1,11 +1,13 @@
-//! `media`: WhatsApp media encryption (RO-MEDIA-004..007). Encrypt cases are known answers (exact blob and both
+//! `media`: WhatsApp media encryption (RO-MEDIA-003..007). Encrypt cases are known answers (exact blob and both
 //! hashes: media encryption is deterministic once the mediaKey is fixed); decrypt cases give a blob and its
-//! hashes and expect the exact plaintext or a rejection of a stated class.
+//! hashes and expect the exact plaintext or a rejection of a stated class. Upload cases let the provider pick
+//! the mediaKey, several times over the same file: every key must be 32 fresh bytes, none repeated, and every blob
+//! must open under its key with the harness's own media code (`verify::media`), not the provider's.
 
 use super::CaseContext;
 use crate::bytes::Bytes;
 use crate::outcome::{Observation, judge};
-use crate::provider::{ErrorClass, MediaDecrypt, MediaEncrypt, MediaEncrypted};
+use crate::provider::{CallError, ErrorClass, MediaDecrypt, MediaEncrypt, MediaEncrypted};
 use crate::vector::{Expected, TestMeta, VectorFile, vector_test};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -20,8 +22,9 @@ pub struct Group {
     /// Media type as the provider API names it (Baileys' names): image, sticker, video, gif, ptv, audio, ptt,
     /// document, thumbnail-image, thumbnail-video, thumbnail-document, thumbnail-link.
     pub media_type: String,
-    /// The 32-byte mediaKey.
-    pub media_key: Bytes,
+    /// The 32-byte mediaKey of encrypt and decrypt cases (upload cases let the provider pick one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_key: Option<Bytes>,
     /// The tests.
     pub tests: Vec<Test>,
 }
@@ -34,13 +37,18 @@ pub enum Operation {
     Encrypt,
     /// `media_decrypt`: blob and hashes in; plaintext out.
     Decrypt,
+    /// `media_encrypt` without a mediaKey, `uploads` times: the provider picks a fresh key each time.
+    Upload,
 }
 
 vector_test! {
     /// One encryption or decryption.
     pub struct Test {
-        /// encrypt or decrypt.
+        /// encrypt, decrypt or upload.
         pub operation: Operation,
+        /// Upload: how many times the same file is uploaded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub uploads: Option<u32>,
         /// Encrypt: the input. Decrypt: the exact output of a valid case.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub plaintext: Option<Bytes>,
@@ -68,6 +76,8 @@ pub struct Check {
     pub media_key: Bytes,
     /// Operation.
     pub operation: Operation,
+    /// Uploads of the same file (upload cases).
+    pub uploads: u32,
     /// Plaintext (input or expected output).
     pub plaintext: Bytes,
     /// Blob (expected output or input).
@@ -86,14 +96,38 @@ pub(super) fn validate(file: &VectorFile<Group>) -> Result<(), (String, String)>
         for (t, test) in group.tests.iter().enumerate() {
             let key = format!("groups[{g}].tests[{t}]");
             let valid = test.expected == Expected::Valid;
+            let keyed = group.media_key.is_some();
+            if test.operation == Operation::Upload {
+                if !valid {
+                    return Err((format!("{key}.expected"), "an upload case is always `valid`".into()));
+                }
+                if keyed {
+                    return Err((
+                        format!("groups[{g}].media_key"),
+                        format!(
+                            "test `{}` uploads: the provider picks the key, so the group names none",
+                            test.id
+                        ),
+                    ));
+                }
+                if test.uploads.is_none_or(|n| n < 2) {
+                    return Err((
+                        format!("{key}.uploads"),
+                        format!("test `{}` needs `uploads` of at least 2", test.id),
+                    ));
+                }
+            }
             let needed: &[(&str, bool)] = match test.operation {
+                Operation::Upload => &[("plaintext", test.plaintext.is_some())],
                 Operation::Encrypt => &[
+                    ("media_key (of the group)", keyed),
                     ("plaintext", test.plaintext.is_some()),
                     ("blob", !valid || test.blob.is_some()),
                     ("file_sha256", !valid || test.file_sha256.is_some()),
                     ("file_enc_sha256", !valid || test.file_enc_sha256.is_some()),
                 ],
                 Operation::Decrypt => &[
+                    ("media_key (of the group)", keyed),
                     ("blob", test.blob.is_some()),
                     ("file_sha256", test.file_sha256.is_some()),
                     ("file_enc_sha256", test.file_enc_sha256.is_some()),
@@ -116,8 +150,9 @@ pub(super) fn checks(group: &Group) -> Vec<(TestMeta, super::Check)> {
         .map(|t| {
             let check = Check {
                 media_type: group.media_type.clone(),
-                media_key: group.media_key.clone(),
+                media_key: or_empty(&group.media_key),
                 operation: t.operation,
+                uploads: t.uploads.unwrap_or(0),
                 plaintext: or_empty(&t.plaintext),
                 blob: or_empty(&t.blob),
                 file_sha256: or_empty(&t.file_sha256),
@@ -141,13 +176,14 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
         Operation::Encrypt => {
             let request = MediaEncrypt {
                 media_type: check.media_type.clone(),
-                media_key: check.media_key.clone(),
+                media_key: Some(check.media_key.clone()),
                 plaintext: check.plaintext.clone(),
             };
             let wanted = MediaEncrypted {
                 blob: check.blob.clone(),
                 file_sha256: check.file_sha256.clone(),
                 file_enc_sha256: check.file_enc_sha256.clone(),
+                media_key: None,
             };
             let result = ctx.provider.media_encrypt(&request).await;
             judge(
@@ -177,7 +213,61 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
                 |p| *p == check.plaintext.0,
             )
         }
+        Operation::Upload => upload(check, ctx).await,
     }
+}
+
+/// Upload the same file `check.uploads` times, letting the provider pick the key (RO-MEDIA-003).
+async fn upload(check: &Check, ctx: &CaseContext<'_>) -> Observation {
+    let expected = format!(
+        "{} uploads, each with a fresh 32-byte mediaKey (none repeated, none all-zero) under which the blob and \
+         both hashes check out",
+        check.uploads
+    );
+    let request = MediaEncrypt {
+        media_type: check.media_type.clone(),
+        media_key: None,
+        plaintext: check.plaintext.clone(),
+    };
+    let mut seen = std::collections::HashSet::new();
+    for n in 1..=check.uploads {
+        let step = format!("upload {n} of {}", check.uploads);
+        let sealed = match ctx.provider.media_encrypt(&request).await {
+            Ok(s) => s,
+            Err(e @ (CallError::Unsupported { .. } | CallError::Transport { .. })) => {
+                return Observation::from_call_error(&expected, &e).at_step(&step);
+            }
+            Err(e) => return Observation::fail(&expected, e.to_string()).at_step(&step),
+        };
+        let Some(key) = sealed.media_key else {
+            return Observation::fail(&expected, "no media_key in the response").at_step(&step);
+        };
+        let problem = if key.len() != 32 {
+            Some(format!("media_key of {} bytes", key.len()))
+        } else if key.0.iter().all(|b| *b == 0) {
+            Some("media_key is all zero".into())
+        } else if !seen.insert(key.0.clone()) {
+            Some(format!("media_key {key} was already used for an earlier upload"))
+        } else {
+            crate::verify::media::open(
+                &check.media_type,
+                &key.0,
+                &sealed.blob.0,
+                &sealed.file_sha256.0,
+                &sealed.file_enc_sha256.0,
+            )
+            .and_then(|p| {
+                (p == check.plaintext.0)
+                    .then_some(())
+                    .ok_or_else(|| format!("the blob opens to {}, not the file", hex::encode(p)))
+            })
+            .err()
+        };
+        if let Some(problem) = problem {
+            return Observation::fail(&expected, problem).at_step(&step);
+        }
+    }
+    Observation::pass(&expected, format!("{} distinct keys, every blob opens", check.uploads))
 }
 
 #[cfg(test)]
@@ -210,6 +300,30 @@ pub(crate) mod tests {
             .filter(|(_, meta, check)| runtime.block_on(run(meta, check, &ctx)).outcome != Outcome::Pass)
             .map(|(_, meta, _)| (meta.id.clone(), meta.requirements.clone()))
             .collect()
+    }
+
+    /// Upload cases: the group names no key, and one upload cannot show a key is fresh.
+    #[test]
+    fn upload_cases_are_checked_for_shape() {
+        let case = |group_key: &str, uploads: &str| {
+            format!(
+                "schema_version: 1\nfamily: media\ndescription: d\ngroups:\n- media_type: image\n{group_key}  tests:\n  \
+                 - id: u\n    requirements: [RO-MEDIA-003]\n    expected: valid\n    operation: upload\n{uploads}    \
+                 plaintext: '00'\n"
+            )
+        };
+        let error = |text: String| match parse(Family::Media, Path::new("u.yaml"), &text) {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(e) => e.to_string(),
+        };
+        let keyed = error(case(
+            &format!("  media_key: '{}'\n", "00".repeat(32)),
+            "    uploads: 4\n",
+        ));
+        assert!(keyed.contains("groups[0].media_key"), "{keyed}");
+        let once = error(case("", "    uploads: 1\n"));
+        assert!(once.contains("uploads") && once.contains("at least 2"), "{once}");
+        assert!(parse(Family::Media, Path::new("u.yaml"), &case("", "    uploads: 2\n")).is_ok());
     }
 
     /// A fault must fail at least one case through the requirement it `breaks()`.

@@ -92,6 +92,7 @@ fn test(c: Case<'_>) -> Test {
         expected: c.expected,
         operation: c.operation,
         plaintext: c.plaintext.map(Bytes::from),
+        uploads: None,
         blob: Some(Bytes::from(c.blob)),
         file_sha256: Some(c.file_sha256),
         file_enc_sha256: Some(c.file_enc_sha256),
@@ -202,7 +203,7 @@ fn type_groups(rng: &mut StdRng) -> Result<Vec<Group>, String> {
         groups.push(Group {
             comment: format!("{media_type}: KAT-2's mediaKey 00..1f"),
             media_type: media_type.to_string(),
-            media_key: Bytes(kat2_key()),
+            media_key: Some(Bytes(kat2_key())),
             tests: std::mem::take(&mut tests),
         });
 
@@ -244,7 +245,7 @@ fn type_groups(rng: &mut StdRng) -> Result<Vec<Group>, String> {
         groups.push(Group {
             comment: format!("{media_type}: seeded mediaKey"),
             media_type: media_type.to_string(),
-            media_key: Bytes(media_key),
+            media_key: Some(Bytes(media_key)),
             tests,
         });
     }
@@ -286,11 +287,72 @@ fn unknown_type_groups(rng: &mut StdRng) -> Result<Vec<Group>, String> {
         groups.push(Group {
             comment: format!("unknown media type `{media_type}`"),
             media_type: media_type.into(),
-            media_key: Bytes(media_key.clone()),
+            media_key: Some(Bytes(media_key.clone())),
             tests,
         });
     }
     Ok(groups)
+}
+
+/// `media-upload.yaml`: the provider picks the mediaKey (RO-MEDIA-003), several uploads of the same file per
+/// case, so a key that depends on the file (or on nothing) repeats.
+pub(super) fn generate_uploads() -> Result<Generated, String> {
+    let mut rng = StdRng::seed_from_u64(0x5eed_0e03);
+    let cases: [(&str, usize, u32, &str); 3] = [
+        ("image", 1_000, 8, "an image uploaded 8 times"),
+        (
+            "document",
+            0,
+            8,
+            "an empty document uploaded 8 times (nothing in the file to vary the key)",
+        ),
+        ("ptt", 4_096, 4, "a voice note uploaded 4 times"),
+    ];
+    let groups = cases
+        .iter()
+        .map(|(media_type, size, uploads, comment)| {
+            let mut plaintext = vec![0u8; *size];
+            rand::RngExt::fill(&mut rng, plaintext.as_mut_slice());
+            Group {
+                comment: format!("{media_type} uploads"),
+                media_type: media_type.to_string(),
+                media_key: None,
+                tests: vec![Test {
+                    id: format!("media.upload.{media_type}"),
+                    comment: format!("{comment}: every mediaKey is fresh, and every blob opens under its key"),
+                    requirements: reqs(&["RO-MEDIA-003"]),
+                    flags: flags(&["FreshKey"]),
+                    expected: Expected::Valid,
+                    operation: Operation::Upload,
+                    uploads: Some(*uploads),
+                    plaintext: Some(Bytes(plaintext)),
+                    blob: None,
+                    file_sha256: None,
+                    file_enc_sha256: None,
+                    errors: vec![],
+                }],
+            }
+        })
+        .collect();
+    let notes = [(
+        "FreshKey",
+        "MISSING_STEP",
+        "The sender picks a fresh random 32-byte mediaKey for every upload (RO-MEDIA-003). The case sees keys, not \
+         their source: it checks that none repeats over several uploads of the same file, none is all zero, and \
+         every blob opens under its key with the suite's own media code.",
+        "A key derived from the file (convergent encryption) or reused across uploads lets anyone holding the same \
+         file recognise or decrypt the upload.",
+    )];
+    render(
+        "media-upload.yaml",
+        &file(
+            Family::Media,
+            "Media uploads (RO-MEDIA-003): the provider picks the mediaKey; the suite checks that keys are fresh and \
+             that every blob opens under its key.",
+            &notes,
+            groups,
+        ),
+    )
 }
 
 pub(super) fn generate() -> Result<Generated, String> {

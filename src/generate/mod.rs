@@ -49,6 +49,7 @@ pub async fn all() -> Result<Vec<Generated>, String> {
         key_schedule::generate()?,
         wire::generate()?,
         media::generate()?,
+        media::generate_uploads()?,
         security_code::generate()?,
     ];
     files.extend(enlistment::generate()?);

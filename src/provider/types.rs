@@ -132,8 +132,10 @@ pub struct MediaEncrypt {
     /// Media type: image, sticker, video, gif, ptv, audio, ptt, document, thumbnail-image, thumbnail-video,
     /// thumbnail-document or thumbnail-link (Baileys' names). Providers refuse others as `invalid_argument`.
     pub media_type: String,
-    /// The 32-byte media key.
-    pub media_key: Bytes,
+    /// The 32-byte media key (known-answer cases). Absent: the provider picks a fresh key as it would for a
+    /// real upload (RO-MEDIA-003) and returns it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_key: Option<Bytes>,
     /// The plaintext file.
     pub plaintext: Bytes,
 }
@@ -148,6 +150,9 @@ pub struct MediaEncrypted {
     pub file_sha256: Bytes,
     /// SHA-256 of the blob.
     pub file_enc_sha256: Bytes,
+    /// The media key the provider picked, when the request named none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_key: Option<Bytes>,
 }
 
 /// Verify and decrypt a downloaded media blob.

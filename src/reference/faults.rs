@@ -38,6 +38,8 @@ pub enum Fault {
     MediaWrongInfo,
     /// Media: ignore the file hashes (RO-MEDIA-006).
     MediaIgnoreHashes,
+    /// Media: derive the media key from the file instead of picking a fresh one (RO-MEDIA-003).
+    MediaConvergentKey,
     /// Security code: too few hash iterations (RO-ID-009).
     SecurityCodeFewIterations,
     /// Push: accept an unsecured token (`alg: none`) without verifying it (RO-ID-005F).
@@ -50,7 +52,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 18] = [
+    pub const ALL: [Fault; 19] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::SkipMacCheck,
@@ -65,6 +67,7 @@ impl Fault {
         Self::MediaSkipMac,
         Self::MediaWrongInfo,
         Self::MediaIgnoreHashes,
+        Self::MediaConvergentKey,
         Self::SecurityCodeFewIterations,
         Self::AcceptAlgNone,
         Self::SkipAudienceCheck,
@@ -88,6 +91,7 @@ impl Fault {
             Self::MediaSkipMac => "media-skip-mac",
             Self::MediaWrongInfo => "media-wrong-info",
             Self::MediaIgnoreHashes => "media-ignore-hashes",
+            Self::MediaConvergentKey => "media-convergent-key",
             Self::SecurityCodeFewIterations => "security-code-few-iterations",
             Self::AcceptAlgNone => "accept-alg-none",
             Self::SkipAudienceCheck => "skip-audience-check",
@@ -111,6 +115,7 @@ impl Fault {
             Self::MediaSkipMac => "RO-MEDIA-005",
             Self::MediaWrongInfo => "RO-MEDIA-007",
             Self::MediaIgnoreHashes => "RO-MEDIA-006",
+            Self::MediaConvergentKey => "RO-MEDIA-003",
             Self::SecurityCodeFewIterations => "RO-ID-009",
             Self::AcceptAlgNone => "RO-ID-005F",
             Self::SkipAudienceCheck => "RO-ID-005D",

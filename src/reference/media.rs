@@ -124,14 +124,34 @@ fn keys_for(media_type: &str, media_key: &[u8], faults: &Faults) -> CallResult<M
     Ok(expand(media_key, info))
 }
 
-/// Encrypt a file: the blob and both hashes (RO-MEDIA-005, RO-MEDIA-006).
+/// A fresh media key for an upload (RO-MEDIA-003): 32 bytes from the operating system's generator.
+fn fresh_media_key(plaintext: &[u8], faults: &Faults) -> [u8; 32] {
+    if faults.has(Fault::MediaConvergentKey) {
+        // Planted bug: the key is a function of the file (convergent encryption), so the same file always gets
+        // the same key (RO-MEDIA-003).
+        return Sha256::digest(plaintext).into();
+    }
+    let mut rng = rand::make_rng::<rand::rngs::StdRng>();
+    rand::RngExt::random(&mut rng)
+}
+
+/// Encrypt a file: the blob and both hashes (RO-MEDIA-005, RO-MEDIA-006), with the caller's media key or a
+/// fresh one that is returned.
 pub(crate) fn encrypt(request: &MediaEncrypt, faults: &Faults) -> CallResult<MediaEncrypted> {
-    let keys = keys_for(&request.media_type, &request.media_key, faults)?;
+    let (media_key, picked) = match &request.media_key {
+        Some(key) => (key.0.clone(), None),
+        None => {
+            let key = fresh_media_key(&request.plaintext, faults).to_vec();
+            (key.clone(), Some(key.into()))
+        }
+    };
+    let keys = keys_for(&request.media_type, &media_key, faults)?;
     let blob = seal(&keys, &request.plaintext);
     Ok(MediaEncrypted {
         file_sha256: Sha256::digest(request.plaintext.as_slice()).to_vec().into(),
         file_enc_sha256: Sha256::digest(&blob).to_vec().into(),
         blob: blob.into(),
+        media_key: picked,
     })
 }
 
@@ -193,13 +213,13 @@ mod tests {
     fn round_trip_and_tamper() {
         let request = MediaEncrypt {
             media_type: "ptt".into(),
-            media_key: vec![7u8; 32].into(),
+            media_key: Some(vec![7u8; 32].into()),
             plaintext: b"voice".to_vec().into(),
         };
         let sealed = encrypt(&request, &Faults::none()).expect("encrypts");
         let mut d = MediaDecrypt {
             media_type: "audio".into(),
-            media_key: request.media_key.clone(),
+            media_key: vec![7u8; 32].into(),
             blob: sealed.blob.clone(),
             file_sha256: sealed.file_sha256.clone(),
             file_enc_sha256: sealed.file_enc_sha256.clone(),

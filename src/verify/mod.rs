@@ -83,15 +83,32 @@ pub fn verify(options: &PlanOptions) -> Result<Vec<FileResult>, PlanError> {
 /// Media and security-code files: parse again with their family's types and run their file-level checks.
 fn verify_whole_file(family: Family, path: &std::path::Path, out: &mut FileResult, cases: usize) {
     let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut live = 0;
     let lines = match family {
-        Family::Media => crate::yaml::parse::<crate::vector::VectorFile<crate::family::media::Group>>(path, &text)
-            .map(|f| media::check(&f)),
+        Family::Media => {
+            crate::yaml::parse::<crate::vector::VectorFile<crate::family::media::Group>>(path, &text).map(|f| {
+                live = f
+                    .groups
+                    .iter()
+                    .flat_map(|g| &g.tests)
+                    .filter(|t| t.operation == crate::family::media::Operation::Upload)
+                    .count();
+                media::check(&f)
+            })
+        }
         _ => crate::yaml::parse::<crate::vector::VectorFile<crate::family::security_code::Group>>(path, &text)
             .map(|f| security_code::check(&f)),
     };
+    if live > 0 {
+        out.not_verifiable = Some((
+            live,
+            "uploads: the provider picks the keys at run time, where the suite's own media code opens every blob"
+                .into(),
+        ));
+    }
     match lines {
         Ok(lines) => {
-            out.verified += cases;
+            out.verified += cases - live;
             for line in lines {
                 let (case_id, what) = line.split_once(": ").unwrap_or(("?", line.as_str()));
                 out.disagreements.push(Disagreement {

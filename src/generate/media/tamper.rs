@@ -66,7 +66,7 @@ pub(super) fn group(rng: &mut StdRng, media_type: &str, everything: bool) -> Res
         return Ok(Group {
             comment: format!("{media_type}: tampered blobs"),
             media_type: media_type.into(),
-            media_key: Bytes(media_key),
+            media_key: Some(Bytes(media_key)),
             tests,
         });
     }
@@ -161,7 +161,7 @@ pub(super) fn group(rng: &mut StdRng, media_type: &str, everything: bool) -> Res
     Ok(Group {
         comment: format!("{media_type}: tampered blobs, wrong hashes, and the order of the receiver's checks"),
         media_type: media_type.into(),
-        media_key: Bytes(media_key),
+        media_key: Some(Bytes(media_key)),
         tests,
     })
 }
