@@ -18,6 +18,8 @@ pub enum Fault {
     SkipMacCheck,
     /// Compare only part of the MAC (RO-ENC-011).
     PartialMacCheck,
+    /// XEdDSA: clear bits 253 and 254 of s instead of refusing a non-canonical s (RO-SIG-001).
+    XeddsaMaskSTopBits,
     /// Accept duplicate messages, as if used message keys were kept (RO-ENC-014).
     AcceptDuplicates,
     /// Never delete consumed one-time prekeys (RO-ENC-005).
@@ -52,9 +54,10 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 19] = [
+    pub const ALL: [Fault; 20] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
+        Self::XeddsaMaskSTopBits,
         Self::SkipMacCheck,
         Self::PartialMacCheck,
         Self::AcceptDuplicates,
@@ -79,6 +82,7 @@ impl Fault {
         match self {
             Self::SkipSignedPrekeyCheck => "skip-signed-prekey-check",
             Self::AcceptRawKeySignature => "accept-raw-key-signature",
+            Self::XeddsaMaskSTopBits => "xeddsa-mask-s-top-bits",
             Self::SkipMacCheck => "skip-mac-check",
             Self::PartialMacCheck => "partial-mac-check",
             Self::AcceptDuplicates => "accept-duplicates",
@@ -104,6 +108,7 @@ impl Fault {
         match self {
             Self::SkipSignedPrekeyCheck => "RO-SIG-003",
             Self::AcceptRawKeySignature => "RO-SIG-002",
+            Self::XeddsaMaskSTopBits => "RO-SIG-001",
             Self::SkipMacCheck | Self::PartialMacCheck => "RO-ENC-011",
             Self::AcceptDuplicates => "RO-ENC-014",
             Self::KeepConsumedPrekeys => "RO-ENC-005",

@@ -500,6 +500,13 @@ impl Provider for ReferenceProvider {
         if signature.len() != 64 {
             return Ok(false);
         }
+        if self.faults.has(Fault::XeddsaMaskSTopBits) {
+            // Planted bug: bits 253 and 254 of s are cleared rather than refused (RO-SIG-001). Bit 255 carries
+            // the Edwards sign bit in XEdDSA and is left alone.
+            let mut masked = signature.to_vec();
+            masked[63] &= 0x9f;
+            return Ok(key.verify_signature(message, &masked));
+        }
         Ok(key.verify_signature(message, signature))
     }
 
