@@ -435,7 +435,7 @@ mod tests {
 /// adapter server and driven through the HTTP client, exactly as an external provider would be.
 #[derive(Default)]
 pub struct LoopbackHttp {
-    servers: std::sync::Mutex<Vec<(String, crate::http::server::Running)>>,
+    servers: std::sync::Mutex<Vec<(String, crate::http::server::LoopbackServer)>>,
 }
 
 #[async_trait]
@@ -457,7 +457,7 @@ impl ProviderFactory for LoopbackHttp {
 
     async fn stop(&self, provider: Arc<dyn Provider>) {
         let target = provider.target();
-        // Dropping `Running` stops its server.
+        // Dropping the `LoopbackServer` stops it.
         self.servers
             .lock()
             .unwrap_or_else(|e| e.into_inner())

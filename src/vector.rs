@@ -79,6 +79,17 @@ pub struct VectorFile<G> {
     pub groups: Vec<G>,
 }
 
+/// A group of tests that share nothing but a theme (families whose tests carry all their own inputs).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestGroup<T> {
+    /// The theme.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+    /// The tests.
+    pub tests: Vec<T>,
+}
+
 /// The common fields of every test, as read by the loader.
 #[derive(Debug, Clone)]
 pub struct TestMeta {

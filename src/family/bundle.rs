@@ -7,19 +7,9 @@ use super::CaseContext;
 use crate::outcome::{Observation, Outcome, describe_rejection, judge};
 use crate::provider::{CallError, CiphertextKind, CreateClient, ErrorClass, PreKeyBundle};
 use crate::vector::{Expected, TestMeta, vector_test};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
-/// Tests sharing nothing but a theme.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Group {
-    /// The theme.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub comment: String,
-    /// The tests.
-    pub tests: Vec<Test>,
-}
+/// Tests sharing a theme.
+pub type Group = crate::vector::TestGroup<Test>;
 
 vector_test! {
     /// One bundle to process.

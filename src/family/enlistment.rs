@@ -14,15 +14,7 @@ use serde::{Deserialize, Serialize};
 use wacore_libsignal::protocol::PublicKey;
 
 /// Tests sharing a theme.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Group {
-    /// The theme.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub comment: String,
-    /// The tests.
-    pub tests: Vec<Test>,
-}
+pub type Group = crate::vector::TestGroup<Test>;
 
 /// What one case judges of the enlistment request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

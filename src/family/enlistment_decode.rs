@@ -13,16 +13,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Tests sharing a base form.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Group {
-    /// Where the base form comes from.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub comment: String,
-    /// The tests.
-    pub tests: Vec<Test>,
-}
+/// Tests sharing a theme.
+pub type Group = crate::vector::TestGroup<Test>;
 
 /// The defect an invalid form must be reported with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -4,25 +4,16 @@
 //! status rejection (RO-TS names no status; 401 is the natural one); anything else fails the case.
 
 use super::CaseContext;
+use crate::http::server::LoopbackServer;
 use crate::outcome::{Observation, Outcome};
 use crate::provider::PushConfig;
-use crate::signature::http::{self, LoopbackServer};
+use crate::signature::http;
 use crate::signature::keys;
 use crate::signature::token::{self, TokenSpec, WHATSAPP_JWKS_PATH};
 use crate::vector::{Expected, TestMeta, VectorFile, vector_test};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 /// Tests sharing a theme.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Group {
-    /// The theme.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub comment: String,
-    /// The tests.
-    pub tests: Vec<Test>,
-}
+pub type Group = crate::vector::TestGroup<Test>;
 
 vector_test! {
     /// One push request.
@@ -73,7 +64,7 @@ pub(super) fn checks(group: &Group) -> Vec<(TestMeta, super::Check)> {
 /// URL at a time (as a real one trusts WhatsApp's), so concurrent cases must share it: a server per case let
 /// one case's server stop while another case's token was still being checked against it.
 #[derive(Default)]
-pub struct PushJwks(tokio::sync::OnceCell<Result<LoopbackServer, String>>);
+pub struct PushJwks(tokio::sync::OnceCell<std::io::Result<LoopbackServer>>);
 
 impl PushJwks {
     /// The JWKS URL, starting the server on the current runtime if this is the first call.
@@ -89,7 +80,7 @@ impl PushJwks {
             })
             .await;
         match server {
-            Ok(s) => Ok(s.url(WHATSAPP_JWKS_PATH)),
+            Ok(s) => Ok(s.endpoint(WHATSAPP_JWKS_PATH)),
             Err(e) => Err(format!("harness JWKS server: {e}")),
         }
     }

@@ -17,15 +17,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Tests sharing a theme.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Group {
-    /// The theme.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub comment: String,
-    /// The tests.
-    pub tests: Vec<Test>,
-}
+pub type Group = crate::vector::TestGroup<Test>;
 
 /// One side of the exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

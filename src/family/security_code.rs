@@ -10,20 +10,10 @@ use crate::bytes::Bytes;
 use crate::outcome::{Observation, judge};
 use crate::provider::{ErrorClass, SecurityCode};
 use crate::vector::{TestMeta, VectorFile, vector_test};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 /// Tests sharing a theme.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Group {
-    /// The theme.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub comment: String,
-    /// The tests.
-    pub tests: Vec<Test>,
-}
+pub type Group = crate::vector::TestGroup<Test>;
 
 vector_test! {
     /// One code, seen from the local party.

@@ -308,12 +308,7 @@ pub(super) async fn generate() -> Result<Generated, String> {
             "",
         ),
         ("WrongLength", "EDGE_CASE", "Signatures are exactly 64 bytes.", ""),
-        (
-            "WrongKeyType",
-            "MODIFIED_PARAMETER",
-            "Serialized Curve25519 keys start with the type byte 0x05.",
-            "",
-        ),
+        super::WRONG_KEY_TYPE_NOTE,
         (
             "WrongKeyLength",
             "EDGE_CASE",

@@ -100,8 +100,8 @@ fn test(c: Case<'_>) -> Test {
     }
 }
 
-/// A valid encryption known answer.
-fn encrypt_case(id: String, comment: &str, f: &[&str], keys: &MediaKeys, plaintext: &[u8]) -> Test {
+/// A valid known answer: `Encrypt` expects the honest blob and hashes, `Decrypt` gives them and expects the file.
+fn valid_case(operation: Operation, id: String, comment: &str, f: &[&str], keys: &MediaKeys, plaintext: &[u8]) -> Test {
     let blob = seal(keys, plaintext);
     test(Case {
         id,
@@ -109,25 +109,7 @@ fn encrypt_case(id: String, comment: &str, f: &[&str], keys: &MediaKeys, plainte
         requirements: &["RO-MEDIA-004", "RO-MEDIA-005", "RO-MEDIA-006", "RO-MEDIA-007"],
         flags: f,
         expected: Expected::Valid,
-        operation: Operation::Encrypt,
-        plaintext: Some(plaintext),
-        file_sha256: sha256(plaintext),
-        file_enc_sha256: sha256(&blob),
-        blob: &blob,
-        errors: &[],
-    })
-}
-
-/// A valid decryption of an honest blob.
-fn decrypt_case(id: String, comment: &str, f: &[&str], keys: &MediaKeys, plaintext: &[u8]) -> Test {
-    let blob = seal(keys, plaintext);
-    test(Case {
-        id,
-        comment,
-        requirements: &["RO-MEDIA-004", "RO-MEDIA-005", "RO-MEDIA-006", "RO-MEDIA-007"],
-        flags: f,
-        expected: Expected::Valid,
-        operation: Operation::Decrypt,
+        operation,
         plaintext: Some(plaintext),
         file_sha256: sha256(plaintext),
         file_enc_sha256: sha256(&blob),
@@ -192,13 +174,27 @@ fn type_groups(rng: &mut StdRng) -> Result<Vec<Group>, String> {
                 ),
             )
         };
-        let kat = encrypt_case(format!("{kat_id}.encrypt"), &kat_comment, kat_flags, &k, KAT2_PLAINTEXT);
+        let kat = valid_case(
+            Operation::Encrypt,
+            format!("{kat_id}.encrypt"),
+            &kat_comment,
+            kat_flags,
+            &k,
+            KAT2_PLAINTEXT,
+        );
         if published && kat.blob.as_ref().map(Bytes::to_hex).as_deref() != Some(KAT2_BLOB) {
             return Err("the reference's KAT-2 blob differs from the published one".into());
         }
         let mut tests = vec![
             kat,
-            decrypt_case(format!("{kat_id}.decrypt"), &kat_comment, kat_flags, &k, KAT2_PLAINTEXT),
+            valid_case(
+                Operation::Decrypt,
+                format!("{kat_id}.decrypt"),
+                &kat_comment,
+                kat_flags,
+                &k,
+                KAT2_PLAINTEXT,
+            ),
         ];
         groups.push(Group {
             comment: format!("{media_type}: KAT-2's mediaKey 00..1f"),
@@ -212,7 +208,8 @@ fn type_groups(rng: &mut StdRng) -> Result<Vec<Group>, String> {
         for j in 0..3 {
             let len = LENGTHS[(3 * i + j) % LENGTHS.len()];
             let plaintext = random(rng, len);
-            tests.push(encrypt_case(
+            tests.push(valid_case(
+                Operation::Encrypt,
                 format!("media.{media_type}.encrypt-{len}"),
                 &format!("{len}-byte file: exact blob and both hashes"),
                 &[],
@@ -221,7 +218,8 @@ fn type_groups(rng: &mut StdRng) -> Result<Vec<Group>, String> {
             ));
         }
         let plaintext = random(rng, 48 + i);
-        tests.push(decrypt_case(
+        tests.push(valid_case(
+            Operation::Decrypt,
             format!("media.{media_type}.decrypt"),
             "an honest blob decrypts to its file",
             &[],

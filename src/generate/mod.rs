@@ -96,6 +96,14 @@ pub(crate) fn file<G>(
     }
 }
 
+/// The `WrongKeyType` flag, shared by every family that serialises keys: (flag, bug type, description, effect).
+pub(crate) const WRONG_KEY_TYPE_NOTE: (&str, &str, &str, &str) = (
+    "WrongKeyType",
+    "MODIFIED_PARAMETER",
+    "Serialized Curve25519 keys start with the type byte 0x05.",
+    "",
+);
+
 /// Strings to requirement ids.
 pub(crate) fn reqs(ids: &[&str]) -> Vec<String> {
     ids.iter().map(|s| s.to_string()).collect()

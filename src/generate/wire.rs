@@ -629,12 +629,7 @@ pub(super) fn generate() -> Result<Generated, String> {
             "The MAC is the wrong length, over the wrong input or in the wrong order, or compared only in part.",
             "Forgeable or unauthenticated messages.",
         ),
-        (
-            "WrongKeyType",
-            "MODIFIED_PARAMETER",
-            "Serialized Curve25519 keys start with the type byte 0x05.",
-            "",
-        ),
+        super::WRONG_KEY_TYPE_NOTE,
         (
             "WrongKeyLength",
             "EDGE_CASE",

@@ -384,12 +384,7 @@ pub(super) fn generate() -> Result<Generated, String> {
             "s has one of its top three bits set; the XEdDSA specification rejects s >= 2^253.",
             "Malleable signatures.",
         ),
-        (
-            "WrongKeyType",
-            "MODIFIED_PARAMETER",
-            "Serialized Curve25519 keys start with the type byte 0x05.",
-            "",
-        ),
+        super::WRONG_KEY_TYPE_NOTE,
         (
             "WrongKeyLength",
             "EDGE_CASE",

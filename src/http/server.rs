@@ -126,21 +126,44 @@ pub async fn serve(
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
-/// A server running on a background task (tests, benchmarks). Dropping it stops the server.
-pub struct Running {
+/// A server on an ephemeral loopback port, run on a background task of the current runtime: the adapter
+/// server in tests and benchmarks, and the harness's and reference's JWKS and push endpoints. Dropping it stops
+/// the server (requests in flight finish).
+pub struct LoopbackServer {
     /// The bound address.
     pub addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-impl Running {
+impl LoopbackServer {
+    /// Bind `127.0.0.1:0` and serve `app`.
+    pub async fn start(app: Router) -> std::io::Result<Self> {
+        Self::start_with(|_| app).await
+    }
+
+    /// Bind `127.0.0.1:0`, then serve the router that `make` builds for the bound address.
+    pub async fn start_with(make: impl FnOnce(SocketAddr) -> Router) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(serve(listener, make(addr), async {
+            let _ = stopped.await;
+        }));
+        Ok(Self { addr, stop: Some(stop) })
+    }
+
     /// `http://ADDR`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
+
+    /// `http://ADDR` followed by `path`.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
 }
 
-impl Drop for Running {
+impl Drop for LoopbackServer {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -149,13 +172,6 @@ impl Drop for Running {
 }
 
 /// Start serving `provider` on an ephemeral loopback port, on the current runtime.
-pub async fn spawn_loopback(provider: Arc<dyn Provider>, token: Option<&str>) -> std::io::Result<Running> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = router(provider, token);
-    tokio::spawn(serve(listener, app, async {
-        let _ = stopped.await;
-    }));
-    Ok(Running { addr, stop: Some(stop) })
+pub async fn spawn_loopback(provider: Arc<dyn Provider>, token: Option<&str>) -> std::io::Result<LoopbackServer> {
+    LoopbackServer::start(router(provider, token)).await
 }

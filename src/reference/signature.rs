@@ -6,9 +6,10 @@
 //! way in every run. Planted faults of this layer live here, apart from the correct path.
 
 use super::{Client, Fault, Faults};
+use crate::http::server::LoopbackServer;
 use crate::provider::{CallError, CallResult, Enlistment, ErrorClass, PushConfig, PushEndpoint};
 use crate::signature::form::{KEY_TYPE_CURVE25519, encode_value};
-use crate::signature::http::{self, LoopbackServer};
+use crate::signature::http;
 use crate::signature::keys;
 use crate::signature::token::{self, PARTNER_JWKS_PATH, PUSH_ISSUER};
 use axum::extract::State;
@@ -79,7 +80,7 @@ impl SignatureService {
                         .with_state(state)
                 })
                 .await
-                .map_err(internal)?;
+                .map_err(|e| internal(format!("cannot serve on loopback: {e}")))?;
                 let state = shared.ok_or_else(|| internal("push state not built".into()))?;
                 Ok(Running { server, state })
             })
@@ -98,7 +99,7 @@ impl SignatureService {
         form.insert("token".into(), issue_token(&running.state.base_url, identifier)?);
         Ok(Enlistment {
             form,
-            jwks_url: running.server.url(PARTNER_JWKS_PATH),
+            jwks_url: running.server.endpoint(PARTNER_JWKS_PATH),
         })
     }
 
@@ -107,7 +108,7 @@ impl SignatureService {
         let running = self.running(faults).await?;
         *running.state.jwks_url.lock().unwrap_or_else(|e| e.into_inner()) = Some(config.jwks_url.clone());
         Ok(PushEndpoint {
-            url: running.server.url("/push"),
+            url: running.server.endpoint("/push"),
             audience: running.state.base_url.clone(),
         })
     }
@@ -319,8 +320,9 @@ mod tests {
     /// An accepted push wakes the named user; a rejected one wakes nobody.
     #[tokio::test]
     async fn only_accepted_pushes_wake_up() {
+        use crate::http::server::LoopbackServer;
         use crate::provider::{Provider, PushConfig};
-        use crate::signature::http::{self, LoopbackServer};
+        use crate::signature::http;
         use crate::signature::keys;
         use crate::signature::token::{self, TokenKey, TokenSpec, WHATSAPP_JWKS_PATH};
         let router = axum::Router::new().route(
@@ -331,7 +333,7 @@ mod tests {
         let provider = ReferenceProvider::new();
         let endpoint = provider
             .push_endpoint(&PushConfig {
-                jwks_url: jwks.url(WHATSAPP_JWKS_PATH),
+                jwks_url: jwks.endpoint(WHATSAPP_JWKS_PATH),
             })
             .await
             .expect("push endpoint");

@@ -2,7 +2,7 @@
 //! comment. The full detail stays in `report.html` and `report.json`; this shows one failing case per
 //! requirement, with its replay command.
 
-use super::RunReport;
+use super::{RunReport, Summary};
 use std::fmt::{self, Write};
 
 /// Escape text for Markdown prose and table cells (GitHub-flavoured): markup characters, pipes and HTML.
@@ -74,33 +74,16 @@ fn write_summary(out: &mut String, report: &RunReport) -> fmt::Result {
         }
     )?;
     let s = &report.summary;
-    writeln!(
-        out,
-        "| | pass | fail | error | waived | unsupported | untested | total |"
-    )?;
-    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
-    writeln!(
-        out,
-        "| requirements | {} | {} | {} | {} | {} | {} | {} |",
-        s.requirements_passed,
-        s.requirements_failed,
-        s.requirements_error,
-        s.requirements_waived,
-        s.requirements_unsupported,
-        s.requirements_untested,
-        s.requirements
-    )?;
-    let c = &s.cases;
-    writeln!(
-        out,
-        "| cases | {} | {} | {} | {} | {} | - | {} |\n",
-        c.pass,
-        c.fail,
-        c.error,
-        c.waived,
-        c.unsupported,
-        c.applicable() + c.unsupported
-    )?;
+    writeln!(out, "| | {} |", Summary::COLUMNS.join(" | "))?;
+    writeln!(out, "|---|{}", "---:|".repeat(Summary::COLUMNS.len()))?;
+    for (name, row) in [("requirements", s.requirement_row()), ("cases", s.case_row())] {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| c.map_or_else(|| "-".to_string(), |n| n.to_string()))
+            .collect();
+        writeln!(out, "| {name} | {} |", cells.join(" | "))?;
+    }
+    writeln!(out)?;
     let failing: Vec<_> = report.failing_requirements().collect();
     if !failing.is_empty() {
         writeln!(out, "### Failing requirements ({})\n", failing.len())?;

@@ -69,6 +69,39 @@ pub struct Summary {
     pub cases: Counts,
 }
 
+impl Summary {
+    /// Column names of the count table every renderer shows.
+    pub const COLUMNS: [&'static str; 7] = ["pass", "fail", "error", "waived", "unsupported", "untested", "total"];
+
+    /// The requirements row of the count table.
+    pub fn requirement_row(&self) -> [Option<usize>; 7] {
+        [
+            self.requirements_passed,
+            self.requirements_failed,
+            self.requirements_error,
+            self.requirements_waived,
+            self.requirements_unsupported,
+            self.requirements_untested,
+            self.requirements,
+        ]
+        .map(Some)
+    }
+
+    /// The cases row of the count table (`None` under `untested`: a case always has an outcome).
+    pub fn case_row(&self) -> [Option<usize>; 7] {
+        let c = &self.cases;
+        [
+            Some(c.pass),
+            Some(c.fail),
+            Some(c.error),
+            Some(c.waived),
+            Some(c.unsupported),
+            None,
+            Some(c.applicable() + c.unsupported),
+        ]
+    }
+}
+
 /// Provenance of the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunInfo {

@@ -1,6 +1,6 @@
 //! The terminal rendering: requirement table, failures with replay commands, verdict.
 
-use super::RunReport;
+use super::{RunReport, Summary};
 use crate::outcome::Outcome;
 use std::fmt::Write;
 
@@ -83,22 +83,22 @@ pub fn render(report: &RunReport) -> String {
         }
     }
     let s = &report.summary;
+    // The count table as prose: "N pass, N fail, ..." over the columns a row has, the total apart.
+    let prose = |row: [Option<usize>; 7]| {
+        let parts: Vec<String> = Summary::COLUMNS[..6]
+            .iter()
+            .zip(row)
+            .filter_map(|(name, n)| n.map(|n| format!("{n} {name}")))
+            .collect();
+        parts.join(", ")
+    };
     let _ = writeln!(
         out,
-        "\nrequirements: {} pass, {} fail, {} error, {} waived, {} unsupported, {} untested (of {})",
-        s.requirements_passed,
-        s.requirements_failed,
-        s.requirements_error,
-        s.requirements_waived,
-        s.requirements_unsupported,
-        s.requirements_untested,
+        "\nrequirements: {} (of {})",
+        prose(s.requirement_row()),
         s.requirements
     );
-    let _ = writeln!(
-        out,
-        "cases: {} pass, {} fail, {} error, {} waived, {} unsupported",
-        s.cases.pass, s.cases.fail, s.cases.error, s.cases.waived, s.cases.unsupported
-    );
+    let _ = writeln!(out, "cases: {}", prose(s.case_row()));
     let _ = writeln!(
         out,
         "score: {:.1}% ({})",

@@ -1,8 +1,8 @@
-//! Loopback HTTP for the signature process: a bounded client and small servers that stop when dropped.
+//! HTTP for the signature process: a bounded client (its loopback servers are
+//! [`crate::http::server::LoopbackServer`]s).
 //!
-//! Every call has a timeout; a server is bound to `127.0.0.1:0` and serves until its handle is dropped.
+//! Every call has a timeout.
 
-use std::net::SocketAddr;
 use std::sync::Once;
 use std::time::Duration;
 
@@ -41,44 +41,4 @@ pub async fn get(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String>
         return Err(format!("GET {url}: body of {} bytes exceeds {MAX_BODY}", body.len()));
     }
     Ok(body.to_vec())
-}
-
-/// A server on an ephemeral loopback port, aborted when dropped.
-pub struct LoopbackServer {
-    /// Where it listens.
-    pub addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl LoopbackServer {
-    /// Bind `127.0.0.1:0` and serve `router` on the current runtime.
-    pub async fn start(router: axum::Router) -> Result<Self, String> {
-        Self::start_with(|_| router).await
-    }
-
-    /// Bind `127.0.0.1:0`, then serve the router that `make` builds for the bound address.
-    pub async fn start_with(make: impl FnOnce(SocketAddr) -> axum::Router) -> Result<Self, String> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .map_err(|e| format!("cannot bind a loopback port: {e}"))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| format!("cannot read the bound address: {e}"))?;
-        let router = make(addr);
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        Ok(Self { addr, task })
-    }
-
-    /// `http://127.0.0.1:PORT` followed by `path`.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-}
-
-impl Drop for LoopbackServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
