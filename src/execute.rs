@@ -7,6 +7,7 @@ use crate::reference::ReferenceProvider;
 use crate::report::{RunContext, RunReport, badge, html, junit, markdown};
 use crate::runner::{self, RunOptions};
 use crate::scoring::{self, Verdict};
+use crate::transcript;
 use crate::waiver::{self, Waivers};
 use crate::yaml::InputError;
 use rand::SeedableRng;
@@ -73,6 +74,8 @@ pub struct RunRequest {
     pub deadline: Option<Duration>,
     /// Extra words for the replay command that name the target (`--target URL`), empty for embedded.
     pub target_args: String,
+    /// Record every case's adapter exchanges: transcript.jsonl, and failing cases' transcripts in report.html.
+    pub transcript: bool,
 }
 
 impl RunRequest {
@@ -89,6 +92,7 @@ impl RunRequest {
             case_timeout: Duration::from_secs(30),
             deadline: None,
             target_args: String::new(),
+            transcript: false,
         }
     }
 }
@@ -196,6 +200,7 @@ pub async fn run_with_waivers(
         case_timeout: request.case_timeout,
         deadline: request.deadline,
         replay_base: base,
+        transcripts: request.transcript,
     };
     let started_at = now();
     let mut results = runner::run(&plan, provider.clone(), peer, &options).await;
@@ -258,6 +263,13 @@ pub fn write_reports(report: &RunReport, dir: &Path) -> Result<(), ToolError> {
     ];
     for (name, text) in rendered {
         let path = dir.join(name);
+        std::fs::write(&path, text).map_err(io(&path))?;
+    }
+    if report.cases.iter().any(|c| c.transcript.is_some()) {
+        let path = dir.join("transcript.jsonl");
+        let mut text = Vec::new();
+        let cases = report.cases.iter().filter_map(|c| Some((c.id.as_str(), c.transcript.as_ref()?)));
+        transcript::write_jsonl(&mut text, cases).map_err(io(&path))?;
         std::fs::write(&path, text).map_err(io(&path))?;
     }
     Ok(())

@@ -26,6 +26,7 @@ pub mod schema;
 pub mod scoring;
 pub mod selftest;
 pub mod signature;
+pub mod transcript;
 pub mod vector;
 pub mod verify;
 pub mod waiver;

@@ -125,6 +125,10 @@ struct RunArgs {
     /// Longest one case may take, in seconds.
     #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
     case_timeout: f64,
+    /// Record each case's adapter requests and responses: transcript.jsonl beside the report, and the transcript
+    /// of every failing case in report.html (the bearer token is never written).
+    #[arg(long, requires = "target")]
+    transcript: bool,
     /// Largest HTTP response body accepted, in bytes; a larger one makes the case an error.
     #[arg(long, default_value_t = client::DEFAULT_MAX_RESPONSE_BYTES, value_name = "BYTES")]
     max_response_bytes: usize,
@@ -264,6 +268,7 @@ fn run(args: RunArgs) -> i32 {
                 .filter(|a| !a.is_empty())
                 .collect::<Vec<_>>()
                 .join(" "),
+            transcript: args.transcript,
         })
     })() {
         Ok(r) => r,

@@ -5,6 +5,7 @@ use crate::family::{self, CaseContext, Family};
 use crate::outcome::{Observation, Outcome};
 use crate::plan::Plan;
 use crate::provider::Provider;
+use crate::transcript::{self, Recorder, Transcript};
 use crate::vector::{Case, Expected};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -25,6 +26,8 @@ pub struct RunOptions {
     pub deadline: Option<Duration>,
     /// The command that replays this run, without `--vector`; each case appends its own.
     pub replay_base: String,
+    /// Record each case's adapter exchanges ([`crate::transcript`]).
+    pub transcripts: bool,
 }
 
 impl Default for RunOptions {
@@ -35,6 +38,7 @@ impl Default for RunOptions {
             case_timeout: Duration::from_secs(30),
             deadline: None,
             replay_base: "conformance run".into(),
+            transcripts: false,
         }
     }
 }
@@ -70,6 +74,9 @@ pub struct CaseResult {
     pub replay: String,
     /// Wall time of the case in milliseconds.
     pub duration_ms: f64,
+    /// The case's adapter exchanges, with `--transcript` (written to transcript.jsonl, not report.json).
+    #[serde(skip)]
+    pub transcript: Option<Transcript>,
 }
 
 /// The seed of one case: the run seed and the case id, hashed, so that order and concurrency do not matter.
@@ -94,6 +101,7 @@ pub async fn run(
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let push_jwks = Arc::new(family::push::PushJwks::default());
     let mut handles = Vec::with_capacity(plan.cases.len());
+    let record = options.transcripts;
     for case in &plan.cases {
         let case = case.clone();
         let (provider, peer, limit, push_jwks) = (provider.clone(), peer.clone(), limit.clone(), push_jwks.clone());
@@ -107,7 +115,7 @@ pub async fn run(
             let budget = match deadline {
                 Some(d) => match d.checked_sub(started.elapsed()) {
                     Some(left) if !left.is_zero() => left.min(timeout),
-                    _ => return (error("run deadline exceeded before the case started"), 0.0),
+                    _ => return (error("run deadline exceeded before the case started"), 0.0, None),
                 },
                 None => timeout,
             };
@@ -118,20 +126,28 @@ pub async fn run(
                 push_jwks: push_jwks.as_ref(),
             };
             let t0 = Instant::now();
-            let observation = match tokio::time::timeout(budget, family::run(&case.meta, &case.check, &ctx)).await {
+            let recorder = record.then(Recorder::default);
+            let bounded = tokio::time::timeout(budget, family::run(&case.meta, &case.check, &ctx));
+            let finished = match &recorder {
+                Some(r) => transcript::scope(r.clone(), bounded).await,
+                None => bounded.await,
+            };
+            let observation = match finished {
                 Ok(o) => o,
                 Err(_) => error(&format!("case did not finish within {:.1}s", budget.as_secs_f64())),
             };
-            (observation, t0.elapsed().as_secs_f64() * 1000.0)
+            (observation, t0.elapsed().as_secs_f64() * 1000.0, recorder.map(|r| r.take()))
         }));
     }
     let mut results = Vec::with_capacity(handles.len());
     for (case, handle) in plan.cases.iter().zip(handles) {
-        let (observation, ms) = match handle.await {
+        let (observation, ms, transcript) = match handle.await {
             Ok(done) => done,
-            Err(e) => (error(&format!("harness task failed: {e}")), 0.0),
+            Err(e) => (error(&format!("harness task failed: {e}")), 0.0, None),
         };
-        results.push(result(plan, case, observation, ms, options));
+        let mut r = result(plan, case, observation, ms, options);
+        r.transcript = transcript;
+        results.push(r);
     }
     results
 }
@@ -165,5 +181,6 @@ fn result(plan: &Plan, case: &Case, observation: Observation, ms: f64, options: 
         observed: show.then_some(observation.observed),
         replay: format!("{} --vector {}", options.replay_base, case.meta.id),
         duration_ms: ms,
+        transcript: None,
     }
 }

@@ -7,6 +7,7 @@ use super::api::{
     self, ClientRequest, DecryptRequest, Empty, EncryptRequest, ErrorBody, Method, Operation, ProcessBundleRequest,
     VerifySignatureRequest,
 };
+use crate::transcript;
 use crate::provider::{
     CallError, CallResult, Capabilities, Ciphertext, ClientId, CreateClient, Enlistment, EnlistmentRequest, ErrorClass,
     MediaDecrypt, MediaEncrypt, MediaEncrypted, PreKeyBundle, Provider, PushConfig, PushEndpoint, SecurityCode,
@@ -95,6 +96,8 @@ pub struct HttpProvider {
     base: String,
     http: reqwest::Client,
     authorization: Option<HeaderValue>,
+    /// The bearer token, only to redact it from transcripts.
+    token: Option<String>,
     request_timeout: Duration,
     deadline: Option<Instant>,
     max_response_bytes: usize,
@@ -171,6 +174,7 @@ impl HttpProvider {
             base,
             http,
             authorization,
+            token: options.token.clone(),
             request_timeout: options.request_timeout,
             deadline: options.deadline.map(|d| Instant::now() + d),
             max_response_bytes: options.max_response_bytes,
@@ -201,16 +205,55 @@ impl HttpProvider {
             },
             None => self.request_timeout,
         };
-        match tokio::time::timeout(budget, self.exchange::<O>(request, &what)).await {
-            Ok(result) => result,
-            Err(_) => Err(transport(
-                &what,
-                &format!("no complete response within {:.1}s", budget.as_secs_f64()),
-            )),
-        }
+        self.exchange::<O>(request, &what, budget).await
     }
 
-    async fn exchange<O: Operation>(&self, request: &O::Request, what: &str) -> CallResult<O::Response> {
+    /// Send within `budget` and decode; in a recording case, also write the exchange into its transcript.
+    async fn exchange<O: Operation>(&self, request: &O::Request, what: &str, budget: Duration) -> CallResult<O::Response> {
+        let bounded = async {
+            match tokio::time::timeout(budget, self.send::<O>(request, what)).await {
+                Ok(result) => result,
+                Err(_) => Err(transport(
+                    what,
+                    &format!("no complete response within {:.1}s", budget.as_secs_f64()),
+                )),
+            }
+        };
+        if !transcript::active() {
+            return bounded.await.and_then(|(status, body)| decode::<O>(status, &body));
+        }
+        let started = Instant::now();
+        let mut entry = transcript::Exchange {
+            method: O::METHOD.as_str().to_ascii_uppercase(),
+            path: O::PATH.into(),
+            request: match O::METHOD {
+                Method::Get => String::new(),
+                Method::Post => serde_json::to_string(request).unwrap_or_default(),
+            },
+            status: None,
+            response: String::new(),
+            error: None,
+            ms: 0.0,
+        };
+        let sent = bounded.await;
+        entry.ms = started.elapsed().as_secs_f64() * 1000.0;
+        let result = match sent {
+            Ok((status, body)) => {
+                entry.status = Some(status);
+                entry.response = String::from_utf8_lossy(&body).into_owned();
+                decode::<O>(status, &body)
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(CallError::Transport { message }) = &result {
+            entry.error = Some(message.clone());
+        }
+        transcript::record(entry, self.token.as_deref());
+        result
+    }
+
+    /// Send one request; the status and the complete body, within the size cap.
+    async fn send<O: Operation>(&self, request: &O::Request, what: &str) -> CallResult<(u16, Vec<u8>)> {
         let url = format!("{}{}", self.base, O::PATH);
         let mut builder = match O::METHOD {
             Method::Get => self.http.get(url),
@@ -240,7 +283,7 @@ impl HttpProvider {
             }
             body.extend_from_slice(&chunk);
         }
-        decode::<O>(status, &body)
+        Ok((status, body))
     }
 
     fn advertises(&self, capabilities: &Capabilities) {

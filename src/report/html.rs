@@ -7,6 +7,7 @@
 use super::{RequirementReport, RunReport, Summary};
 use crate::runner::CaseResult;
 use crate::scoring::{RequirementVerdict, Verdict};
+use crate::transcript::Transcript;
 use std::fmt::{self, Write};
 
 /// Escape text for HTML element content and double- or single-quoted attribute values.
@@ -59,6 +60,7 @@ h3 code, h4 code { font-size: inherit; }
 pre { background: #f6f8fa; border: 1px solid var(--line); padding: 6px 8px; margin: 0; white-space: pre-wrap;
   overflow-wrap: anywhere; }
 .muted { color: var(--muted); }
+.transcript pre { max-height: 480px; overflow: auto; }
 footer { color: var(--muted); font-size: 13px; }
 "#;
 
@@ -271,7 +273,33 @@ fn write_case(out: &mut String, c: &CaseResult) -> fmt::Result {
     writeln!(out, "<dt>expected</dt><dd><pre>{}</pre></dd>", dash(&c.expected))?;
     writeln!(out, "<dt>observed</dt><dd><pre>{}</pre></dd>", dash(&c.observed))?;
     writeln!(out, "<dt>replay</dt><dd><pre>{}</pre></dd>", escape(&c.replay))?;
+    if let Some(t) = &c.transcript {
+        write_transcript(out, t)?;
+    }
     writeln!(out, "</dl>\n</div>")
+}
+
+/// The case's adapter exchanges in order (`run --transcript`), folded.
+fn write_transcript(out: &mut String, t: &Transcript) -> fmt::Result {
+    let dropped = if t.dropped > 0 {
+        format!(", {} more not kept", t.dropped)
+    } else {
+        String::new()
+    };
+    writeln!(
+        out,
+        "<dt>transcript</dt><dd><details class=\"transcript\"><summary>{} exchanges{dropped}</summary><pre>",
+        t.exchanges.len()
+    )?;
+    for (n, x) in t.exchanges.iter().enumerate() {
+        writeln!(out, "#{n} &rarr; {} {} {}", escape(&x.method), escape(&x.path), escape(&x.request))?;
+        let status = x.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+        writeln!(out, "#{n} &larr; {status} {} ({:.1} ms)", escape(&x.response), x.ms)?;
+        if let Some(e) = &x.error {
+            writeln!(out, "#{n} !! {}", escape(e))?;
+        }
+    }
+    writeln!(out, "</pre></details></dd>")
 }
 
 fn write_waivers(out: &mut String, report: &RunReport) -> fmt::Result {
