@@ -6,6 +6,7 @@
 //! requirement -> one owned [`report::RunReport`] -> pure renderers. A provider's failure is data (an
 //! [`outcome::Outcome`]); only the tool's own failures are errors ([`execute::ToolError`]).
 
+pub mod adapter_check;
 pub mod bytes;
 pub mod certificate;
 pub mod execute;
@@ -14,6 +15,7 @@ pub mod family;
 pub mod generate;
 pub mod http;
 pub mod listing;
+pub mod matrix;
 pub mod outcome;
 pub mod plan;
 pub mod provider;

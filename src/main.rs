@@ -11,7 +11,7 @@ use interop_conformance::reference::{Fault, Faults, ReferenceProvider};
 use interop_conformance::report::terminal;
 use interop_conformance::selftest::{self, SelftestOptions};
 use interop_conformance::waiver::Waivers;
-use interop_conformance::{exit, listing};
+use interop_conformance::{adapter_check, exit, listing, matrix};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -50,6 +50,70 @@ enum Command {
     ServeReference(ServeArgs),
     /// Print the adapter API's OpenAPI 3.1 document (docs/openapi.json).
     Openapi,
+    /// Check an adapter's API (not its cryptography) and print what to fix. Exit 0: no check failed; 1: some
+    /// failed; 2: usage error; 3: the adapter did not answer.
+    AdapterCheck(AdapterCheckArgs),
+    /// Run a profile against several implementations in parallel (the embedded reference, adapters at URLs,
+    /// adapters started from a file) and write matrix.json, matrix.html and matrix.md.
+    Matrix(MatrixArgs),
+}
+
+#[derive(Args)]
+struct MatrixArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// An adapter already listening, as NAME=URL (repeatable).
+    #[arg(long = "target", value_name = "NAME=URL")]
+    targets: Vec<String>,
+    /// YAML file of adapters to start (name, dir, start command, url; `{port}` picks a free port).
+    #[arg(long, value_name = "FILE")]
+    adapters: Option<PathBuf>,
+    /// Leave the embedded reference out.
+    #[arg(long)]
+    no_reference: bool,
+    /// YAML file of deviation explanations (implementation -> requirement -> lines). Default:
+    /// deviations.yaml beside the adapters file, when there is one.
+    #[arg(long, value_name = "FILE")]
+    notes: Option<PathBuf>,
+    /// Seed of every run; printed. Default: random.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output folder.
+    #[arg(long, value_name = "DIR", default_value = "reports/matrix")]
+    out: PathBuf,
+    /// Also write matrix.md to this file (docs/matrix.md).
+    #[arg(long, value_name = "FILE")]
+    md: Option<PathBuf>,
+    /// Compare the verdict cells of this matrix.md with the fresh run (counts and timings are ignored); exit 1
+    /// when one differs or a non-pass cell has no explanation.
+    #[arg(long, value_name = "FILE")]
+    check: Option<PathBuf>,
+    /// Cases in flight per implementation.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Longest one adapter request may take, in seconds.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    timeout: f64,
+    /// Longest one case may take, in seconds.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    case_timeout: f64,
+    /// Do not record transcripts of the adapters' failing cases.
+    #[arg(long)]
+    no_transcript: bool,
+}
+
+#[derive(Args)]
+struct AdapterCheckArgs {
+    /// The adapter's base URL (http://HOST:PORT or https://...).
+    #[arg(long, value_name = "URL")]
+    target: String,
+    /// The bearer token the adapter requires, read from this environment variable; also checks that requests
+    /// without it or with a wrong one get 401.
+    #[arg(long, value_name = "VAR")]
+    token_env: Option<String>,
+    /// Longest one request may take, in seconds.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    timeout: f64,
 }
 
 #[derive(Args)]
@@ -206,6 +270,8 @@ fn main() -> ExitCode {
         Command::Vectors(VectorsCommand::Verify { vectors }) => verify(vectors),
         Command::Report(command) => report_cli::run(command),
         Command::ServeReference(args) => serve_reference(args),
+        Command::AdapterCheck(args) => adapter_check(args),
+        Command::Matrix(args) => matrix_cmd(args),
         Command::Openapi => {
             print!("{}", openapi::document_text());
             exit::CONFORMANT
@@ -375,6 +441,138 @@ fn serve_reference(args: ServeArgs) -> i32 {
             Err(e) => fail(&ToolError::Usage(format!("server failed: {e}"))),
         }
     })
+}
+
+fn adapter_check(args: AdapterCheckArgs) -> i32 {
+    let options = match (|| -> Result<adapter_check::CheckOptions, ToolError> {
+        Ok(adapter_check::CheckOptions {
+            target: args.target.clone(),
+            token: token(args.token_env.as_ref())?,
+            timeout: seconds(args.timeout, "--timeout")?,
+        })
+    })() {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
+    match runtime().block_on(adapter_check::check(&options)) {
+        Ok(report) => {
+            print!("{}", report.render(&args.target));
+            report.exit_code()
+        }
+        Err(e) => {
+            eprintln!("conformance: error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn matrix_targets(args: &MatrixArgs) -> Result<(Vec<matrix::Target>, matrix::Notes), ToolError> {
+    let mut targets = Vec::new();
+    if !args.no_reference {
+        targets.push(matrix::Target {
+            name: "reference".into(),
+            kind: matrix::TargetKind::Reference,
+        });
+    }
+    for pair in &args.targets {
+        let (name, url) = pair
+            .split_once('=')
+            .filter(|(n, u)| !n.is_empty() && !u.is_empty())
+            .ok_or_else(|| ToolError::Usage(format!("--target {pair}: expected NAME=URL")))?;
+        targets.push(matrix::Target {
+            name: name.into(),
+            kind: matrix::TargetKind::Url(url.into()),
+        });
+    }
+    if let Some(file) = &args.adapters {
+        for spec in matrix::launch::load(file)? {
+            targets.push(matrix::Target {
+                name: spec.name.clone(),
+                kind: matrix::TargetKind::Launch(spec),
+            });
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for t in &targets {
+        if !names.insert(t.name.clone()) {
+            return Err(ToolError::Usage(format!("two implementations are named {}", t.name)));
+        }
+    }
+    let notes_file = args.notes.clone().or_else(|| {
+        let beside = args.adapters.as_ref()?.parent()?.join("deviations.yaml");
+        beside.exists().then_some(beside)
+    });
+    let notes = match notes_file {
+        Some(f) => matrix::load_notes(&f)?,
+        None => matrix::Notes::new(),
+    };
+    Ok((targets, notes))
+}
+
+fn matrix_cmd(args: MatrixArgs) -> i32 {
+    let seed = args.seed.unwrap_or_else(execute::random_seed);
+    let options = match (|| -> Result<matrix::MatrixOptions, ToolError> {
+        let (targets, notes) = matrix_targets(&args)?;
+        Ok(matrix::MatrixOptions {
+            plan: plan_options(&args.data),
+            seed,
+            out: args.out.clone(),
+            targets,
+            concurrency: args.concurrency.max(1),
+            case_timeout: seconds(args.case_timeout, "--case-timeout")?,
+            request_timeout: seconds(args.timeout, "--timeout")?,
+            transcript: !args.no_transcript,
+            notes,
+        })
+    })() {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
+    eprintln!("conformance: seed {seed} (replay with --seed {seed})");
+    let committed = match &args.check {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => Some(text),
+            Err(e) => return fail(&ToolError::Usage(format!("cannot read {}: {e}", path.display()))),
+        },
+        None => None,
+    };
+    let m = match runtime().block_on(matrix::run(&options)) {
+        Ok(m) => m,
+        Err(e) => return fail(&e),
+    };
+    for imp in &m.implementations {
+        let verdict = imp.verdict.map(|v| v.as_str()).unwrap_or("NOT RUN");
+        let score = imp.score.map(|s| format!(" {:.1}%", s * 100.0)).unwrap_or_default();
+        println!("{:<20} {verdict}{score}  {}", imp.name, imp.error.as_deref().unwrap_or(&imp.implementation));
+    }
+    println!("matrix: {}", args.out.join("matrix.html").display());
+    let fresh = matrix::render::markdown(&m);
+    if let Some(path) = &args.md
+        && let Err(e) = std::fs::write(path, &fresh)
+    {
+        return fail(&ToolError::Usage(format!("cannot write {}: {e}", path.display())));
+    }
+    let mut code = if m.incomplete() { exit::UNREACHABLE } else { exit::CONFORMANT };
+    if let (Some(path), Some(committed)) = (&args.check, committed) {
+        let changed = matrix::render::differences(&committed, &fresh);
+        let unexplained = m.unexplained();
+        for line in &changed {
+            println!("changed: {line}");
+        }
+        for (imp, req) in &unexplained {
+            println!("unexplained: {imp} {req} is not pass and has no line in the deviations file");
+        }
+        if changed.is_empty() && unexplained.is_empty() {
+            println!("matrix check: {} matches (verdict cells)", path.display());
+        } else {
+            println!(
+                "matrix check: {} is not current; regenerate it with --md and explain each non-pass",
+                path.display()
+            );
+            code = code.max(exit::NOT_CONFORMANT);
+        }
+    }
+    code
 }
 
 fn list(args: ListArgs) -> i32 {

@@ -20,6 +20,10 @@ pub fn all() -> Vec<(String, String)> {
         pretty(&schemars::schema_for!(ProfileFile)),
     ));
     out.push(("report.schema.json".into(), pretty(&schemars::schema_for!(RunReport))));
+    out.push((
+        "matrix.schema.json".into(),
+        pretty(&schemars::schema_for!(crate::matrix::MatrixReport)),
+    ));
     out
 }
 

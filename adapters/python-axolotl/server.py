@@ -298,6 +298,18 @@ ROUTES = {
 }
 
 
+def unsupported(path):
+    def answer(_body):
+        raise ApiError(501, "unsupported", "%s is not served by python-axolotl" % path)
+    return answer
+
+
+# Optional operations python-axolotl has no code for (no media, no fingerprint, no JOSE): 501.
+for _path in ("/v1/media/encrypt", "/v1/media/decrypt", "/v1/security-code", "/v1/enlistment-request",
+              "/v1/push-endpoint"):
+    ROUTES[("POST", _path)] = unsupported(_path)
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # TCP_NODELAY: headers and body leave in two writes; with Nagle's algorithm on, the second one waits for

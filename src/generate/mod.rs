@@ -20,7 +20,7 @@ mod media;
 mod push;
 mod roundtrip;
 mod security_code;
-mod session;
+pub(crate) mod session;
 mod wire;
 mod xeddsa;
 

@@ -115,7 +115,7 @@ impl fmt::Debug for HttpProvider {
 }
 
 /// rustls is built without a default crypto provider; install ring once per process.
-fn install_crypto() {
+pub(crate) fn install_crypto() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // Err means another part of the process installed one first, which serves as well.
