@@ -190,7 +190,11 @@ impl Answer {
     fn json<T: DeserializeOwned>(&self) -> Result<T, String> {
         serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&self.body)).map_err(|e| {
             let path = e.path().to_string();
-            let at = if path == "." { String::new() } else { format!("at `{path}`: ") };
+            let at = if path == "." {
+                String::new()
+            } else {
+                format!("at `{path}`: ")
+            };
             format!("{at}{} in {}", e.inner(), self.quote())
         })
     }
@@ -267,7 +271,9 @@ impl Checker {
         if let Some(seed) = seed {
             body["seed"] = json!(seed);
         }
-        self.expect::<ClientCreated>("/v1/clients", body).await.map(|c| c.client.0)
+        self.expect::<ClientCreated>("/v1/clients", body)
+            .await
+            .map(|c| c.client.0)
     }
 }
 
@@ -361,7 +367,10 @@ async fn capabilities(c: &Checker, report: &mut CheckReport) -> Result<Option<Ca
             ),
         );
     } else {
-        report.pass(NAME, format!("api v1, optional operations [{}]", caps.operations.join(", ")));
+        report.pass(
+            NAME,
+            format!("api v1, optional operations [{}]", caps.operations.join(", ")),
+        );
     }
     Ok(Some(caps))
 }
@@ -429,7 +438,11 @@ async fn clients(c: &Checker, report: &mut CheckReport) -> Ids {
         match c.create(name, Some(7)).await {
             Ok(id) => made.push(id),
             Err(e) => {
-                report.fail(NAME, e, "POST /v1/clients {name, seed} must answer 200 {\"client\": \"<id>\"}");
+                report.fail(
+                    NAME,
+                    e,
+                    "POST /v1/clients {name, seed} must answer 200 {\"client\": \"<id>\"}",
+                );
                 return Ids { alice: None, bob: None };
             }
         }
@@ -473,7 +486,10 @@ async fn bundles(c: &Checker, report: &mut CheckReport, ids: &Ids) -> Vec<PreKey
     const NAME: &str = "prekey bundle";
     let mut out = Vec::new();
     for id in [&ids.alice, &ids.bob].into_iter().flatten() {
-        match c.expect::<PreKeyBundle>("/v1/prekey-bundle", json!({ "client": id })).await {
+        match c
+            .expect::<PreKeyBundle>("/v1/prekey-bundle", json!({ "client": id }))
+            .await
+        {
             Ok(b) => out.push(b),
             Err(e) => {
                 report.fail(NAME, e, FIX_SHAPES);
@@ -534,7 +550,10 @@ async fn session(c: &Checker, report: &mut CheckReport, ids: &Ids) {
         .await?;
         let hello = Bytes(b"adapter-check hello".to_vec());
         let first: Ciphertext = c
-            .expect("/v1/encrypt", json!({ "client": alice, "peer": "bob", "plaintext": hello }))
+            .expect(
+                "/v1/encrypt",
+                json!({ "client": alice, "peer": "bob", "plaintext": hello }),
+            )
             .await?;
         if first.kind != CiphertextKind::Pkmsg || first.body.first() != Some(&0x33) {
             return Err(format!(
@@ -544,19 +563,28 @@ async fn session(c: &Checker, report: &mut CheckReport, ids: &Ids) {
             ));
         }
         let opened: Plaintext = c
-            .expect("/v1/decrypt", json!({ "client": bob, "peer": "alice", "ciphertext": first }))
+            .expect(
+                "/v1/decrypt",
+                json!({ "client": bob, "peer": "alice", "ciphertext": first }),
+            )
             .await?;
         if opened.plaintext != hello {
             return Err("bob decrypted another plaintext than alice encrypted".into());
         }
         let reply: Ciphertext = c
-            .expect("/v1/encrypt", json!({ "client": bob, "peer": "alice", "plaintext": hello }))
+            .expect(
+                "/v1/encrypt",
+                json!({ "client": bob, "peer": "alice", "plaintext": hello }),
+            )
             .await?;
         if reply.kind != CiphertextKind::Msg {
             return Err(format!("bob's reply is {:?}; expected msg", reply.kind));
         }
         let back: Plaintext = c
-            .expect("/v1/decrypt", json!({ "client": alice, "peer": "bob", "ciphertext": reply }))
+            .expect(
+                "/v1/decrypt",
+                json!({ "client": alice, "peer": "bob", "ciphertext": reply }),
+            )
             .await?;
         if back.plaintext != hello {
             return Err("alice decrypted another plaintext than bob encrypted".into());
@@ -593,7 +621,8 @@ async fn errors(c: &Checker, report: &mut CheckReport, ids: &Ids) {
     let Some(alice) = &ids.alice else {
         return;
     };
-    let envelope_fix = "a refusal is 422 {\"error\": \"<class>\", \"detail\": \"...\"} with a class from docs/adapter-api.md";
+    let envelope_fix =
+        "a refusal is 422 {\"error\": \"<class>\", \"detail\": \"...\"} with a class from docs/adapter-api.md";
     match c
         .post("/v1/encrypt", json!({ "client": alice, "peer": "nobody-here", "plaintext": "00" }))
         .await
@@ -611,7 +640,10 @@ async fn errors(c: &Checker, report: &mut CheckReport, ids: &Ids) {
         },
         Err(e) => report.fail("rejection envelope", e, envelope_fix),
     }
-    match c.post("/v1/prekey-bundle", json!({ "client": "no-such-client-0" })).await {
+    match c
+        .post("/v1/prekey-bundle", json!({ "client": "no-such-client-0" }))
+        .await
+    {
         Ok(a) => match rejection(&a, api::STATUS_REJECTED) {
             Ok(_) => report.pass("unknown client", "422 with a class"),
             Err(e) if (400..500).contains(&a.status) && a.envelope().is_ok() => report.warn(
@@ -682,7 +714,11 @@ async fn concurrency(c: &Checker, report: &mut CheckReport) {
     if ids.len() != CONCURRENT_CLIENTS || keys.len() != CONCURRENT_CLIENTS {
         report.fail(
             NAME,
-            format!("{} distinct ids and {} distinct identity keys for {CONCURRENT_CLIENTS} clients", ids.len(), keys.len()),
+            format!(
+                "{} distinct ids and {} distinct identity keys for {CONCURRENT_CLIENTS} clients",
+                ids.len(),
+                keys.len()
+            ),
             "keep clients created at the same time apart: each its own id and keys",
         );
     } else {
@@ -768,19 +804,26 @@ async fn optional(c: &Checker, report: &mut CheckReport, caps: &Capabilities, id
             continue;
         }
         let shape = match op {
-            "import_keys" => answer.json::<ClientCreated>().map(|_| "client created from imported keys".to_string()),
-            "verify_signature" => answer.json::<Verified>().map(|v| {
-                format!("{{\"valid\": {}}} for the adapter's own signed prekey", v.valid)
-            }),
+            "import_keys" => answer
+                .json::<ClientCreated>()
+                .map(|_| "client created from imported keys".to_string()),
+            "verify_signature" => answer
+                .json::<Verified>()
+                .map(|v| format!("{{\"valid\": {}}} for the adapter's own signed prekey", v.valid)),
             "media" => media_round_trip(c, &answer).await,
             "security_code" => answer.json::<SecurityCodeResult>().and_then(|r| {
                 if r.code.len() == 60 && r.code.bytes().all(|b| b.is_ascii_digit()) {
                     Ok("60 digits".to_string())
                 } else {
-                    Err(format!("code {:?} is not 60 digits", transcript::bounded(&r.code, None)))
+                    Err(format!(
+                        "code {:?} is not 60 digits",
+                        transcript::bounded(&r.code, None)
+                    ))
                 }
             }),
-            "enlistment" => answer.json::<Enlistment>().map(|e| format!("form of {} fields and a jwks_url", e.form.len())),
+            "enlistment" => answer
+                .json::<Enlistment>()
+                .map(|e| format!("form of {} fields and a jwks_url", e.form.len())),
             _ => answer.json::<PushEndpoint>().map(|_| "url and audience".to_string()),
         };
         let shape = if answer.status == api::STATUS_OK {
@@ -883,6 +926,9 @@ mod tests {
         assert_eq!(r.exit_code(), 0);
         r.fail("b", "f", "fix");
         assert_eq!(r.exit_code(), 1);
-        assert!(r.render("http://x").contains("adapter-check: 0 checks passed, 1 failed, 1 warnings, 0 skipped"));
+        assert!(
+            r.render("http://x")
+                .contains("adapter-check: 0 checks passed, 1 failed, 1 warnings, 0 skipped")
+        );
     }
 }

@@ -268,7 +268,10 @@ pub fn write_reports(report: &RunReport, dir: &Path) -> Result<(), ToolError> {
     if report.cases.iter().any(|c| c.transcript.is_some()) {
         let path = dir.join("transcript.jsonl");
         let mut text = Vec::new();
-        let cases = report.cases.iter().filter_map(|c| Some((c.id.as_str(), c.transcript.as_ref()?)));
+        let cases = report
+            .cases
+            .iter()
+            .filter_map(|c| Some((c.id.as_str(), c.transcript.as_ref()?)));
         transcript::write_jsonl(&mut text, cases).map_err(io(&path))?;
         std::fs::write(&path, text).map_err(io(&path))?;
     }

@@ -543,7 +543,11 @@ fn matrix_cmd(args: MatrixArgs) -> i32 {
     for imp in &m.implementations {
         let verdict = imp.verdict.map(|v| v.as_str()).unwrap_or("NOT RUN");
         let score = imp.score.map(|s| format!(" {:.1}%", s * 100.0)).unwrap_or_default();
-        println!("{:<20} {verdict}{score}  {}", imp.name, imp.error.as_deref().unwrap_or(&imp.implementation));
+        println!(
+            "{:<20} {verdict}{score}  {}",
+            imp.name,
+            imp.error.as_deref().unwrap_or(&imp.implementation)
+        );
     }
     println!("matrix: {}", args.out.join("matrix.html").display());
     let fresh = matrix::render::markdown(&m);
@@ -552,7 +556,11 @@ fn matrix_cmd(args: MatrixArgs) -> i32 {
     {
         return fail(&ToolError::Usage(format!("cannot write {}: {e}", path.display())));
     }
-    let mut code = if m.incomplete() { exit::UNREACHABLE } else { exit::CONFORMANT };
+    let mut code = if m.incomplete() {
+        exit::UNREACHABLE
+    } else {
+        exit::CONFORMANT
+    };
     if let (Some(path), Some(committed)) = (&args.check, committed) {
         let changed = matrix::render::differences(&committed, &fresh);
         let unexplained = m.unexplained();

@@ -136,7 +136,11 @@ pub async fn run(
                 Ok(o) => o,
                 Err(_) => error(&format!("case did not finish within {:.1}s", budget.as_secs_f64())),
             };
-            (observation, t0.elapsed().as_secs_f64() * 1000.0, recorder.map(|r| r.take()))
+            (
+                observation,
+                t0.elapsed().as_secs_f64() * 1000.0,
+                recorder.map(|r| r.take()),
+            )
         }));
     }
     let mut results = Vec::with_capacity(handles.len());

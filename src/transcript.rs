@@ -189,7 +189,12 @@ mod tests {
         write_jsonl(&mut out, [("case.a", &t)]).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.lines().count(), MAX_EXCHANGES + 1);
-        assert!(text.lines().next().unwrap().starts_with(r#"{"case":"case.a","seq":0,"method":"POST""#));
+        assert!(
+            text.lines()
+                .next()
+                .unwrap()
+                .starts_with(r#"{"case":"case.a","seq":0,"method":"POST""#)
+        );
         assert!(text.lines().last().unwrap().contains(r#""dropped":3"#));
     }
 }

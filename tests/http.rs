@@ -27,7 +27,6 @@ fn http(url: &str, configure: impl FnOnce(&mut HttpOptions)) -> Arc<HttpProvider
 fn over_http(url: &str) -> RunRequest {
     RunRequest {
         target_args: format!("--target {url}"),
-        transcript: false,
         concurrency: 4,
         ..RunRequest::embedded(SEED)
     }

@@ -7,11 +7,11 @@ use super::api::{
     self, ClientRequest, DecryptRequest, Empty, EncryptRequest, ErrorBody, Method, Operation, ProcessBundleRequest,
     VerifySignatureRequest,
 };
-use crate::transcript;
 use crate::provider::{
     CallError, CallResult, Capabilities, Ciphertext, ClientId, CreateClient, Enlistment, EnlistmentRequest, ErrorClass,
     MediaDecrypt, MediaEncrypt, MediaEncrypted, PreKeyBundle, Provider, PushConfig, PushEndpoint, SecurityCode,
 };
+use crate::transcript;
 use async_trait::async_trait;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde::de::DeserializeOwned;
@@ -209,7 +209,12 @@ impl HttpProvider {
     }
 
     /// Send within `budget` and decode; in a recording case, also write the exchange into its transcript.
-    async fn exchange<O: Operation>(&self, request: &O::Request, what: &str, budget: Duration) -> CallResult<O::Response> {
+    async fn exchange<O: Operation>(
+        &self,
+        request: &O::Request,
+        what: &str,
+        budget: Duration,
+    ) -> CallResult<O::Response> {
         let bounded = async {
             match tokio::time::timeout(budget, self.send::<O>(request, what)).await {
                 Ok(result) => result,

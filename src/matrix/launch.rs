@@ -59,7 +59,12 @@ pub fn load(path: &Path) -> Result<Vec<AdapterSpec>, InputError> {
     let mut out = Vec::new();
     for (i, a) in file.adapters.into_iter().enumerate() {
         let at = |key: &str| format!("adapters[{i}].{key}");
-        if a.name.is_empty() || !a.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if a.name.is_empty()
+            || !a
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(InputError::file(path, "a name of letters, digits, - and _").at_key(at("name")));
         }
         if a.start.is_empty() {
@@ -117,7 +122,9 @@ pub async fn start(spec: &AdapterSpec, log_dir: &Path, request_timeout: Duration
     std::fs::create_dir_all(log_dir).map_err(|e| format!("cannot create {}: {e}", log_dir.display()))?;
     let log_path = log_dir.join("adapter.log");
     let log = std::fs::File::create(&log_path).map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
-    let err = log.try_clone().map_err(|e| format!("cannot share {}: {e}", log_path.display()))?;
+    let err = log
+        .try_clone()
+        .map_err(|e| format!("cannot share {}: {e}", log_path.display()))?;
     let child = Command::new(&args[0])
         .args(&args[1..])
         .current_dir(&spec.dir)

@@ -272,7 +272,11 @@ fn http(url: &str, options: &MatrixOptions) -> Result<HttpProvider, String> {
 
 fn bounded(text: &str) -> String {
     let cut: String = text.chars().take(CELL_TEXT_CHARS).collect();
-    let more = if text.chars().count() > CELL_TEXT_CHARS { "…" } else { "" };
+    let more = if text.chars().count() > CELL_TEXT_CHARS {
+        "…"
+    } else {
+        ""
+    };
     transcript::bounded(&cut, None) + more
 }
 

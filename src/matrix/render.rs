@@ -55,7 +55,10 @@ fn write_html(out: &mut String, m: &MatrixReport) -> std::fmt::Result {
         m.seed,
         escape(&m.tool_version)
     )?;
-    writeln!(out, "<table id=\"matrix\">\n<thead><tr><th>requirement</th><th>level</th>")?;
+    writeln!(
+        out,
+        "<table id=\"matrix\">\n<thead><tr><th>requirement</th><th>level</th>"
+    )?;
     for imp in &m.implementations {
         let verdict = imp.verdict.map(|v| v.as_str()).unwrap_or("NOT RUN");
         let head = match &imp.report {
@@ -85,7 +88,10 @@ fn write_html(out: &mut String, m: &MatrixReport) -> std::fmt::Result {
         for (imp, cell) in m.implementations.iter().zip(&row.cells) {
             let word = verdict_word(cell);
             write!(out, "<td class=\"cell-{word}\">")?;
-            let label = format!("<span class=\"v v-{word}\">{word}</span> {}/{}", cell.passed, cell.cases);
+            let label = format!(
+                "<span class=\"v v-{word}\">{word}</span> {}/{}",
+                cell.passed, cell.cases
+            );
             match &imp.report {
                 Some(r) => write!(out, "<a href=\"{}#req-{}\">{label}</a>", escape(r), escape(&row.id))?,
                 None => write!(out, "{label}")?,
@@ -219,9 +225,18 @@ pub fn read_cells(markdown: &str) -> BTreeMap<(String, String), String> {
         if header.is_empty() || cols.len() != header.len() || cols[0].starts_with("---") {
             continue;
         }
-        let row = if cols[0] == "**verdict**" { "verdict".to_string() } else { cols[0].clone() };
+        let row = if cols[0] == "**verdict**" {
+            "verdict".to_string()
+        } else {
+            cols[0].clone()
+        };
         for (name, cell) in header.iter().zip(&cols).skip(2) {
-            let word = cell.trim_matches('*').split_whitespace().next().unwrap_or("").to_string();
+            let word = cell
+                .trim_matches('*')
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_string();
             out.insert((name.clone(), row.clone()), word);
         }
     }

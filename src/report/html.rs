@@ -292,7 +292,13 @@ fn write_transcript(out: &mut String, t: &Transcript) -> fmt::Result {
         t.exchanges.len()
     )?;
     for (n, x) in t.exchanges.iter().enumerate() {
-        writeln!(out, "#{n} &rarr; {} {} {}", escape(&x.method), escape(&x.path), escape(&x.request))?;
+        writeln!(
+            out,
+            "#{n} &rarr; {} {} {}",
+            escape(&x.method),
+            escape(&x.path),
+            escape(&x.request)
+        )?;
         let status = x.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
         writeln!(out, "#{n} &larr; {status} {} ({:.1} ms)", escape(&x.response), x.ms)?;
         if let Some(e) = &x.error {

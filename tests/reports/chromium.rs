@@ -181,3 +181,84 @@ fn pixel_stats(path: &Path) -> (u32, u32, Stats) {
         },
     )
 }
+
+/// matrix.html (requirement x implementation, cells linking to each run's report) in a real browser: no
+/// console error, no script, the cells and the failing case within reach, and a screenshot that is not blank.
+#[test]
+fn matrix_html_renders_in_headless_chromium() {
+    use interop_conformance::http::server;
+    use interop_conformance::matrix::{self, MatrixOptions, Target, TargetKind};
+    use interop_conformance::reference::{Fault, Faults, ReferenceProvider};
+    use std::sync::Arc;
+    let Some(browser) = chromium() else {
+        eprintln!("SKIPPED: chromium is not on PATH (CI installs it; `apt-get install chromium` to run this test)");
+        return;
+    };
+    let dir = fresh_dir("chromium-matrix");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let m = rt.block_on(async {
+        let faults = Faults([Fault::SkipMacCheck].into_iter().collect());
+        let served = server::spawn_loopback(Arc::new(ReferenceProvider::with_faults(faults)), None)
+            .await
+            .expect("serve");
+        let mut plan = interop_conformance::execute::RunRequest::embedded(7).plan;
+        plan.only = vec!["RO-ENC-011".into(), "RO-ENC-009".into()];
+        let options = MatrixOptions {
+            plan,
+            seed: 7,
+            out: dir.clone(),
+            targets: vec![
+                Target {
+                    name: "reference".into(),
+                    kind: TargetKind::Reference,
+                },
+                Target {
+                    name: "skip-mac".into(),
+                    kind: TargetKind::Url(served.url()),
+                },
+            ],
+            concurrency: 4,
+            case_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(10),
+            transcript: true,
+            notes: matrix::Notes::new(),
+        };
+        matrix::run(&options).await.expect("matrix")
+    });
+    assert_eq!(m.implementations.len(), 2);
+    let page = dir.join("matrix.html");
+    let dom = headless(&browser, &dir.join("profile-dom"), &page, &["--dump-dom".into()]);
+    let dom_text = String::from_utf8_lossy(&dom.stdout);
+    let log = String::from_utf8_lossy(&dom.stderr);
+    assert!(dom.status.success(), "chromium --dump-dom failed: {log}");
+    assert_eq!(
+        console_errors(&log),
+        Vec::<&str>::new(),
+        "console errors while loading the matrix"
+    );
+    for needle in [
+        "RO-ENC-011",
+        "skip-mac/report.html#req-RO-ENC-011",
+        "session.mac-flipped",
+        "expected: ",
+    ] {
+        assert!(dom_text.contains(needle), "the loaded matrix lacks {needle:?}");
+    }
+    assert!(!dom_text.contains("<script"), "the page must need no script");
+    let shot = dir.join("matrix.png");
+    let out = headless(
+        &browser,
+        &dir.join("profile-shot"),
+        &page,
+        &[
+            format!("--screenshot={}", shot.display()),
+            "--window-size=1280,900".into(),
+        ],
+    );
+    assert!(out.status.success(), "chromium --screenshot failed");
+    let (_, _, stats) = pixel_stats(&shot);
+    assert!(
+        stats.colours > 20 && stats.non_white > 0.05,
+        "blank matrix page? {stats:?}"
+    );
+}
