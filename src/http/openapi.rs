@@ -67,6 +67,7 @@ pub fn document() -> Value {
     };
     visitor.generator.subschema_for::<ErrorBody>();
     api::for_each_operation(&mut visitor);
+    visitor.paths.insert("/push".into(), push_path());
     let schemas = visitor.generator.take_definitions(true);
     json!({
         "openapi": "3.1.0",
@@ -87,6 +88,27 @@ pub fn document() -> Value {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } }
         }
     })
+}
+
+/// `POST /push`: served by the provider's own server at the URL `POST /v1/push-endpoint` returned, not under
+/// `/v1`; the suite plays WhatsApp's push sender there (RO-TS 3.2.2).
+fn push_path() -> Value {
+    json!({ "post": {
+        "operationId": "push",
+        "summary": "WhatsApp's push to the Partner's server (capability push), at the `url` that /v1/push-endpoint returned.",
+        "description": "The suite sends `Authorization: Bearer <JWT>` signed with the key of the JWKS given to             /v1/push-endpoint: RS256, header `kid`, claims `iss` = `WHATSAPP`, `aud` = the `audience` returned by             /v1/push-endpoint, `iat` = now, `exp` = now + 3600 (no `nbf`). Verify the signature through that JWKS             (key by `kid`), the issuer, the audience and `exp` (the suite allows 60 s of clock skew; WhatsApp's             own leeway is unconfirmed); refuse `alg: none`, HMAC algorithms and unknown `kid`s. `to` need not name             a user the provider knows (the suite sends `alice421`). Any 2xx is acceptance, any 4xx rejection             (401 is natural); a 5xx or no answer fails the case whatever it expected.",
+        "security": [{ "bearer": [] }],
+        "requestBody": { "required": true, "content": json_content(json!({
+            "type": "object",
+            "required": ["to"],
+            "properties": { "to": { "type": "string", "description": "The identifier to wake up." } }
+        })) },
+        "responses": {
+            "200": { "description": "Accepted (any 2xx)." },
+            "400": { "description": "Refused: the body is not `{\"to\": \"...\"}` (any 4xx is a refusal)." },
+            "401": { "description": "Refused: the token does not verify (any 4xx is a refusal)." }
+        }
+    }})
 }
 
 fn json_content(schema: Value) -> Value {
@@ -127,6 +149,14 @@ mod tests {
             path.display(),
             COMMITTED_PATH
         );
+    }
+
+    /// Descriptions come from doc comments: an intra-doc link (`[`Name`]`) means nothing to an adapter writer.
+    #[test]
+    fn no_rustdoc_links_and_push_is_described() {
+        let text = document_text();
+        assert!(!text.contains("[`"), "a rustdoc link leaked into the OpenAPI document");
+        assert!(document()["paths"]["/push"]["post"]["requestBody"].is_object());
     }
 
     #[test]

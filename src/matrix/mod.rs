@@ -85,7 +85,7 @@ pub fn load_notes(path: &Path) -> Result<Notes, InputError> {
 /// The matrix, as matrix.json holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MatrixReport {
-    /// [`MATRIX_SCHEMA_VERSION`].
+    /// Version of this format (1).
     pub schema_version: u32,
     /// The tool's version.
     pub tool_version: String,

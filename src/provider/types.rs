@@ -26,7 +26,8 @@ pub struct Capabilities {
     pub api_version: String,
     /// Profiles the provider claims (`whatsapp-ro-2024`).
     pub profiles: Vec<String>,
-    /// Optional operations implemented, from [`OPTIONAL_OPERATIONS`].
+    /// Optional operations implemented, from: import_keys, media, security_code, verify_signature, enlistment,
+    /// push. Mandatory operations are never listed.
     pub operations: Vec<String>,
 }
 
@@ -159,7 +160,7 @@ pub struct MediaEncrypted {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MediaDecrypt {
-    /// Media type, as in [`MediaEncrypt`].
+    /// Media type, as in `POST /v1/media/encrypt`.
     pub media_type: String,
     /// The 32-byte media key.
     pub media_key: Bytes,
