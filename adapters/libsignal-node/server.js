@@ -258,17 +258,21 @@ function verifySignature(body) {
 
 // ---------------------------------------------------------------- signature process (jose)
 
-let issuer = null; // { privateKey, jwk, kid }
+let issuer = null; // Promise of { privateKey, jwk, kid }
 let baseUrl = '';
 let pushJwks = null; // { url, set }
 const wakeups = [];
 
-async function issuerKey() {
+// Made once: concurrent first calls share the one promise (two keys would leave tokens signed by a key the
+// JWKS no longer lists).
+function issuerKey() {
     if (!issuer) {
-        const { publicKey, privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
-        const jwk = await jose.exportJWK(publicKey);
-        const kid = await jose.calculateJwkThumbprint(jwk);
-        issuer = { privateKey, jwk: { ...jwk, kid, alg: 'RS256', use: 'sig' }, kid };
+        issuer = (async () => {
+            const { publicKey, privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
+            const jwk = await jose.exportJWK(publicKey);
+            const kid = await jose.calculateJwkThumbprint(jwk);
+            return { privateKey, jwk: { ...jwk, kid, alg: 'RS256', use: 'sig' }, kid };
+        })();
     }
     return issuer;
 }
