@@ -124,3 +124,40 @@ pub fn coverage_markdown(plan: &Plan) -> String {
     }
     out
 }
+
+/// The classes each family's vectors accept for a rejection (every `errors` list in their files), as a
+/// Markdown table for docs/adapter-api.md. Read from the vector files themselves, so it cannot drift.
+pub fn classes_markdown(plan: &Plan) -> String {
+    fn walk(value: &serde_json::Value, into: &mut std::collections::BTreeSet<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map {
+                    if key == "errors"
+                        && let serde_json::Value::Array(items) = v
+                    {
+                        into.extend(items.iter().filter_map(|i| i.as_str().map(str::to_string)));
+                    }
+                    walk(v, into);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, into)),
+            _ => {}
+        }
+    }
+    let mut by_family: BTreeMap<&str, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for file in &plan.files {
+        let Some(family) = plan.cases.iter().find(|c| c.file == file.path).map(|c| c.family) else {
+            continue;
+        };
+        let classes = by_family.entry(family.as_str()).or_default();
+        if let Ok(value) = crate::yaml::load::<serde_json::Value>(&file.path) {
+            walk(&value, classes);
+        }
+    }
+    let mut out = String::from("| family | classes its vectors accept for a rejection |\n|---|---|\n");
+    for (family, classes) in by_family.iter().filter(|(_, c)| !c.is_empty()) {
+        let list: Vec<String> = classes.iter().map(|c| format!("`{c}`")).collect();
+        let _ = writeln!(out, "| `{family}` | {} |", list.join(", "));
+    }
+    out
+}

@@ -39,6 +39,25 @@ fn coverage_doc_is_current() {
     );
 }
 
+/// docs/adapter-api.md carries the current table of classes per family, between its markers.
+#[test]
+fn classes_table_in_the_adapter_doc_is_current() {
+    let plan = Plan::build(&options()).expect("the corpus loads");
+    let table = listing::classes_markdown(&plan);
+    assert!(table.lines().count() > 4, "no classes found in the vectors:\n{table}");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/adapter-api.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_default();
+    let inside = doc
+        .split_once("<!-- classes-by-family: begin -->\n")
+        .and_then(|(_, rest)| rest.split_once("<!-- classes-by-family: end -->"))
+        .map(|(table, _)| table.to_string());
+    assert_eq!(
+        inside.as_deref(),
+        Some(table.as_str()),
+        "docs/adapter-api.md's class table is stale; paste `cargo run -- list --classes` between its markers"
+    );
+}
+
 /// Every requirement of the profile has a case that must pass and one that must be refused, except those whose
 /// requirement is only about refusing (SHOULD-level rejections) or only about accepting.
 #[test]
