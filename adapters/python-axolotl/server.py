@@ -100,14 +100,12 @@ def classify(e):
             return rejected("bad_signature", detail)
         return rejected("invalid_key", detail)
     if isinstance(e, InvalidMessageException):
-        args = e.args
-        # "No valid sessions": the per-session causes travel in args[1]; the first one names the class.
-        if len(args) > 1 and isinstance(args[1], list) and args[1]:
-            return rejected(_message_class(str(args[1][0].args[0]) if args[1][0].args else ""), detail)
-        inner = args[0] if args else ""
-        if isinstance(inner, Exception):
+        inner = e.args[0] if e.args else ""
+        if isinstance(inner, Exception):  # a wrapped key or decode error (whispermessage.py:50)
             return rejected(classify(inner).error, detail)
-        return rejected(_message_class(str(inner)), detail)
+        # "No valid sessions" (sessioncipher.py:123): the library appends the first per-session cause's text
+        # (invalidmessageexception.py), which names the class.
+        return rejected(_message_class(str(inner).replace("No valid sessions", "", 1)), detail)
     if isinstance(e, DecodeError):
         return rejected("invalid_message", detail)
     if isinstance(e, ValueError) and "padding" in str(e).lower():
