@@ -74,7 +74,11 @@ fn no_two_cases_have_identical_inputs() {
         }
     }
     assert!(cases >= 700, "only {cases} cases read");
-    assert!(repeats.is_empty(), "cases with identical inputs:\n{}", repeats.join("\n"));
+    assert!(
+        repeats.is_empty(),
+        "cases with identical inputs:\n{}",
+        repeats.join("\n")
+    );
 }
 
 #[test]

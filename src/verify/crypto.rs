@@ -347,8 +347,16 @@ mod tests {
                 .finalize()
                 .into();
             let h_is_even = Scalar::from_bytes_mod_order_wide(&digest).as_bytes()[0] % 2 == 0;
-            if h_is_even { even += 1 } else { odd += 1 }
-            assert_eq!(xeddsa_verify(&key, &message, &forgery).is_ok(), h_is_even, "message {i}");
+            if h_is_even {
+                even += 1
+            } else {
+                odd += 1
+            }
+            assert_eq!(
+                xeddsa_verify(&key, &message, &forgery).is_ok(),
+                h_is_even,
+                "message {i}"
+            );
         }
         assert!(even > 0 && odd > 0, "both parities were tried");
     }
