@@ -346,7 +346,7 @@ mod tests {
                 .chain_update(message)
                 .finalize()
                 .into();
-            let h_is_even = Scalar::from_bytes_mod_order_wide(&digest).as_bytes()[0] % 2 == 0;
+            let h_is_even = Scalar::from_bytes_mod_order_wide(&digest).as_bytes()[0].is_multiple_of(2);
             if h_is_even {
                 even += 1
             } else {
