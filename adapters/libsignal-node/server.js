@@ -129,8 +129,13 @@ class MemoryStore {
     async getOurRegistrationId() { return this.registrationId; }
     // Baileys (the library's main user) trusts every identity; libsignal never calls a saveIdentity.
     async isTrustedIdentity() { return true; }
-    async loadSession(addr) { return this.sessions.get(addr); }
-    async storeSession(addr, record) { this.sessions.set(addr, record); }
+    // Records are kept serialized, as a persistent store (Baileys') keeps them: what a failed decrypt changed in
+    // the loaded record is not kept unless the library stored it.
+    async loadSession(addr) {
+        const data = this.sessions.get(addr);
+        return data === undefined ? undefined : libsignal.SessionRecord.deserialize(data);
+    }
+    async storeSession(addr, record) { this.sessions.set(addr, record.serialize()); }
     async loadPreKey(id) { return this.preKeys.get(id); }
     async removePreKey(id) { this.preKeys.delete(id); }
     async loadSignedPreKey(id) {
