@@ -916,7 +916,7 @@ mod tests {
     fn quotes_are_bounded_and_sanitized() {
         let q = quote(format!("\u{1b}[31m{}", "x".repeat(500)).as_bytes());
         assert!(q.contains("\\u{1b}[31m"));
-        assert!(q.ends_with("… (505 bytes)"));
+        assert!(q.ends_with("…` (505 bytes)"), "{q}");
     }
 
     #[test]
