@@ -119,20 +119,25 @@ struct RunArgs {
     /// Send `Authorization: Bearer <token>` to the target, the token read from this environment variable.
     #[arg(long, value_name = "VAR", requires = "target")]
     token_env: Option<String>,
+    /// Also contact this host when the target names a URL on it (its JWKS, its push endpoint); by default only
+    /// the target's own host is contacted (repeatable).
+    #[arg(long = "allow-host", value_name = "HOST", requires = "target", value_parser = allow_host)]
+    allow_host: Vec<String>,
     /// Longest one provider call (HTTP request) may take, in seconds.
-    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
-    timeout: f64,
+    #[arg(long, default_value = "5", value_name = "SECONDS", value_parser = seconds)]
+    timeout: Duration,
     /// Longest one case may take, in seconds.
-    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
-    case_timeout: f64,
-    /// Largest HTTP response body accepted, in bytes; a larger one makes the case an error.
-    #[arg(long, default_value_t = client::DEFAULT_MAX_RESPONSE_BYTES, value_name = "BYTES")]
-    max_response_bytes: usize,
+    #[arg(long, default_value = "60", value_name = "SECONDS", value_parser = seconds)]
+    case_timeout: Duration,
+    /// Largest HTTP response body accepted, in bytes (at most 1 GiB); a larger one makes the case an error.
+    #[arg(long, default_value_t = client::DEFAULT_MAX_RESPONSE_BYTES as u64, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1..=MAX_RESPONSE_BYTES))]
+    max_response_bytes: u64,
     /// Longest the whole run may take, in seconds.
-    #[arg(long, value_name = "SECONDS")]
-    deadline: Option<f64>,
-    /// Cases in flight at once.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    deadline: Option<Duration>,
+    /// Cases in flight at once (1 to 1024).
+    #[arg(long, default_value_t = 1, value_parser = concurrency)]
     concurrency: usize,
     /// Print only the verdict line.
     #[arg(long, short)]
@@ -165,10 +170,10 @@ struct SelftestArgs {
     #[arg(long = "fault", value_name = "NAME", value_parser = fault_parser())]
     fault: Vec<Fault>,
     /// Longest one case may take, in seconds.
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
-    timeout: f64,
-    /// Cases in flight at once within a run.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = seconds)]
+    timeout: Duration,
+    /// Cases in flight at once within a run (1 to 1024).
+    #[arg(long, default_value_t = 4, value_parser = concurrency)]
     concurrency: usize,
     /// Serve each run's reference over loopback HTTP and test it through the adapter client.
     #[arg(long)]
@@ -221,11 +226,38 @@ fn plan_options(data: &DataArgs) -> PlanOptions {
     }
 }
 
-fn seconds(value: f64, flag: &str) -> Result<Duration, ToolError> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| ToolError::Usage(format!("{flag} must be a positive number of seconds")))
+/// Longest duration any option takes: 30 days. Larger values would overflow clock arithmetic.
+const MAX_SECONDS: f64 = 30.0 * 24.0 * 3600.0;
+/// Largest `--max-response-bytes`: 1 GiB.
+const MAX_RESPONSE_BYTES: u64 = 1 << 30;
+/// Largest `--concurrency`.
+const MAX_CONCURRENCY: usize = 1024;
+
+/// A duration option: a finite number of seconds from 0.001 to [`MAX_SECONDS`].
+fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(0.001..=MAX_SECONDS).contains(&value) {
+        return Err(format!(
+            "must be from 0.001 to {MAX_SECONDS} seconds (30 days), not {text}"
+        ));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// A concurrency option: 1 to [`MAX_CONCURRENCY`].
+fn concurrency(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
+        _ => Err(format!("must be a whole number from 1 to {MAX_CONCURRENCY}, not {text}")),
+    }
+}
+
+/// An `--allow-host` value: a bare host name or IP address.
+fn allow_host(text: &str) -> Result<String, String> {
+    interop_conformance::signature::http::parse_host(text)
 }
 
 fn fail(error: &ToolError) -> i32 {
@@ -256,9 +288,9 @@ fn run(args: RunArgs) -> i32 {
             plan,
             seed: Some(seed),
             out_dir: args.out.clone(),
-            concurrency: args.concurrency.max(1),
-            case_timeout: seconds(args.case_timeout, "--case-timeout")?,
-            deadline: args.deadline.map(|d| seconds(d, "--deadline")).transpose()?,
+            concurrency: args.concurrency,
+            case_timeout: args.case_timeout,
+            deadline: args.deadline,
             target_args: [target_args(&args), selftest::fault_args(&faults)]
                 .into_iter()
                 .filter(|a| !a.is_empty())
@@ -334,11 +366,12 @@ fn token(var: Option<&String>) -> Result<Option<String>, ToolError> {
 fn http_target(url: &str, args: &RunArgs, request: &RunRequest) -> Result<client::HttpProvider, ToolError> {
     let options = client::HttpOptions {
         target: url.to_string(),
-        request_timeout: seconds(args.timeout, "--timeout")?,
+        request_timeout: args.timeout,
         deadline: request.deadline,
-        max_response_bytes: args.max_response_bytes,
+        max_response_bytes: usize::try_from(args.max_response_bytes).unwrap_or(usize::MAX),
         max_in_flight: request.concurrency,
         token: token(args.token_env.as_ref())?,
+        allow_hosts: args.allow_host.clone(),
     };
     client::HttpProvider::new(&options).map_err(|e| ToolError::Usage(e.to_string()))
 }
@@ -442,11 +475,8 @@ fn selftest(args: SelftestArgs) -> i32 {
     let seed = args.seed.unwrap_or_else(execute::random_seed);
     let mut options = SelftestOptions::new(seed);
     options.plan = plan_options(&args.data);
-    options.concurrency = args.concurrency.max(1);
-    options.case_timeout = match seconds(args.timeout, "--timeout") {
-        Ok(d) => d,
-        Err(e) => return fail(&e),
-    };
+    options.concurrency = args.concurrency;
+    options.case_timeout = args.timeout;
     if !args.fault.is_empty() {
         options.faults = args.fault.clone();
     }
