@@ -377,13 +377,22 @@ mod tests {
             assert!(e.to_string().contains(needle), "{needle}: {e}");
         };
         check(&|f| f.signed_at = "2026-06-01T00:00:00Z".into(), "in the future");
-        check(&|f| f.expires_at = "2025-12-31T00:00:00Z".into(), "no later than it was signed");
+        check(
+            &|f| f.expires_at = "2025-12-31T00:00:00Z".into(),
+            "no later than it was signed",
+        );
         check(&|f| f.sha256 = "00".repeat(32), "contradicts the report");
         check(&|f| f.size = 99, "contradicts the report");
         check(&|f| f.format = FORMAT_V1.into(), "older format");
         let mut renamed: SignatureFile = honest.clone();
         renamed.file = "other.json".into();
-        let e = verify(&serde_json::to_string(&renamed).unwrap(), report, &k.verifying_key(), now).unwrap_err();
+        let e = verify(
+            &serde_json::to_string(&renamed).unwrap(),
+            report,
+            &k.verifying_key(),
+            now,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("altered"), "{e}");
     }
 

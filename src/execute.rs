@@ -269,7 +269,10 @@ pub fn claim_new_folder(base: &Path) -> Result<PathBuf, ToolError> {
             Err(e) => return Err(io(&dir, e)),
         }
     }
-    Err(io(base, std::io::Error::other("1000 run folders of this name exist already")))
+    Err(io(
+        base,
+        std::io::Error::other("1000 run folders of this name exist already"),
+    ))
 }
 
 /// Use `dir` (`--out`) as the run folder: created if missing; refused (exit 2, before the run) when it already

@@ -29,7 +29,7 @@ struct Cli {
 enum Command {
     /// Run a profile against a provider, print the verdict and write report.json, junit.xml, report.html,
     /// summary.md and badge.json.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List profiles, requirements and case ids.
     List(ListArgs),
     /// Write the JSON Schemas of the vector, catalog, profile and report formats.
@@ -199,7 +199,7 @@ struct ListArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::List(args) => list(args),
         Command::Schema { out } => schema(&out),
         Command::Vectors(VectorsCommand::Generate { out, check }) => generate(&out, check),
@@ -251,7 +251,9 @@ fn seconds(text: &str) -> Result<Duration, String> {
 fn concurrency(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
-        _ => Err(format!("must be a whole number from 1 to {MAX_CONCURRENCY}, not {text}")),
+        _ => Err(format!(
+            "must be a whole number from 1 to {MAX_CONCURRENCY}, not {text}"
+        )),
     }
 }
 
@@ -278,28 +280,23 @@ fn runtime() -> tokio::runtime::Runtime {
 fn run(args: RunArgs) -> i32 {
     let seed = args.seed.unwrap_or_else(execute::random_seed);
     let faults = Faults(args.fault.iter().copied().collect());
-    let request = match (|| -> Result<RunRequest, ToolError> {
-        let mut plan = plan_options(&args.data);
-        plan.only = args.only.clone();
-        plan.vectors = args.vector.clone();
-        plan.scenarios.thorough = args.thorough;
-        plan.scenarios.differential = args.differential;
-        Ok(RunRequest {
-            plan,
-            seed: Some(seed),
-            out_dir: args.out.clone(),
-            concurrency: args.concurrency,
-            case_timeout: args.case_timeout,
-            deadline: args.deadline,
-            target_args: [target_args(&args), selftest::fault_args(&faults)]
-                .into_iter()
-                .filter(|a| !a.is_empty())
-                .collect::<Vec<_>>()
-                .join(" "),
-        })
-    })() {
-        Ok(r) => r,
-        Err(e) => return fail(&e),
+    let mut plan = plan_options(&args.data);
+    plan.only = args.only.clone();
+    plan.vectors = args.vector.clone();
+    plan.scenarios.thorough = args.thorough;
+    plan.scenarios.differential = args.differential;
+    let request = RunRequest {
+        plan,
+        seed: Some(seed),
+        out_dir: args.out.clone(),
+        concurrency: args.concurrency,
+        case_timeout: args.case_timeout,
+        deadline: args.deadline,
+        target_args: [target_args(&args), selftest::fault_args(&faults)]
+            .into_iter()
+            .filter(|a| !a.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
     };
     let waivers = match &args.waivers {
         Some(path) => match Waivers::load(path, chrono::Utc::now().date_naive(), args.allow_must_waivers) {
@@ -349,11 +346,17 @@ fn run(args: RunArgs) -> i32 {
 
 /// The words that name the target in replay commands: the URL and the token's variable, never the token.
 fn target_args(args: &RunArgs) -> String {
-    match (&args.target, &args.token_env) {
-        (Some(url), Some(var)) => format!("--target {url} --token-env {var}"),
-        (Some(url), None) => format!("--target {url}"),
-        (None, _) => String::new(),
+    let Some(url) = &args.target else {
+        return String::new();
+    };
+    let mut words = format!("--target {url}");
+    if let Some(var) = &args.token_env {
+        words.push_str(&format!(" --token-env {var}"));
     }
+    for host in &args.allow_host {
+        words.push_str(&format!(" --allow-host {host}"));
+    }
+    words
 }
 
 fn token(var: Option<&String>) -> Result<Option<String>, ToolError> {

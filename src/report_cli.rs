@@ -81,7 +81,10 @@ pub fn run(command: ReportCommand) -> i32 {
         Ok(()) => exit::CONFORMANT,
         Err(CertError::Invalid(message)) => {
             // The message may quote certificate fields: whoever wrote the file chose them.
-            eprintln!("conformance: verification FAILED: {}", sanitize::visible(&message, false));
+            eprintln!(
+                "conformance: verification FAILED: {}",
+                sanitize::visible(&message, false)
+            );
             exit::NOT_CONFORMANT
         }
         Err(e) => {

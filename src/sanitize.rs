@@ -166,7 +166,10 @@ mod tests {
         assert_eq!(s.field("x\ry"), "x\\ry");
         assert_eq!(s.field("one\ntwo\tthree"), "one\ntwo\tthree");
         assert_eq!(s.line("one\ntwo"), "one\\ntwo");
-        assert_eq!(s.field("\u{ffff}\u{fffe}\u{9b}\u{202e}"), "\\u{ffff}\\u{fffe}\\u{9b}\\u{202e}");
+        assert_eq!(
+            s.field("\u{ffff}\u{fffe}\u{9b}\u{202e}"),
+            "\\u{ffff}\\u{fffe}\\u{9b}\\u{202e}"
+        );
         assert_eq!(s.field("héllo ✓"), "héllo ✓");
     }
 
@@ -175,7 +178,11 @@ mod tests {
         let s = Sanitizer::default();
         let long = "é".repeat(FIELD_LIMIT);
         let kept = s.field(&long);
-        assert!(kept.ends_with(&format!("... {} bytes cut", long.len() - FIELD_LIMIT)), "{}", &kept[kept.len() - 30..]);
+        assert!(
+            kept.ends_with(&format!("... {} bytes cut", long.len() - FIELD_LIMIT)),
+            "{}",
+            &kept[kept.len() - 30..]
+        );
         assert!(kept.len() < FIELD_LIMIT + 30);
         assert_eq!(s.field("short"), "short");
     }
@@ -197,7 +204,10 @@ mod tests {
         let mut budget = Budget::default();
         let field = "x".repeat(FIELD_LIMIT);
         let total: usize = (0..1000).map(|_| budget.take(field.clone()).len()).sum();
-        assert!(total < TOTAL_BUDGET + FIELD_LIMIT + 1000 * (TIGHT_LIMIT + 32), "{total}");
+        assert!(
+            total < TOTAL_BUDGET + FIELD_LIMIT + 1000 * (TIGHT_LIMIT + 32),
+            "{total}"
+        );
         assert!(budget.take(field).len() < TIGHT_LIMIT + 32);
     }
 

@@ -64,9 +64,15 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>, InputError> {
     let error = |message: String| InputError::file(path, message);
     let meta = std::fs::metadata(path).map_err(|e| error(format!("cannot read file: {e}")))?;
     if !meta.is_file() {
-        return Err(error("not a regular file (FIFOs, devices and folders are not read)".into()));
+        return Err(error(
+            "not a regular file (FIFOs, devices and folders are not read)".into(),
+        ));
     }
-    let too_large = |size: u64| error(format!("file of {size} bytes is larger than the {MAX_INPUT_BYTES}-byte limit"));
+    let too_large = |size: u64| {
+        error(format!(
+            "file of {size} bytes is larger than the {MAX_INPUT_BYTES}-byte limit"
+        ))
+    };
     if meta.len() > MAX_INPUT_BYTES {
         return Err(too_large(meta.len()));
     }

@@ -453,7 +453,8 @@ mod tests {
     fn the_status_table_decodes() {
         let ok = decode::<api::VerifySignature>(200, br#"{"valid":true}"#, &Sanitizer::default());
         assert_eq!(ok.map(|v| v.valid), Ok(true));
-        let rejected = decode::<api::VerifySignature>(422, br#"{"error":"bad_mac","detail":"x"}"#, &Sanitizer::default());
+        let rejected =
+            decode::<api::VerifySignature>(422, br#"{"error":"bad_mac","detail":"x"}"#, &Sanitizer::default());
         assert_eq!(
             rejected.map(|v| v.valid),
             Err(CallError::rejected(ErrorClass::BadMac, "x"))

@@ -86,7 +86,9 @@ impl HostPolicy {
             return Err(Refusal::Invalid(format!("URL {url}: the scheme must be http or https")));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(Refusal::Invalid(format!("URL {url}: credentials in a URL are not accepted")));
+            return Err(Refusal::Invalid(format!(
+                "URL {url}: credentials in a URL are not accepted"
+            )));
         }
         if let Some(path) = path
             && url.path() != path
@@ -117,7 +119,10 @@ impl HostPolicy {
                 Err(refusal) => attempt.error(format!("redirect refused: {refusal}")),
             }
         });
-        builder().redirect(redirect).build().map_err(|e| format!("cannot build an HTTP client: {e}"))
+        builder()
+            .redirect(redirect)
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {e}"))
     }
 }
 
@@ -159,7 +164,11 @@ pub fn client() -> Result<reqwest::Client, String> {
 /// GET `url` and return the body, bounded in time and size: the size is checked while the body streams in.
 /// Errors name the URL.
 pub async fn get(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
-    let mut response = client.get(url).send().await.map_err(|e| format!("GET {url}: {}", chain(&e)))?;
+    let mut response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("GET {url}: {}", chain(&e)))?;
     let status = response.status();
     if !status.is_success() {
         return Err(format!("GET {url}: status {status}"));
@@ -207,7 +216,11 @@ mod tests {
     fn the_policy_admits_the_target_host_and_allowed_hosts_only() {
         let policy = HostPolicy::for_target("http://Adapter.example:8080/v1", &["jwks.example".into()]).unwrap();
         assert!(policy.check("https://adapter.example/x", None).is_ok());
-        assert!(policy.check("http://jwks.example:9/.well-known/jwks", Some("/.well-known/jwks")).is_ok());
+        assert!(
+            policy
+                .check("http://jwks.example:9/.well-known/jwks", Some("/.well-known/jwks"))
+                .is_ok()
+        );
         let refusals = [
             ("http://169.254.169.254/x", "not the target's host"),
             ("file:///x", "scheme"),
