@@ -282,8 +282,9 @@ fn too_large(cap: usize, seen: &str) -> String {
     format!("response larger than the {cap}-byte cap ({seen})")
 }
 
-/// An error and its causes, `a: b: c` (reqwest's top-level message alone says little).
-fn error_chain(error: &dyn std::error::Error) -> String {
+/// An error and its causes, `a: b: c` (reqwest's top-level message alone says little; a refused redirect says
+/// why only in a cause).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -4,6 +4,7 @@
 //! every call has a connect and a total timeout; bodies are read as a stream and cut at [`MAX_BODY`].
 //! (The loopback servers are [`crate::http::server::LoopbackServer`]s.)
 
+use crate::http::client::error_chain;
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
@@ -168,7 +169,7 @@ pub async fn get(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String>
         .get(url)
         .send()
         .await
-        .map_err(|e| format!("GET {url}: {}", chain(&e)))?;
+        .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
     let status = response.status();
     if !status.is_success() {
         return Err(format!("GET {url}: status {status}"));
@@ -183,7 +184,7 @@ pub async fn get(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String>
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| format!("GET {url}: body: {}", chain(&e)))?
+        .map_err(|e| format!("GET {url}: body: {}", error_chain(&e)))?
     {
         if body.len() + chunk.len() > MAX_BODY {
             return Err(too_large("more sent".into()));
@@ -191,21 +192,6 @@ pub async fn get(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String>
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-/// An error and its causes (a refused redirect says why only in a cause).
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
