@@ -494,6 +494,41 @@ fn two_runs_in_the_same_second_with_the_same_seed_both_keep_their_reports() {
     assert_eq!(std::fs::read(given.join("report.json")).expect("report"), before);
 }
 
+#[test]
+fn a_run_folder_that_exists_is_never_reused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path().join("reports").join("run-20260101T000000-seed5");
+    let first = execute::claim_new_folder(&base).expect("first");
+    let second = execute::claim_new_folder(&base).expect("second");
+    let third = execute::claim_new_folder(&base).expect("third");
+    assert_eq!(first, base);
+    assert_eq!(
+        second.file_name().and_then(|n| n.to_str()),
+        Some("run-20260101T000000-seed5-2")
+    );
+    assert_ne!(second, third);
+    // A report file that appeared meanwhile is an error, not overwritten.
+    std::fs::write(first.join("report.json"), "theirs").expect("write");
+    let plan = interop_conformance::plan::Plan::build(&RunRequest::embedded(SEED).plan).expect("plan");
+    let scoring = interop_conformance::scoring::score_with(&plan.profile, &[], &[], &Default::default());
+    let context = interop_conformance::report::RunContext {
+        seed: SEED,
+        target: "t".into(),
+        implementation: "i".into(),
+        only: Vec::new(),
+        vector_filter: Vec::new(),
+        command: "c".into(),
+        started_at: "s".into(),
+        finished_at: "f".into(),
+    };
+    let report = interop_conformance::report::RunReport::build(&plan, Vec::new(), &scoring, context);
+    assert!(execute::write_reports(&report, &first).is_err());
+    assert_eq!(
+        std::fs::read_to_string(first.join("report.json")).expect("read"),
+        "theirs"
+    );
+}
+
 /// Every option that takes a value, per subcommand, read from the binary's own `--help`.
 fn value_options() -> Vec<(Vec<String>, String, String)> {
     let help = |words: &[String]| {
