@@ -11,7 +11,7 @@ use crate::provider::{
     Capabilities, Ciphertext, CiphertextKind, Enlistment, ErrorClass, MediaEncrypted, OPTIONAL_OPERATIONS,
     PreKeyBundle, PushEndpoint,
 };
-use crate::transcript;
+use crate::sanitize;
 use reqwest::header::AUTHORIZATION;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -205,12 +205,17 @@ impl Answer {
     }
 }
 
+/// An adapter's text made visible and bounded, for a finding.
+fn clean(text: &str) -> String {
+    sanitize::cut(&sanitize::visible(text, false), QUOTE_CHARS)
+}
+
 /// A bounded, sanitized excerpt of an adapter's bytes.
 fn quote(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let cut: String = text.chars().take(QUOTE_CHARS).collect();
     let more = if text.chars().count() > QUOTE_CHARS { "…" } else { "" };
-    format!("`{}{more}` ({} bytes)", transcript::bounded(&cut, None), body.len())
+    format!("`{}{more}` ({} bytes)", sanitize::visible(&cut, false), body.len())
 }
 
 struct Checker {
@@ -300,7 +305,7 @@ pub async fn check(options: &CheckOptions) -> Result<CheckReport, CheckError> {
     let Some(capabilities) = capabilities else {
         return Ok(report);
     };
-    report.implementation = transcript::bounded(&capabilities.implementation, None);
+    report.implementation = clean(&capabilities.implementation);
     bearer(&c, &mut report).await;
     reset(&c, &mut report).await;
     let ids = clients(&c, &mut report).await;
@@ -346,7 +351,7 @@ async fn capabilities(c: &Checker, report: &mut CheckReport) -> Result<Option<Ca
     if caps.api_version != api::API_VERSION {
         report.fail(
             NAME,
-            format!("api_version {:?}", transcript::bounded(&caps.api_version, None)),
+            format!("api_version {:?}", clean(&caps.api_version)),
             "answer \"api_version\": \"v1\"",
         );
         return Ok(None);
@@ -355,7 +360,7 @@ async fn capabilities(c: &Checker, report: &mut CheckReport) -> Result<Option<Ca
         .operations
         .iter()
         .filter(|o| !OPTIONAL_OPERATIONS.contains(&o.as_str()))
-        .map(|o| transcript::bounded(o, None))
+        .map(|o| clean(o))
         .collect();
     if !unknown.is_empty() {
         report.fail(
@@ -611,7 +616,7 @@ fn rejection(answer: &Answer, want_status: u16) -> Result<String, String> {
     if !known {
         return Err(format!(
             "class {:?} is not one of the API's classes",
-            transcript::bounded(&body.error, None)
+            clean(&body.error)
         ));
     }
     Ok(body.error)
@@ -815,10 +820,7 @@ async fn optional(c: &Checker, report: &mut CheckReport, caps: &Capabilities, id
                 if r.code.len() == 60 && r.code.bytes().all(|b| b.is_ascii_digit()) {
                     Ok("60 digits".to_string())
                 } else {
-                    Err(format!(
-                        "code {:?} is not 60 digits",
-                        transcript::bounded(&r.code, None)
-                    ))
+                    Err(format!("code {:?} is not 60 digits", clean(&r.code)))
                 }
             }),
             "enlistment" => answer

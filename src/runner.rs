@@ -5,6 +5,7 @@ use crate::family::{self, CaseContext, Family};
 use crate::outcome::{Observation, Outcome};
 use crate::plan::Plan;
 use crate::provider::Provider;
+use crate::sanitize::{Budget, Sanitizer};
 use crate::transcript::{self, Recorder, Transcript};
 use crate::vector::{Case, Expected};
 use serde::{Deserialize, Serialize};
@@ -100,11 +101,18 @@ pub async fn run(
     let started = Instant::now();
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let push_jwks = Arc::new(family::push::PushJwks::default());
+    let sanitizer = Arc::new(provider.sanitizer());
     let mut handles = Vec::with_capacity(plan.cases.len());
     let record = options.transcripts;
     for case in &plan.cases {
         let case = case.clone();
-        let (provider, peer, limit, push_jwks) = (provider.clone(), peer.clone(), limit.clone(), push_jwks.clone());
+        let (provider, peer, limit, push_jwks, sanitizer) = (
+            provider.clone(),
+            peer.clone(),
+            limit.clone(),
+            push_jwks.clone(),
+            sanitizer.clone(),
+        );
         let (seed, timeout, deadline) = (
             case_seed(options.seed, &case.meta.id),
             options.case_timeout,
@@ -137,23 +145,50 @@ pub async fn run(
                 Err(_) => error(&format!("case did not finish within {:.1}s", budget.as_secs_f64())),
             };
             (
-                observation,
+                sanitized(observation, &sanitizer),
                 t0.elapsed().as_secs_f64() * 1000.0,
                 recorder.map(|r| r.take()),
             )
         }));
     }
     let mut results = Vec::with_capacity(handles.len());
+    let mut total = Budget::default();
     for (case, handle) in plan.cases.iter().zip(handles) {
-        let (observation, ms, transcript) = match handle.await {
+        let (mut observation, ms, transcript) = match handle.await {
             Ok(done) => done,
-            Err(e) => (error(&format!("harness task failed: {e}")), 0.0, None),
+            Err(e) => (
+                sanitized(error(&format!("harness task failed: {e}")), &sanitizer),
+                0.0,
+                None,
+            ),
         };
+        if observation.outcome != Outcome::Pass {
+            observation.expected = total.take(std::mem::take(&mut observation.expected));
+            observation.observed = total.take(std::mem::take(&mut observation.observed));
+        }
         let mut r = result(plan, case, observation, ms, options);
         r.transcript = transcript;
         results.push(r);
     }
     results
+}
+
+/// The sanitizing boundary for case results: what a case observed may quote the provider, so it is redacted,
+/// made visible and bounded here, inside the case's task, before it is kept (see [`crate::sanitize`]).
+fn sanitized(observation: Observation, sanitizer: &Sanitizer) -> Observation {
+    if observation.outcome == Outcome::Pass {
+        // A passing case keeps no text in the report.
+        return Observation {
+            expected: String::new(),
+            observed: String::new(),
+            ..observation
+        };
+    }
+    Observation {
+        outcome: observation.outcome,
+        expected: sanitizer.field(&observation.expected),
+        observed: sanitizer.field(&observation.observed),
+    }
 }
 
 fn error(message: &str) -> Observation {

@@ -4,16 +4,15 @@
 //! recorded, so the bearer token is not either; a body that echoes it has it replaced. Bodies are bounded
 //! and control characters escaped: what the provider sent stays data.
 
+use crate::sanitize::{self, Sanitizer};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-/// Longest body kept per request or response; the rest is cut with a marker.
-pub const MAX_BODY_CHARS: usize = 16 * 1024;
+/// Longest body kept per request or response, in bytes; the rest is cut with a marker.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Most exchanges kept per case; later ones are counted, not kept.
 pub const MAX_EXCHANGES: usize = 2_000;
-/// What replaces the bearer token wherever a body repeats it.
-pub const REDACTED: &str = "<redacted>";
 
 /// One request and what came back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -86,33 +85,18 @@ pub fn active() -> bool {
     CURRENT.try_with(|_| ()).is_ok()
 }
 
-/// Record an exchange in the current case's transcript, if any; `secret` is replaced wherever it appears.
-pub fn record(mut exchange: Exchange, secret: Option<&str>) {
-    exchange.request = bounded(&exchange.request, secret);
-    exchange.response = bounded(&exchange.response, secret);
-    exchange.error = exchange.error.map(|e| bounded(&e, secret));
+/// Record an exchange in the current case's transcript, if any, through the client's sanitizer (the token
+/// redacted wherever a body repeats it).
+pub fn record(mut exchange: Exchange, sanitizer: &Sanitizer) {
+    exchange.request = bounded(&exchange.request, sanitizer);
+    exchange.response = bounded(&exchange.response, sanitizer);
+    exchange.error = exchange.error.map(|e| bounded(&e, sanitizer));
     let _ = CURRENT.try_with(|r| r.push(exchange));
 }
 
-/// Redact `secret`, escape control characters (a JSON body has none unescaped), cut at [`MAX_BODY_CHARS`].
-pub fn bounded(text: &str, secret: Option<&str>) -> String {
-    let text = match secret {
-        Some(s) if !s.is_empty() => text.replace(s, REDACTED),
-        _ => text.to_string(),
-    };
-    let mut out = String::new();
-    for (n, c) in text.chars().enumerate() {
-        if n == MAX_BODY_CHARS {
-            out.push_str(&format!("… ({} chars in all)", text.chars().count()));
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+/// Redact, make control characters visible (a JSON body has none unescaped), cut at [`MAX_BODY_BYTES`].
+pub fn bounded(text: &str, sanitizer: &Sanitizer) -> String {
+    sanitize::cut(&sanitize::visible(&sanitizer.redact(text), false), MAX_BODY_BYTES)
 }
 
 /// One line of `transcript.jsonl`.
@@ -162,11 +146,12 @@ mod tests {
 
     #[tokio::test]
     async fn records_only_inside_a_scope_and_redacts_the_token() {
-        record(exchange("outside"), None);
+        let sanitizer = Sanitizer::new(["s3cret".to_string()]);
+        record(exchange("outside"), &sanitizer);
         let recorder = Recorder::default();
         scope(recorder.clone(), async {
             assert!(active());
-            record(exchange("echo s3cret\u{1b}[2J"), Some("s3cret"));
+            record(exchange("echo s3cret\u{1b}[2J"), &sanitizer);
         })
         .await;
         assert!(!active());
@@ -177,8 +162,8 @@ mod tests {
 
     #[test]
     fn bodies_and_counts_are_bounded() {
-        let long = "x".repeat(MAX_BODY_CHARS + 10);
-        assert!(bounded(&long, None).ends_with(&format!("({} chars in all)", MAX_BODY_CHARS + 10)));
+        let long = "x".repeat(MAX_BODY_BYTES + 10);
+        assert!(bounded(&long, &Sanitizer::new([])).len() < MAX_BODY_BYTES + 10);
         let recorder = Recorder::default();
         for _ in 0..MAX_EXCHANGES + 3 {
             recorder.push(exchange("{}"));

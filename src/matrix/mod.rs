@@ -15,7 +15,6 @@ use crate::reference::ReferenceProvider;
 use crate::report::RunReport;
 use crate::requirements::Level;
 use crate::scoring::{RequirementVerdict, Verdict};
-use crate::transcript;
 use crate::yaml::{self, InputError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -277,7 +276,7 @@ fn bounded(text: &str) -> String {
     } else {
         ""
     };
-    transcript::bounded(&cut, None) + more
+    crate::sanitize::visible(&cut, false) + more
 }
 
 fn build(options: &MatrixOptions, columns: &[Column]) -> Result<MatrixReport, ToolError> {
