@@ -8,6 +8,7 @@ pub mod media;
 pub mod push;
 pub mod roundtrip;
 pub mod security_code;
+pub mod sender_keys;
 pub mod session;
 pub mod xeddsa;
 
@@ -48,11 +49,13 @@ pub enum Family {
     EnlistmentDecode,
     /// Push requests from the harness (as WhatsApp) to the provider's push endpoint.
     PushToken,
+    /// Group messaging with Sender Keys (the groups profile).
+    SenderKeys,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 12] = [
+    pub const ALL: [Family; 13] = [
         Self::XeddsaVerify,
         Self::PrekeyBundle,
         Self::Session,
@@ -65,6 +68,7 @@ impl Family {
         Self::Enlistment,
         Self::EnlistmentDecode,
         Self::PushToken,
+        Self::SenderKeys,
     ];
 
     /// The family's name in files.
@@ -82,6 +86,7 @@ impl Family {
             Self::Enlistment => "enlistment",
             Self::EnlistmentDecode => "enlistment_decode",
             Self::PushToken => "push_token",
+            Self::SenderKeys => "sender_keys",
         }
     }
 
@@ -100,6 +105,7 @@ impl Family {
             Self::Enlistment => schemars::schema_for!(VectorFile<enlistment::Group>),
             Self::EnlistmentDecode => schemars::schema_for!(VectorFile<enlistment_decode::Group>),
             Self::PushToken => schemars::schema_for!(VectorFile<push::Group>),
+            Self::SenderKeys => schemars::schema_for!(VectorFile<sender_keys::Group>),
         }
     }
 }
@@ -129,6 +135,8 @@ pub enum Check {
     EnlistmentDecode(enlistment_decode::Check),
     /// See [`push`].
     Push(push::Check),
+    /// See [`sender_keys`].
+    SenderKeys(sender_keys::Check),
 }
 
 /// A parsed file, flattened to tests with their key paths.
@@ -196,6 +204,11 @@ pub fn parse(family: Family, path: &Path, text: &str) -> Result<Parsed, InputErr
             push::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
             flatten(file, push::checks)
         }
+        Family::SenderKeys => {
+            let file = yaml::parse::<VectorFile<sender_keys::Group>>(path, text)?;
+            sender_keys::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
+            flatten(file, sender_keys::checks)
+        }
     }
 }
 
@@ -240,5 +253,6 @@ pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
         Check::Enlistment(c) => enlistment::run(meta, c, ctx).await,
         Check::EnlistmentDecode(c) => enlistment_decode::run(meta, c, ctx).await,
         Check::Push(c) => push::run(meta, c, ctx).await,
+        Check::SenderKeys(c) => sender_keys::run(meta, c, ctx).await,
     }
 }

@@ -54,6 +54,8 @@ pub async fn all() -> Result<Vec<Generated>, String> {
     ];
     files.extend(enlistment::generate()?);
     files.push(push::generate()?);
+    files.push(crate::family::sender_keys::generate::generate()?);
+    files.push(crate::family::sender_keys::generate::generate_live()?);
     Ok(files)
 }
 

@@ -22,18 +22,20 @@
 mod chain;
 mod faults;
 mod faulty;
+mod faulty_groups;
+mod groups;
 pub(crate) mod media;
 pub(crate) mod security_code;
 mod signature;
 mod stores;
 mod strict;
 
-pub use faults::{Fault, Faults};
+pub use faults::{Fault, Faults, GROUPS_PROFILE};
 
 use crate::provider::{
     CallError, CallResult, Capabilities, Ciphertext, CiphertextKind, ClientId, CreateClient, Enlistment,
-    EnlistmentRequest, ErrorClass, KeyMaterial, MediaDecrypt, MediaEncrypt, MediaEncrypted, PreKeyBundle, Provider,
-    PushConfig, PushEndpoint, SecurityCode,
+    EnlistmentRequest, ErrorClass, GroupDecrypt, GroupEncrypt, GroupProcessSkdm, GroupSenderKey, KeyMaterial,
+    MediaDecrypt, MediaEncrypt, MediaEncrypted, PreKeyBundle, Provider, PushConfig, PushEndpoint, SecurityCode,
 };
 use async_trait::async_trait;
 use rand::SeedableRng;
@@ -62,6 +64,8 @@ struct Client {
     faulty: faulty::Memory,
     /// Noise static key pair (the enlistment `authkey`), made on first enlistment.
     noise_static: Option<KeyPair>,
+    /// Sender keys (group messaging).
+    groups: groups::Groups,
 }
 
 /// The reference implementation, in-process.
@@ -258,6 +262,7 @@ impl Client {
             rng: StdRng::seed_from_u64(0),
             faulty: faulty::Memory::default(),
             noise_static: None,
+            groups: groups::Groups::default(),
         }
     }
 
@@ -416,7 +421,7 @@ impl Provider for ReferenceProvider {
                 env!("CARGO_PKG_VERSION")
             ),
             api_version: "v1".into(),
-            profiles: vec!["whatsapp-ro-2024".into()],
+            profiles: vec!["whatsapp-ro-2024".into(), GROUPS_PROFILE.into()],
             operations: vec![
                 "import_keys".into(),
                 "verify_signature".into(),
@@ -424,6 +429,7 @@ impl Provider for ReferenceProvider {
                 "security_code".into(),
                 "enlistment".into(),
                 "push".into(),
+                "groups".into(),
             ],
         })
     }
@@ -520,5 +526,29 @@ impl Provider for ReferenceProvider {
 
     async fn security_code(&self, request: &SecurityCode) -> CallResult<String> {
         security_code::security_code(request, &self.faults)
+    }
+
+    async fn group_sender_key(&self, request: &GroupSenderKey) -> CallResult<Vec<u8>> {
+        let client = self.client(&request.client)?;
+        let mut client = client.lock().await;
+        groups::sender_key(&mut client, &self.faults, request).await
+    }
+
+    async fn group_process_skdm(&self, request: &GroupProcessSkdm) -> CallResult<()> {
+        let client = self.client(&request.client)?;
+        let mut client = client.lock().await;
+        groups::process_skdm(&mut client, &self.faults, request).await
+    }
+
+    async fn group_encrypt(&self, request: &GroupEncrypt) -> CallResult<Vec<u8>> {
+        let client = self.client(&request.client)?;
+        let mut client = client.lock().await;
+        groups::encrypt(&mut client, &self.faults, request).await
+    }
+
+    async fn group_decrypt(&self, request: &GroupDecrypt) -> CallResult<Vec<u8>> {
+        let client = self.client(&request.client)?;
+        let mut client = client.lock().await;
+        groups::decrypt(&mut client, &self.faults, request).await
     }
 }
