@@ -9,19 +9,20 @@
 //! - group-any-version: on `invalid_version`, decrypt by hand without looking at the version byte.
 //! - group-wrong-message-key: always decrypt by hand with the 48 HKDF bytes read as key || iv.
 //! - group-lax-skdm-key: give an SKDM signing key without (or with another) type byte the 0x05 before parsing.
-//! - group-no-rekey-on-leave, group-rotate-keeps-id: in `groups::sender_key` (skip the rotation / give the new
-//!   key the old id, here).
+//! - group-no-rekey-on-leave: the departed holders are added back to the member list, so no one seems to leave.
+//! - group-rotate-keeps-id: after a rotation, the new key is given the old key's id.
 //! - group-upstream-format / group-sign-without-version: re-frame each outgoing skmsg in upstream Signal's
 //!   fields / re-sign it over the protobuf without the version byte.
 //! - group-skdm-raw-signing-key: send the SKDM's signing key as 32 raw bytes, without 0x05.
 
 use super::groups::{self, Checks, Groups, MAX_JUMP, SenderKeyMessageProto, UPSTREAM_MAX_JUMP};
-use super::{Fault, Faults, reject};
-use crate::provider::{CallError, CallResult, ErrorClass};
+use super::{Client, Fault, Faults, reject};
+use crate::provider::{
+    CallError, CallResult, ErrorClass, GroupDecrypt, GroupEncrypt, GroupProcessSkdm, GroupSenderKey,
+};
 use prost::Message;
 use rand::rngs::StdRng;
-use std::collections::HashMap;
-use wacore_libsignal::protocol::{PublicKey, SenderKeyDistributionMessage, SenderKeyRecord};
+use wacore_libsignal::protocol::{PrivateKey, PublicKey, SenderKeyDistributionMessage, SenderKeyRecord};
 use wacore_libsignal::store::sender_key_name::SenderKeyName;
 
 /// The SKDM protobuf as WhatsApp sends it (to rewrite its fields).
@@ -61,8 +62,63 @@ fn class_of(result: &CallResult<Vec<u8>>) -> Option<ErrorClass> {
     }
 }
 
+/// `groups::sender_key` with the sender-side key faults.
+pub(super) async fn sender_key(client: &mut Client, faults: &Faults, request: &GroupSenderKey) -> CallResult<Vec<u8>> {
+    let name = SenderKeyName::new(request.group.clone(), client.name.clone());
+    let old_id = client.groups.own_key_id(&name);
+    let mut request = request.clone();
+    if faults.has(Fault::GroupNoRekeyOnLeave) {
+        // Nobody ever seems to leave: the departed holders are added back to the member list.
+        for holder in client.groups.holders(&request.group) {
+            if !request.members.contains(&holder) {
+                request.members.push(holder);
+            }
+        }
+    }
+    let mut skdm = groups::sender_key(client, &request).await?;
+    if let (true, Some(old)) = (faults.has(Fault::GroupRotateKeepsId), old_id)
+        && client.groups.own_key_id(&name) != Some(old)
+    {
+        skdm = set_own_key_id(&mut client.groups, &name, old)?.serialized().to_vec();
+    }
+    if faults.has(Fault::GroupSkdmRawSigningKey) {
+        let parsed = SenderKeyDistributionMessage::try_from(skdm.as_slice()).map_err(reject)?;
+        skdm = skdm_with_raw_signing_key(&parsed);
+    }
+    Ok(skdm)
+}
+
+/// `groups::process_skdm` with group-lax-skdm-key.
+pub(super) async fn process_skdm(client: &mut Client, faults: &Faults, request: &GroupProcessSkdm) -> CallResult<()> {
+    let mut request = request.clone();
+    if faults.has(Fault::GroupLaxSkdmKey) {
+        request.skdm = repair_skdm_key(&request.skdm.0).into();
+    }
+    groups::process_skdm(client, &request).await
+}
+
+/// `groups::encrypt` with the outgoing-format faults.
+pub(super) async fn encrypt(client: &mut Client, faults: &Faults, request: &GroupEncrypt) -> CallResult<Vec<u8>> {
+    let bytes = groups::encrypt(client, request).await?;
+    if !faults.has(Fault::GroupUpstreamFormat) && !faults.has(Fault::GroupSignWithoutVersion) {
+        return Ok(bytes);
+    }
+    let name = SenderKeyName::new(request.group.clone(), client.name.clone());
+    let record = client
+        .groups
+        .record(&name)
+        .ok_or_else(|| internal("no own sender key"))?;
+    let key = groups::own_signing_key(record)?;
+    reframe_skmsg(&key, faults, &bytes, &mut client.rng)
+}
+
 /// `groups::decrypt` with the receiver-side faults.
-pub(super) async fn group_decrypt(
+pub(super) async fn decrypt(client: &mut Client, faults: &Faults, request: &GroupDecrypt) -> CallResult<Vec<u8>> {
+    let name = SenderKeyName::new(request.group.clone(), request.sender.clone());
+    group_decrypt(&mut client.groups, faults, &name, &request.skmsg.0).await
+}
+
+async fn group_decrypt(
     groups: &mut Groups,
     faults: &Faults,
     name: &SenderKeyName,
@@ -114,7 +170,7 @@ pub(super) async fn group_decrypt(
 }
 
 /// group-lax-skdm-key: make the signing key `0x05 || 32 bytes` whatever it was.
-pub(super) fn repair_skdm_key(bytes: &[u8]) -> Vec<u8> {
+fn repair_skdm_key(bytes: &[u8]) -> Vec<u8> {
     let Some((version, proto)) = bytes.split_first() else {
         return bytes.to_vec();
     };
@@ -134,7 +190,7 @@ pub(super) fn repair_skdm_key(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// group-skdm-raw-signing-key: the same SKDM with its signing key's 0x05 dropped.
-pub(super) fn skdm_with_raw_signing_key(skdm: &SenderKeyDistributionMessage) -> Vec<u8> {
+fn skdm_with_raw_signing_key(skdm: &SenderKeyDistributionMessage) -> Vec<u8> {
     let proto = SkdmProto {
         id: Some(skdm.chain_id()),
         iteration: Some(skdm.iteration()),
@@ -147,12 +203,8 @@ pub(super) fn skdm_with_raw_signing_key(skdm: &SenderKeyDistributionMessage) -> 
 }
 
 /// group-rotate-keeps-id: give the client's fresh sender key the id of the one it replaced.
-pub(super) fn set_own_key_id(
-    records: &mut HashMap<SenderKeyName, SenderKeyRecord>,
-    name: &SenderKeyName,
-    id: u32,
-) -> CallResult<SenderKeyDistributionMessage> {
-    let record = records.remove(name).ok_or_else(|| internal("no own sender key"))?;
+fn set_own_key_id(groups: &mut Groups, name: &SenderKeyName, id: u32) -> CallResult<SenderKeyDistributionMessage> {
+    let record = groups.take(name).ok_or_else(|| internal("no own sender key"))?;
     let mut parts = record.into_components().map_err(reject)?;
     let state = parts.states.first_mut().ok_or_else(|| internal("empty record"))?;
     state.key_id = id;
@@ -165,18 +217,12 @@ pub(super) fn set_own_key_id(
     let signing = PublicKey::deserialize(&state.signing_key.public).map_err(|e| reject(e.into()))?;
     let skdm =
         SenderKeyDistributionMessage::new(3, id, state.chain_key.iteration, chain_key, signing).map_err(reject)?;
-    records.insert(name.clone(), SenderKeyRecord::from_components(parts).map_err(reject)?);
+    groups.put(name, SenderKeyRecord::from_components(parts).map_err(reject)?);
     Ok(skdm)
 }
 
 /// group-upstream-format / group-sign-without-version: re-frame one outgoing skmsg and sign it again.
-pub(super) fn reframe_skmsg(
-    records: &HashMap<SenderKeyName, SenderKeyRecord>,
-    name: &SenderKeyName,
-    faults: &Faults,
-    bytes: &[u8],
-    rng: &mut StdRng,
-) -> CallResult<Vec<u8>> {
+fn reframe_skmsg(key: &PrivateKey, faults: &Faults, bytes: &[u8], rng: &mut StdRng) -> CallResult<Vec<u8>> {
     let signed = &bytes[..bytes.len().saturating_sub(64)];
     let proto =
         SenderKeyMessageProto::decode(signed.get(1..).unwrap_or_default()).map_err(|e| internal(e.to_string()))?;
@@ -199,7 +245,6 @@ pub(super) fn reframe_skmsg(
     } else {
         &out
     };
-    let key = groups::own_signing_key(records.get(name).ok_or_else(|| internal("no own sender key"))?)?;
     let signature = key
         .calculate_signature(covered, rng)
         .map_err(|e| internal(e.to_string()))?;

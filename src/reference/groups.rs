@@ -11,10 +11,10 @@
 //! - it refuses to encrypt for a group it has no sender key for (the caller must ask for the SKDM first, so a
 //!   message never precedes its key).
 //!
-//! The planted bugs of the group faults live in `faulty_groups.rs` ([`decrypt_by_hand`] is the
-//! receiver they share: the same steps as the crate, with the checks switchable).
+//! The planted bugs of the group faults live in `faulty_groups.rs`, which wraps these functions (nothing here
+//! calls it); [`decrypt_by_hand`] is the receiver they share: the crate's steps, with the checks switchable.
 
-use super::{Client, Fault, Faults, public_key, reject};
+use super::{Client, public_key, reject};
 use crate::provider::{
     CallError, CallResult, ErrorClass, GroupDecrypt, GroupEncrypt, GroupProcessSkdm, GroupSenderKey,
 };
@@ -80,40 +80,26 @@ pub(super) fn version_check(bytes: &[u8], what: &str) -> CallResult<()> {
     }
 }
 
-fn own_key_id(groups: &Groups, name: &SenderKeyName) -> Option<u32> {
-    let record = groups.store.0.get(name)?;
-    record.sender_key_state().ok().map(|s| s.chain_id())
-}
-
 /// The client's SKDM for `request.group`, rotating first when a holder of the current key has left.
-pub(super) async fn sender_key(client: &mut Client, faults: &Faults, request: &GroupSenderKey) -> CallResult<Vec<u8>> {
+pub(super) async fn sender_key(client: &mut Client, request: &GroupSenderKey) -> CallResult<Vec<u8>> {
     let name = SenderKeyName::new(request.group.clone(), client.name.clone());
     let members: BTreeSet<String> = request.members.iter().cloned().collect();
     let holders = client.groups.holders.entry(request.group.clone()).or_default();
     let someone_left = holders.iter().any(|h| !members.contains(h));
-    let old_id = own_key_id(&client.groups, &name);
-    let rotate = someone_left && !faults.has(Fault::GroupNoRekeyOnLeave);
-    if rotate {
+    let old_id = client.groups.own_key_id(&name);
+    if someone_left {
         client.groups.store.0.remove(&name);
         client.groups.holders.insert(request.group.clone(), BTreeSet::new());
     }
     let mut skdm = create_sender_key_distribution_message(&name, &mut client.groups.store, &mut client.rng)
         .await
         .map_err(reject)?;
-    if rotate {
-        // A fresh key must not reuse the old id (RO-GROUP-008); redraw in the rare case the crate repeats it.
-        while old_id == Some(skdm.chain_id()) {
-            client.groups.store.0.remove(&name);
-            skdm = create_sender_key_distribution_message(&name, &mut client.groups.store, &mut client.rng)
-                .await
-                .map_err(reject)?;
-        }
-        if let (true, Some(old)) = (faults.has(Fault::GroupRotateKeepsId), old_id) {
-            skdm = super::faulty_groups::set_own_key_id(&mut client.groups.store.0, &name, old)?;
-        }
-    }
-    if faults.has(Fault::GroupSkdmRawSigningKey) {
-        return Ok(super::faulty_groups::skdm_with_raw_signing_key(&skdm));
+    // A fresh key must not reuse the old id (RO-GROUP-008); redraw in the rare case the crate repeats it.
+    while someone_left && old_id == Some(skdm.chain_id()) {
+        client.groups.store.0.remove(&name);
+        skdm = create_sender_key_distribution_message(&name, &mut client.groups.store, &mut client.rng)
+            .await
+            .map_err(reject)?;
     }
     client
         .groups
@@ -125,12 +111,9 @@ pub(super) async fn sender_key(client: &mut Client, faults: &Faults, request: &G
 }
 
 /// Install a peer's SKDM.
-pub(super) async fn process_skdm(client: &mut Client, faults: &Faults, request: &GroupProcessSkdm) -> CallResult<()> {
-    let mut bytes = request.skdm.0.clone();
-    if faults.has(Fault::GroupLaxSkdmKey) {
-        bytes = super::faulty_groups::repair_skdm_key(&bytes);
-    }
-    version_check(&bytes, "SKDM")?;
+pub(super) async fn process_skdm(client: &mut Client, request: &GroupProcessSkdm) -> CallResult<()> {
+    let bytes = &request.skdm.0;
+    version_check(bytes, "SKDM")?;
     let skdm = SenderKeyDistributionMessage::try_from(bytes.as_slice()).map_err(reject)?;
     // The crate parses the signing key with `PublicKey::deserialize`, which also checks the 0x05 type byte; the
     // length is checked here again so that the rule is visible where the SKDM is accepted (RO-GROUP-002).
@@ -142,7 +125,7 @@ pub(super) async fn process_skdm(client: &mut Client, faults: &Faults, request: 
 }
 
 /// Encrypt under the client's current sender key for the group.
-pub(super) async fn encrypt(client: &mut Client, faults: &Faults, request: &GroupEncrypt) -> CallResult<Vec<u8>> {
+pub(super) async fn encrypt(client: &mut Client, request: &GroupEncrypt) -> CallResult<Vec<u8>> {
     let name = SenderKeyName::new(request.group.clone(), client.name.clone());
     if !client.groups.store.0.contains_key(&name) {
         return Err(CallError::rejected(
@@ -153,21 +136,13 @@ pub(super) async fn encrypt(client: &mut Client, faults: &Faults, request: &Grou
     let message = group_encrypt(&mut client.groups.store, &name, &request.plaintext, &mut client.rng)
         .await
         .map_err(reject)?;
-    let bytes = message.serialized().to_vec();
-    if faults.has(Fault::GroupUpstreamFormat) || faults.has(Fault::GroupSignWithoutVersion) {
-        return super::faulty_groups::reframe_skmsg(&client.groups.store.0, &name, faults, &bytes, &mut client.rng);
-    }
-    Ok(bytes)
+    Ok(message.serialized().to_vec())
 }
 
 /// Verify and decrypt a peer's group message.
-pub(super) async fn decrypt(client: &mut Client, faults: &Faults, request: &GroupDecrypt) -> CallResult<Vec<u8>> {
+pub(super) async fn decrypt(client: &mut Client, request: &GroupDecrypt) -> CallResult<Vec<u8>> {
     let name = SenderKeyName::new(request.group.clone(), request.sender.clone());
-    let bytes = &request.skmsg.0;
-    if !faults.is_empty() {
-        return super::faulty_groups::group_decrypt(&mut client.groups, faults, &name, bytes).await;
-    }
-    decrypt_correctly(&mut client.groups, &name, bytes).await
+    decrypt_correctly(&mut client.groups, &name, &request.skmsg.0).await
 }
 
 /// The correct receiver: the strict version check, then the crate (which selects the state by id, verifies the
@@ -207,6 +182,24 @@ pub(super) struct Checks {
 impl Groups {
     pub(super) fn record(&self, name: &SenderKeyName) -> Option<&SenderKeyRecord> {
         self.store.0.get(name)
+    }
+
+    pub(super) fn take(&mut self, name: &SenderKeyName) -> Option<SenderKeyRecord> {
+        self.store.0.remove(name)
+    }
+
+    /// The id of the client's own current sender key in a group.
+    pub(super) fn own_key_id(&self, name: &SenderKeyName) -> Option<u32> {
+        let record = self.store.0.get(name)?;
+        record.sender_key_state().ok().map(|s| s.chain_id())
+    }
+
+    /// The members that received the client's current key for `group`.
+    pub(super) fn holders(&self, group: &str) -> Vec<String> {
+        self.holders
+            .get(group)
+            .map(|h| h.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub(super) fn put(&mut self, name: &SenderKeyName, record: SenderKeyRecord) {

@@ -18,6 +18,9 @@
 //!   pkmsg whose version is not 3 (the crate reads past both).
 //!
 //! These message checks run on the raw protobuf ([`crate::wire`]) in `strict.rs`, before the crate parses.
+//!
+//! Groups (Sender Keys) go through the crate's group API in `groups.rs`, with its own strictness fixes listed
+//! there (exact 0x33 version byte, rotation when a member leaves, a new key id on rotation).
 
 mod chain;
 mod faults;
@@ -531,24 +534,40 @@ impl Provider for ReferenceProvider {
     async fn group_sender_key(&self, request: &GroupSenderKey) -> CallResult<Vec<u8>> {
         let client = self.client(&request.client)?;
         let mut client = client.lock().await;
-        groups::sender_key(&mut client, &self.faults, request).await
+        if self.faults.is_empty() {
+            groups::sender_key(&mut client, request).await
+        } else {
+            faulty_groups::sender_key(&mut client, &self.faults, request).await
+        }
     }
 
     async fn group_process_skdm(&self, request: &GroupProcessSkdm) -> CallResult<()> {
         let client = self.client(&request.client)?;
         let mut client = client.lock().await;
-        groups::process_skdm(&mut client, &self.faults, request).await
+        if self.faults.is_empty() {
+            groups::process_skdm(&mut client, request).await
+        } else {
+            faulty_groups::process_skdm(&mut client, &self.faults, request).await
+        }
     }
 
     async fn group_encrypt(&self, request: &GroupEncrypt) -> CallResult<Vec<u8>> {
         let client = self.client(&request.client)?;
         let mut client = client.lock().await;
-        groups::encrypt(&mut client, &self.faults, request).await
+        if self.faults.is_empty() {
+            groups::encrypt(&mut client, request).await
+        } else {
+            faulty_groups::encrypt(&mut client, &self.faults, request).await
+        }
     }
 
     async fn group_decrypt(&self, request: &GroupDecrypt) -> CallResult<Vec<u8>> {
         let client = self.client(&request.client)?;
         let mut client = client.lock().await;
-        groups::decrypt(&mut client, &self.faults, request).await
+        if self.faults.is_empty() {
+            groups::decrypt(&mut client, request).await
+        } else {
+            faulty_groups::decrypt(&mut client, &self.faults, request).await
+        }
     }
 }

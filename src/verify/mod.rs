@@ -10,6 +10,7 @@
 
 pub mod crypto;
 pub mod media;
+pub mod media_file;
 pub mod receiver;
 pub mod security_code;
 pub mod sender;
@@ -115,7 +116,7 @@ fn verify_whole_file(family: Family, path: &std::path::Path, out: &mut FileResul
                     .flat_map(|g| &g.tests)
                     .filter(|t| t.operation == crate::family::media::Operation::Upload)
                     .count();
-                media::check(&f)
+                media_file::check(&f)
             })
         }
         _ => crate::yaml::parse::<crate::vector::VectorFile<crate::family::security_code::Group>>(path, &text)

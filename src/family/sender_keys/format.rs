@@ -3,7 +3,7 @@
 
 use crate::bytes::Bytes;
 use crate::provider::ErrorClass;
-use crate::vector::{Expected, vector_test};
+use crate::vector_format::{Expected, vector_test};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

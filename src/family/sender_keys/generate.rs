@@ -9,9 +9,9 @@
 use super::format::{Action, ActionKind, Group, Operation, Step, Test};
 use crate::bytes::Bytes;
 use crate::family::Family;
-use crate::generate::{Generated, file, flags, render, reqs};
 use crate::provider::ErrorClass;
 use crate::vector::Expected;
+use crate::vector_format::{Generated, file, flags, render, reqs};
 use hmac::{Hmac, KeyInit, Mac};
 use prost::Message;
 use rand::SeedableRng;

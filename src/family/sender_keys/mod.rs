@@ -32,7 +32,7 @@ use crate::provider::{
     CallError, CallResult, ClientId, CreateClient, GroupDecrypt, GroupEncrypt, GroupProcessSkdm, GroupSenderKey,
     Provider,
 };
-use crate::vector::{Expected, TestMeta, VectorFile};
+use crate::vector_format::{Expected, TestMeta, VectorFile};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
