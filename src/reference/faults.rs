@@ -53,6 +53,11 @@ pub enum Fault {
     SkipAudienceCheck,
     /// Enlistment: sign the signed prekey over its raw 32 bytes, not 0x05 || key (RO-SIG-002).
     SignPrekeyOverRawKey,
+    /// MAC a constant 0x33 instead of the received version byte, and accept any version byte with a nibble 3
+    /// (RO-ENC-011).
+    VersionOutsideMac,
+    /// Pin the identity key of a first pkmsg before its MAC verifies (RO-ID-008).
+    IdentityPinnedBeforeAuth,
     /// Groups: decrypt a SenderKeyMessage whose signature does not verify (RO-SIG-004).
     GroupSkipSignature,
     /// Groups: sign outgoing SenderKeyMessages over the protobuf without the version byte (RO-SIG-004).
@@ -83,7 +88,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 33] = [
+    pub const ALL: [Fault; 35] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -104,6 +109,8 @@ impl Fault {
         Self::AcceptAlgNone,
         Self::SkipAudienceCheck,
         Self::SignPrekeyOverRawKey,
+        Self::VersionOutsideMac,
+        Self::IdentityPinnedBeforeAuth,
         Self::GroupSkipSignature,
         Self::GroupSignWithoutVersion,
         Self::GroupLaxSkdmKey,
@@ -142,6 +149,8 @@ impl Fault {
             Self::AcceptAlgNone => "accept-alg-none",
             Self::SkipAudienceCheck => "skip-audience-check",
             Self::SignPrekeyOverRawKey => "sign-prekey-over-raw-key",
+            Self::VersionOutsideMac => "version-outside-mac",
+            Self::IdentityPinnedBeforeAuth => "identity-pinned-before-auth",
             Self::GroupSkipSignature => "group-skip-signature",
             Self::GroupSignWithoutVersion => "group-sign-without-version",
             Self::GroupLaxSkdmKey => "group-lax-skdm-key",
@@ -180,6 +189,8 @@ impl Fault {
             Self::AcceptAlgNone => "RO-ID-005F",
             Self::SkipAudienceCheck => "RO-ID-005D",
             Self::SignPrekeyOverRawKey => "RO-SIG-002",
+            Self::VersionOutsideMac => "RO-ENC-011",
+            Self::IdentityPinnedBeforeAuth => "RO-ID-008",
             Self::GroupSkipSignature | Self::GroupSignWithoutVersion => "RO-SIG-004",
             Self::GroupLaxSkdmKey | Self::GroupSkdmRawSigningKey => "RO-GROUP-002",
             Self::GroupWrongMessageKey => "RO-GROUP-003",
