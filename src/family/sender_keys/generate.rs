@@ -271,6 +271,9 @@ fn test(id: &str, comment: &str, requirements: &[&str], flag: &[&str], steps: Ve
 
 use ErrorClass as E;
 
+/// A malformed SKDM case: id, what is wrong, the bytes, the classes that name it, its flag.
+type BadSkdm = (&'static str, &'static str, Vec<u8>, &'static [ErrorClass], &'static str);
+
 fn known_answers() -> Result<Vec<Test>, String> {
     let mut rng = StdRng::seed_from_u64(0x5eed_6001);
     let mut tests = Vec::new();
@@ -494,7 +497,7 @@ fn known_answers() -> Result<Vec<Test>, String> {
         k.pop();
     }
     let whole = framed_skdm(skdm_fields.clone(), 0x33);
-    let skdm_cases: [(&str, &str, Vec<u8>, &[ErrorClass], &str); 5] = [
+    let skdm_cases: [BadSkdm; 5] = [
         (
             "skdm.signing-key-type-06",
             "signingKey with type byte 0x06",
