@@ -15,41 +15,18 @@
 //!   fields / re-sign it over the protobuf without the version byte.
 //! - group-skdm-raw-signing-key: send the SKDM's signing key as 32 raw bytes, without 0x05.
 
-use super::groups::{self, Checks, Groups, MAX_JUMP, SenderKeyMessageProto, UPSTREAM_MAX_JUMP};
+use super::groups::{self, Checks, Groups, MAX_JUMP, UPSTREAM_MAX_JUMP};
 use super::{Client, Fault, Faults, reject};
 use crate::provider::{
     CallError, CallResult, ErrorClass, GroupDecrypt, GroupEncrypt, GroupProcessSkdm, GroupSenderKey,
+};
+use crate::wire::{
+    SenderKeyDistributionMessage as SkdmProto, SenderKeyMessage as SkmsgProto, UpstreamSenderKeyMessage,
 };
 use prost::Message;
 use rand::rngs::StdRng;
 use wacore_libsignal::protocol::{PrivateKey, PublicKey, SenderKeyDistributionMessage, SenderKeyRecord};
 use wacore_libsignal::store::sender_key_name::SenderKeyName;
-
-/// The SKDM protobuf as WhatsApp sends it (to rewrite its fields).
-#[derive(Clone, PartialEq, prost::Message)]
-struct SkdmProto {
-    #[prost(uint32, optional, tag = "1")]
-    id: Option<u32>,
-    #[prost(uint32, optional, tag = "2")]
-    iteration: Option<u32>,
-    #[prost(bytes = "vec", optional, tag = "3")]
-    chain_key: Option<Vec<u8>>,
-    #[prost(bytes = "vec", optional, tag = "4")]
-    signing_key: Option<Vec<u8>>,
-}
-
-/// Upstream Signal's SenderKeyMessage fields (not WhatsApp's).
-#[derive(Clone, PartialEq, prost::Message)]
-struct UpstreamSkmProto {
-    #[prost(bytes = "vec", optional, tag = "1")]
-    distribution_uuid: Option<Vec<u8>>,
-    #[prost(uint32, optional, tag = "2")]
-    chain_id: Option<u32>,
-    #[prost(uint32, optional, tag = "3")]
-    iteration: Option<u32>,
-    #[prost(bytes = "vec", optional, tag = "4")]
-    ciphertext: Option<Vec<u8>>,
-}
 
 fn internal(detail: impl Into<String>) -> CallError {
     CallError::rejected(ErrorClass::Internal, detail)
@@ -224,11 +201,10 @@ fn set_own_key_id(groups: &mut Groups, name: &SenderKeyName, id: u32) -> CallRes
 /// group-upstream-format / group-sign-without-version: re-frame one outgoing skmsg and sign it again.
 fn reframe_skmsg(key: &PrivateKey, faults: &Faults, bytes: &[u8], rng: &mut StdRng) -> CallResult<Vec<u8>> {
     let signed = &bytes[..bytes.len().saturating_sub(64)];
-    let proto =
-        SenderKeyMessageProto::decode(signed.get(1..).unwrap_or_default()).map_err(|e| internal(e.to_string()))?;
+    let proto = SkmsgProto::decode(signed.get(1..).unwrap_or_default()).map_err(|e| internal(e.to_string()))?;
     let body = if faults.has(Fault::GroupUpstreamFormat) {
         let id = proto.id.unwrap_or_default();
-        UpstreamSkmProto {
+        UpstreamSenderKeyMessage {
             distribution_uuid: Some([id.to_be_bytes(); 4].concat()),
             chain_id: proto.id,
             iteration: proto.iteration,

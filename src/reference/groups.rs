@@ -49,9 +49,9 @@ pub(super) struct Groups {
     seen: HashMap<Vec<u8>, Vec<u8>>,
 }
 
-/// wacore-libsignal's sender-key store, in memory.
+/// wacore-libsignal's sender-key store, in memory (the vector generator uses it too).
 #[derive(Default)]
-struct SenderKeys(HashMap<SenderKeyName, SenderKeyRecord>);
+pub(crate) struct SenderKeys(pub(crate) HashMap<SenderKeyName, SenderKeyRecord>);
 
 #[async_trait]
 impl SenderKeyStore for SenderKeys {
@@ -152,20 +152,6 @@ pub(super) async fn decrypt_correctly(groups: &mut Groups, name: &SenderKeyName,
     group_decrypt(bytes, &mut groups.store, name).await.map_err(reject)
 }
 
-/// The SenderKeyMessage protobuf as WhatsApp sends it.
-#[derive(Clone, PartialEq, prost::Message)]
-pub(super) struct SenderKeyMessageProto {
-    /// Key id.
-    #[prost(uint32, optional, tag = "1")]
-    pub id: Option<u32>,
-    /// Iteration.
-    #[prost(uint32, optional, tag = "2")]
-    pub iteration: Option<u32>,
-    /// AES-256-CBC ciphertext.
-    #[prost(bytes = "vec", optional, tag = "3")]
-    pub ciphertext: Option<Vec<u8>>,
-}
-
 /// What [`decrypt_by_hand`] checks.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Checks {
@@ -231,7 +217,7 @@ pub(super) fn decrypt_by_hand(
         return Err(invalid("too short"));
     }
     let (signed, signature) = bytes.split_at(bytes.len() - SIGNATURE_LEN);
-    let proto = SenderKeyMessageProto::decode(&signed[1..]).map_err(|_| invalid("bad protobuf"))?;
+    let proto = crate::wire::SenderKeyMessage::decode(&signed[1..]).map_err(|_| invalid("bad protobuf"))?;
     let (Some(id), Some(iteration), Some(ciphertext)) = (proto.id, proto.iteration, proto.ciphertext) else {
         return Err(invalid("missing field"));
     };

@@ -34,6 +34,7 @@ mod stores;
 mod strict;
 
 pub use faults::{Fault, Faults, GROUPS_PROFILE};
+pub(crate) use groups::SenderKeys;
 
 use crate::provider::{
     CallError, CallResult, Capabilities, Ciphertext, CiphertextKind, ClientId, CreateClient, Enlistment,

@@ -10,40 +10,22 @@ use super::format::{Action, ActionKind, Group, Operation, Step, Test};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::provider::ErrorClass;
-use crate::vector::Expected;
+use crate::reference::SenderKeys;
+use crate::vector_format::Expected;
 use crate::vector_format::{Generated, file, flags, render, reqs};
+use crate::wire::{
+    SenderKeyDistributionMessage as SkdmFields, SenderKeyMessage as SkmsgFields,
+    UpstreamSenderKeyDistributionMessage as UpstreamSkdm, UpstreamSenderKeyMessage as UpstreamSkmsg,
+};
 use hmac::{Hmac, KeyInit, Mac};
 use prost::Message;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use sha2::Sha256;
-use std::collections::HashMap;
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
-use wacore_libsignal::protocol::{
-    KeyPair, SenderKeyDistributionMessage, SenderKeyRecord, SenderKeyStore, SignalProtocolError, group_encrypt,
-};
+use wacore_libsignal::protocol::{KeyPair, SenderKeyDistributionMessage, SenderKeyRecord, group_encrypt};
 use wacore_libsignal::store::sender_key_name::SenderKeyName;
-
-/// One sender-key record in memory, for wacore-libsignal's `group_encrypt`.
-#[derive(Default)]
-struct Records(HashMap<SenderKeyName, SenderKeyRecord>);
-
-#[async_trait::async_trait]
-impl SenderKeyStore for Records {
-    async fn store_sender_key(
-        &mut self,
-        name: &SenderKeyName,
-        record: SenderKeyRecord,
-    ) -> Result<(), SignalProtocolError> {
-        self.0.insert(name.clone(), record);
-        Ok(())
-    }
-
-    async fn load_sender_key(&self, name: &SenderKeyName) -> Result<Option<SenderKeyRecord>, SignalProtocolError> {
-        Ok(self.0.get(name).cloned())
-    }
-}
 
 /// Run a future that never waits (the in-memory store answers at once) to its end.
 fn at_once<F: Future>(future: F) -> Result<F::Output, String> {
@@ -56,56 +38,6 @@ fn at_once<F: Future>(future: F) -> Result<F::Output, String> {
 
 /// The group every known-answer case uses.
 const GROUP: &str = "120363000000000001@g.us";
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct SkmsgFields {
-    #[prost(uint32, optional, tag = "1")]
-    id: Option<u32>,
-    #[prost(uint32, optional, tag = "2")]
-    iteration: Option<u32>,
-    #[prost(bytes = "vec", optional, tag = "3")]
-    ciphertext: Option<Vec<u8>>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct SkdmFields {
-    #[prost(uint32, optional, tag = "1")]
-    id: Option<u32>,
-    #[prost(uint32, optional, tag = "2")]
-    iteration: Option<u32>,
-    #[prost(bytes = "vec", optional, tag = "3")]
-    chain_key: Option<Vec<u8>>,
-    #[prost(bytes = "vec", optional, tag = "4")]
-    signing_key: Option<Vec<u8>>,
-}
-
-/// Upstream Signal's SenderKeyMessage (`wire.proto`).
-#[derive(Clone, PartialEq, prost::Message)]
-struct UpstreamSkmsg {
-    #[prost(bytes = "vec", optional, tag = "1")]
-    distribution_uuid: Option<Vec<u8>>,
-    #[prost(uint32, optional, tag = "2")]
-    chain_id: Option<u32>,
-    #[prost(uint32, optional, tag = "3")]
-    iteration: Option<u32>,
-    #[prost(bytes = "vec", optional, tag = "4")]
-    ciphertext: Option<Vec<u8>>,
-}
-
-/// Upstream Signal's SenderKeyDistributionMessage (`wire.proto`).
-#[derive(Clone, PartialEq, prost::Message)]
-struct UpstreamSkdm {
-    #[prost(bytes = "vec", optional, tag = "1")]
-    distribution_uuid: Option<Vec<u8>>,
-    #[prost(uint32, optional, tag = "2")]
-    chain_id: Option<u32>,
-    #[prost(uint32, optional, tag = "3")]
-    iteration: Option<u32>,
-    #[prost(bytes = "vec", optional, tag = "4")]
-    chain_key: Option<Vec<u8>>,
-    #[prost(bytes = "vec", optional, tag = "5")]
-    signing_key: Option<Vec<u8>>,
-}
 
 fn hmac(key: &[u8], byte: u8) -> [u8; 32] {
     let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(key) else {
@@ -166,7 +98,7 @@ impl Sender {
             )
             .map_err(|e| e.to_string())?;
         let name = SenderKeyName::new(GROUP.into(), self.name.into());
-        let mut records = Records::default();
+        let mut records = SenderKeys::default();
         records.0.insert(name.clone(), record);
         let message = at_once(group_encrypt(&mut records, &name, plaintext, rng))?.map_err(|e| e.to_string())?;
         Ok(message.serialized().to_vec())

@@ -252,15 +252,11 @@ mod req {
 /// Whether bytes that are not a WhatsApp sender-key message read as upstream Signal's format (field 1 a 16-byte
 /// distribution UUID), which blames RO-GROUP-019 rather than the format requirement.
 fn upstream_format(bytes: &[u8]) -> bool {
-    #[derive(Clone, PartialEq, prost::Message)]
-    struct Upstream {
-        #[prost(bytes = "vec", optional, tag = "1")]
-        distribution_uuid: Option<Vec<u8>>,
-    }
     let body = bytes.get(1..).unwrap_or_default();
     let skmsg_body = &body[..body.len().saturating_sub(verify::SIGNATURE_LEN)];
     [body, skmsg_body].iter().any(|b| {
-        <Upstream as prost::Message>::decode(*b).is_ok_and(|u| u.distribution_uuid.is_some_and(|d| d.len() == 16))
+        <crate::wire::UpstreamSenderKeyMessage as prost::Message>::decode(*b)
+            .is_ok_and(|u| u.distribution_uuid.is_some_and(|d| d.len() == 16))
     })
 }
 
