@@ -31,6 +31,7 @@ pub mod selftest;
 pub mod signature;
 pub mod transcript;
 pub mod vector;
+pub mod vector_format;
 pub mod verify;
 pub mod waiver;
 pub mod wire;
