@@ -164,7 +164,11 @@ mod tests {
     fn bodies_and_counts_are_bounded() {
         let long = "x".repeat(MAX_BODY_BYTES * 2);
         let kept = bounded(&long, &Sanitizer::new([]));
-        assert!(kept.len() < MAX_BODY_BYTES + 100 && kept.contains("bytes cut"), "{}", kept.len());
+        assert!(
+            kept.len() < MAX_BODY_BYTES + 100 && kept.contains("bytes cut"),
+            "{}",
+            kept.len()
+        );
         let recorder = Recorder::default();
         for _ in 0..MAX_EXCHANGES + 3 {
             recorder.push(exchange("{}"));
