@@ -110,10 +110,16 @@ impl RunOutput {
         if !self.waiver_errors.is_empty() {
             return exit::INPUT_ERROR;
         }
-        match self.report.verdict {
-            Verdict::Conformant => exit::CONFORMANT,
-            Verdict::NotConformant => exit::NOT_CONFORMANT,
-        }
+        verdict_exit_code(self.report.scope_verdict())
+    }
+}
+
+/// Exit code of a verdict. A partial run exits by its verdict within scope (0 when nothing in scope failed), so
+/// that shards and focused CI jobs gate on what they ran; its report never reads CONFORMANT.
+pub fn verdict_exit_code(verdict: Verdict) -> i32 {
+    match verdict {
+        Verdict::Conformant => exit::CONFORMANT,
+        Verdict::NotConformant | Verdict::Partial => exit::NOT_CONFORMANT,
     }
 }
 
@@ -190,6 +196,9 @@ pub async fn run_with_waivers(
     for id in &request.plan.vectors {
         command.push_str(&format!(" --vector {id}"));
     }
+    if let Some(shard) = request.plan.shard {
+        command.push_str(&format!(" --shard {shard}"));
+    }
     let options = RunOptions {
         seed,
         concurrency: request.concurrency,
@@ -213,6 +222,7 @@ pub async fn run_with_waivers(
             only: request.plan.only.clone(),
             vector_filter: request.plan.vectors.clone(),
             command,
+            mode: request.plan.scenarios,
             started_at: started_at.clone(),
             finished_at,
         },

@@ -23,6 +23,7 @@ pub mod requirements;
 pub mod runner;
 pub mod scenario;
 pub mod schema;
+pub mod scope;
 pub mod scoring;
 pub mod selftest;
 pub mod signature;
