@@ -1,5 +1,7 @@
 //! `conformance`: the command line over the interop_conformance library.
 
+#[cfg(test)]
+mod ci_docs_check;
 mod report_cli;
 
 use clap::{Args, Parser, Subcommand};

@@ -142,10 +142,15 @@ impl Plan {
         } else {
             profile.file.requirements.clone()
         };
-        // A shard judges the same requirements as the whole plan; those without a case in it stay untested.
-        let cases: Vec<Case> = match options.shard {
-            Some(shard) => cases.into_iter().filter(|c| shard.contains(&c.meta.id)).collect(),
-            None => cases,
+        // A shard judges the requirements its cases check; `report merge` scores the whole plan's scope again.
+        let (cases, scope) = match options.shard {
+            Some(shard) => {
+                let cases: Vec<Case> = cases.into_iter().filter(|c| shard.contains(&c.meta.id)).collect();
+                let touched: BTreeSet<&String> = cases.iter().flat_map(|c| &c.meta.requirements).collect();
+                let scope = scope.into_iter().filter(|r| touched.contains(r)).collect();
+                (cases, scope)
+            }
+            None => (cases, scope),
         };
         Ok(Self {
             profile,
