@@ -72,7 +72,10 @@ fn commands(script: &str) -> Vec<Vec<String>> {
     substitute(script)
         .split(['\n', ';', '&'])
         .map(words)
-        .filter(|w| w.first().is_some_and(|p| p == "conformance" || p.ends_with("/conformance")))
+        .filter(|w| {
+            w.first()
+                .is_some_and(|p| p == "conformance" || p.ends_with("/conformance"))
+        })
         .collect()
 }
 
@@ -89,7 +92,11 @@ fn github_actions_workflow_shards_merges_and_uses_valid_commands() {
     let file = "docs/ci/github-actions.yml";
     let doc = &load(file)[0];
     let shard = &doc["jobs"]["shard"];
-    assert_eq!(shard["strategy"]["fail-fast"], Value::Bool(false), "a failing shard must not cancel the others");
+    assert_eq!(
+        shard["strategy"]["fail-fast"],
+        Value::Bool(false),
+        "a failing shard must not cancel the others"
+    );
     let matrix: Vec<u64> = shard["strategy"]["matrix"]["shard"]
         .as_array()
         .expect("matrix.shard")
@@ -100,7 +107,10 @@ fn github_actions_workflow_shards_merges_and_uses_valid_commands() {
     assert_eq!(matrix, (1..=n).collect::<Vec<_>>(), "the matrix lists shards 1..N");
     let merge = &doc["jobs"]["merge"];
     assert_eq!(merge["needs"], "shard");
-    assert_eq!(merge["if"], "always()", "the merge runs (and reports) even when a shard failed");
+    assert_eq!(
+        merge["if"], "always()",
+        "the merge runs (and reports) even when a shard failed"
+    );
     let steps = |job: &Value| job["steps"].as_array().cloned().unwrap_or_default();
     let uses = |job: &Value, action: &str| {
         steps(job)
@@ -109,12 +119,28 @@ fn github_actions_workflow_shards_merges_and_uses_valid_commands() {
             .unwrap_or_else(|| panic!("no {action} step"))
     };
     let upload = uses(shard, "actions/upload-artifact");
-    assert!(upload["with"]["name"].as_str().unwrap_or("").contains("${{ matrix.shard }}"), "one artifact per shard");
-    assert_eq!(uses(merge, "actions/download-artifact")["with"]["pattern"], "conformance-shard-*");
+    assert!(
+        upload["with"]["name"]
+            .as_str()
+            .unwrap_or("")
+            .contains("${{ matrix.shard }}"),
+        "one artifact per shard"
+    );
+    assert_eq!(
+        uses(merge, "actions/download-artifact")["with"]["pattern"],
+        "conformance-shard-*"
+    );
     let scripts = |job: &Value| -> Vec<String> {
-        steps(job).iter().filter_map(|s| s["run"].as_str().map(String::from)).collect()
+        steps(job)
+            .iter()
+            .filter_map(|s| s["run"].as_str().map(String::from))
+            .collect()
     };
-    assert!(scripts(merge).iter().any(|s| s.contains("summary.md") && s.contains("GITHUB_STEP_SUMMARY")));
+    assert!(
+        scripts(merge)
+            .iter()
+            .any(|s| s.contains("summary.md") && s.contains("GITHUB_STEP_SUMMARY"))
+    );
     let mut found = Vec::new();
     for script in scripts(shard).iter().chain(&scripts(merge)) {
         for argv in commands(script) {

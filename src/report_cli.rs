@@ -4,8 +4,8 @@
 use chrono::{TimeDelta, Utc};
 use clap::Subcommand;
 use interop_conformance::certificate::{self, CertError};
-use interop_conformance::exit;
 use interop_conformance::execute;
+use interop_conformance::exit;
 use interop_conformance::report::{diff, merge, terminal};
 use std::path::{Path, PathBuf};
 

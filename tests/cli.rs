@@ -99,7 +99,11 @@ fn passing_fixture_with_filter_is_conformant() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("partial run (--only RO-SIG-002)"), "{}", stdout(&o));
-    assert!(stdout(&o).contains("verdict: PARTIAL (CONFORMANT within scope)"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("verdict: PARTIAL (CONFORMANT within scope)"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 fn broken_vector(name: &str, yaml: &str) -> Output {

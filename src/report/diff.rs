@@ -132,7 +132,12 @@ pub fn comparable(old: &RunReport, new: &RunReport) -> Result<(), String> {
             o.profile, o.profile_version, n.profile, n.profile_version
         ));
     }
-    let digests = |r: &super::RunInfo| r.vectors.iter().map(|v| (v.path.clone(), v.sha256.clone())).collect::<Vec<_>>();
+    let digests = |r: &super::RunInfo| {
+        r.vectors
+            .iter()
+            .map(|v| (v.path.clone(), v.sha256.clone()))
+            .collect::<Vec<_>>()
+    };
     if digests(o) != digests(n) {
         return Err("the runs read different vector files (compare run.vectors in each report)".into());
     }

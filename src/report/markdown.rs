@@ -69,7 +69,10 @@ fn write_summary(out: &mut String, report: &RunReport) -> fmt::Result {
         code(&run.target),
         run.seed,
         if report.is_partial() {
-            format!(" ({}; the verdict covers only the requirements in scope)", escape(&report.partial_note()))
+            format!(
+                " ({}; the verdict covers only the requirements in scope)",
+                escape(&report.partial_note())
+            )
         } else {
             String::new()
         }

@@ -39,7 +39,11 @@ struct Part {
 }
 
 fn load(dir: &Path) -> Result<Part, MergeError> {
-    let path = if dir.is_dir() { dir.join("report.json") } else { dir.to_path_buf() };
+    let path = if dir.is_dir() {
+        dir.join("report.json")
+    } else {
+        dir.to_path_buf()
+    };
     let report = diff::load(&path).map_err(|e| MergeError(e.to_string()))?;
     let shard = report.run.scope.shard.ok_or_else(|| {
         MergeError(format!(

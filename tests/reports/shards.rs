@@ -63,11 +63,20 @@ fn four_shards_merge_into_the_single_run_and_bad_sets_are_refused() {
     assert_eq!(single.verdict, Verdict::NotConformant, "the planted bug fails the run");
     let parts = shards(&dir, 4, SEED);
     let merged = merge::merge(&parts, &MergeData::default()).expect("four shards merge");
-    assert_eq!(outcomes(&merged), outcomes(&single), "same cases, order, outcomes and observations");
+    assert_eq!(
+        outcomes(&merged),
+        outcomes(&single),
+        "same cases, order, outcomes and observations"
+    );
     assert_eq!(merged.verdict, single.verdict);
     assert_eq!(merged.score, single.score);
     assert_eq!(merged.summary, single.summary);
-    let verdicts = |r: &RunReport| r.requirements.iter().map(|q| (q.id.clone(), q.verdict)).collect::<Vec<_>>();
+    let verdicts = |r: &RunReport| {
+        r.requirements
+            .iter()
+            .map(|q| (q.id.clone(), q.verdict))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(verdicts(&merged), verdicts(&single));
     assert!(merged.run.scope.complete && merged.run.scope.shard.is_none());
     assert!(!merged.run.command.contains("--shard"), "{}", merged.run.command);
@@ -77,9 +86,18 @@ fn four_shards_merge_into_the_single_run_and_bad_sets_are_refused() {
     assert!(e.contains("missing shard(s): 4/4"), "{e}");
     let e = merge_err(&[parts[0].clone(), parts[0].clone(), parts[2].clone(), parts[3].clone()]);
     assert!(e.contains("shard 1/4 is given twice"), "{e}");
-    let other = run(Some(Shard { index: 2, count: 4 }), Some(&dir.join("other-seed")), SEED + 1);
+    let other = run(
+        Some(Shard { index: 2, count: 4 }),
+        Some(&dir.join("other-seed")),
+        SEED + 1,
+    );
     assert_eq!(other.report.run.seed, SEED + 1);
-    let e = merge_err(&[parts[0].clone(), dir.join("other-seed"), parts[2].clone(), parts[3].clone()]);
+    let e = merge_err(&[
+        parts[0].clone(),
+        dir.join("other-seed"),
+        parts[2].clone(),
+        parts[3].clone(),
+    ]);
     assert!(e.contains("different runs: seed"), "{e}");
 
     // The CLI: merge exits by the merged verdict (1 here), 2 on a missing shard.
@@ -91,7 +109,14 @@ fn four_shards_merge_into_the_single_run_and_bad_sets_are_refused() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(out.join("report.json").is_file() && out.join("badge.json").is_file());
     let o = bin()
-        .args(["report", "merge", s(&parts[0]), s(&parts[1]), "--out", s(&dir.join("m2"))])
+        .args([
+            "report",
+            "merge",
+            s(&parts[0]),
+            s(&parts[1]),
+            "--out",
+            s(&dir.join("m2")),
+        ])
         .output()
         .expect("merge");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
@@ -113,12 +138,19 @@ fn a_partial_run_never_reads_as_conformant() {
         .expect("run");
     let report = &output.report;
     assert_eq!(report.verdict, Verdict::Partial);
-    assert_eq!(report.scope_verdict(), Verdict::Conformant, "everything in scope passed");
+    assert_eq!(
+        report.scope_verdict(),
+        Verdict::Conformant,
+        "everything in scope passed"
+    );
     assert_eq!(output.exit_code(), 0, "exit by the verdict within scope");
     assert!(!report.run.scope.complete);
     let label = "PARTIAL (CONFORMANT within scope)";
     let t = terminal::render(report);
-    assert!(t.contains(&format!("verdict: {label}")) && !t.contains("verdict: CONFORMANT"), "{t}");
+    assert!(
+        t.contains(&format!("verdict: {label}")) && !t.contains("verdict: CONFORMANT"),
+        "{t}"
+    );
     assert!(t.contains("not a certification"), "{t}");
     let md = markdown::render(report);
     assert!(md.starts_with(&format!("## 🟡 {label}")), "{md}");
@@ -133,13 +165,24 @@ fn a_partial_run_never_reads_as_conformant() {
 
     // The certificate's commands say it too.
     let key = dir.join("key");
-    assert!(bin().args(["report", "keygen", "--out", s(&key)]).output().expect("keygen").status.success());
+    assert!(
+        bin()
+            .args(["report", "keygen", "--out", s(&key)])
+            .output()
+            .expect("keygen")
+            .status
+            .success()
+    );
     let o = bin()
         .args(["report", "sign", s(&dir.join("report.json")), "--key", s(&key)])
         .output()
         .expect("sign");
     assert!(text(&o).contains(&format!("verdict: {label}")), "{}", text(&o));
-    assert!(text(&o).contains("not for conformance to the whole profile"), "{}", text(&o));
+    assert!(
+        text(&o).contains("not for conformance to the whole profile"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -152,7 +195,11 @@ fn a_diff_across_scopes_is_refused() {
     assert!(diff::comparable(&whole, &whole).is_ok());
     let mut other_profile = whole.clone();
     other_profile.run.profile_version = "0.0.0".into();
-    assert!(diff::comparable(&whole, &other_profile).expect_err("version").contains("different profiles"));
+    assert!(
+        diff::comparable(&whole, &other_profile)
+            .expect_err("version")
+            .contains("different profiles")
+    );
     let (a, b) = (dir.join("whole.json"), dir.join("shard.json"));
     std::fs::write(&a, whole.to_json()).expect("write");
     std::fs::write(&b, shard.to_json()).expect("write");
