@@ -34,6 +34,11 @@ fn default_run_is_conformant_and_writes_reports() {
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("verdict: CONFORMANT"), "{}", stdout(&o));
     assert!(stderr(&o).contains("seed 7"), "the seed is printed: {}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("cases/s"),
+        "no progress when stdout is not a terminal: {}",
+        stderr(&o)
+    );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["verdict"], "CONFORMANT");
