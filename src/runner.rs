@@ -4,6 +4,7 @@
 use crate::family::{self, CaseContext, Family};
 use crate::outcome::{Observation, Outcome};
 use crate::plan::Plan;
+use crate::progress::Progress;
 use crate::provider::Provider;
 use crate::sanitize::{Budget, Sanitizer};
 use crate::transcript::{self, Recorder, Transcript};
@@ -29,6 +30,8 @@ pub struct RunOptions {
     pub replay_base: String,
     /// Record each case's adapter exchanges ([`crate::transcript`]).
     pub transcripts: bool,
+    /// Show live progress on stderr.
+    pub progress: bool,
 }
 
 impl Default for RunOptions {
@@ -40,6 +43,7 @@ impl Default for RunOptions {
             deadline: None,
             replay_base: "conformance run".into(),
             transcripts: false,
+            progress: false,
         }
     }
 }
@@ -153,6 +157,7 @@ pub async fn run(
     }
     let mut results = Vec::with_capacity(handles.len());
     let mut total = Budget::default();
+    let mut progress = Progress::new(plan.cases.len(), options.progress);
     for (case, handle) in plan.cases.iter().zip(handles) {
         let (mut observation, ms, transcript) = match handle.await {
             Ok(done) => done,
@@ -166,10 +171,12 @@ pub async fn run(
             observation.expected = total.take(std::mem::take(&mut observation.expected));
             observation.observed = total.take(std::mem::take(&mut observation.observed));
         }
+        progress.case_done(matches!(observation.outcome, Outcome::Fail | Outcome::Error));
         let mut r = result(plan, case, observation, ms, options);
         r.transcript = transcript;
         results.push(r);
     }
+    progress.finish();
     results
 }
 
