@@ -5,7 +5,7 @@
 use super::{Generated, file, flags, render, reqs};
 use crate::bytes::Bytes;
 use crate::family::Family;
-use crate::family::session::{Group, Step, Test};
+use crate::family::session::{Group, SETUP, Step, Test};
 use crate::provider::{
     Ciphertext, CiphertextKind, ClientId, CreateClient, ErrorClass, KeyMaterial, OneTimePrekey, PreKeyBundle, Provider,
 };
@@ -101,6 +101,8 @@ pub(super) fn ok(comment: &str, ct: &Ciphertext, plaintext: &[u8]) -> Step {
         expected: Expected::Valid,
         plaintext: Some(Bytes(plaintext.to_vec())),
         errors: vec![],
+        class_required: None,
+        requirements: vec![],
     }
 }
 
@@ -111,14 +113,31 @@ pub(super) fn bad(comment: &str, ct: Ciphertext, expected: Expected, errors: &[E
         expected,
         plaintext: None,
         errors: errors.to_vec(),
+        class_required: None,
+        requirements: vec![],
     }
 }
 
-pub(super) fn test(id: &str, comment: &str, r: &[&str], f: &[&str], messages: Vec<Step>) -> Test {
+/// Name what each delivery checks (see [`crate::outcome`], blame): in a test of several deliveries whose first
+/// must decrypt, that first delivery sets up the session and checks [`SETUP`]; every later one checks the
+/// test's own requirements `r`. Returns the test's requirements, [`SETUP`] added where a step checks it.
+pub(super) fn blame_steps(r: &[&str], messages: &mut [Step]) -> Vec<String> {
+    let mut all = reqs(r);
+    if messages.len() > 1 && messages[0].expected == Expected::Valid {
+        messages[0].requirements = reqs(&[SETUP]);
+        if !r.contains(&SETUP) {
+            all.push(SETUP.to_string());
+            messages[1..].iter_mut().for_each(|m| m.requirements = reqs(r));
+        }
+    }
+    all
+}
+
+pub(super) fn test(id: &str, comment: &str, r: &[&str], f: &[&str], mut messages: Vec<Step>) -> Test {
     Test {
         id: format!("session.{id}"),
         comment: comment.into(),
-        requirements: reqs(r),
+        requirements: blame_steps(r, &mut messages),
         flags: flags(f),
         expected: Expected::summarise(messages.iter().map(|s| s.expected)),
         messages,

@@ -49,7 +49,7 @@ td.num { text-align: right; white-space: nowrap; }
 .v { font-weight: 700; text-transform: uppercase; font-size: 13px; white-space: nowrap; }
 .v-pass { color: var(--ok); }
 .v-fail, .v-error { color: var(--bad); }
-.v-waived, .v-untested, .v-unsupported { color: var(--warn); }
+.v-waived, .v-untested, .v-unsupported, .v-blocked { color: var(--warn); }
 .case { border-left: 4px solid var(--bad); padding: 2px 12px; margin: 12px 0; background: #fff5f5; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 8px 0; }
 dt { font-weight: 600; color: var(--muted); }
@@ -159,7 +159,10 @@ fn verdict_cell(v: RequirementVerdict) -> String {
 fn is_failing(r: &RequirementReport) -> bool {
     matches!(
         r.verdict,
-        RequirementVerdict::Fail | RequirementVerdict::Error | RequirementVerdict::Untested
+        RequirementVerdict::Fail
+            | RequirementVerdict::Error
+            | RequirementVerdict::Blocked
+            | RequirementVerdict::Untested
     )
 }
 
@@ -241,6 +244,13 @@ fn write_failures(out: &mut String, report: &RunReport) -> fmt::Result {
             writeln!(
                 out,
                 "<p>No case ran for this requirement: it is untested, never passed.</p>"
+            )?;
+        }
+        if !r.blocked_by.is_empty() {
+            writeln!(
+                out,
+                "<p>Blocked, not tested: these cases stopped at an earlier step before reaching this requirement: {}.</p>",
+                escape(&r.blocked_by.join("; "))
             )?;
         }
         for c in report.failing_cases(&r.id) {

@@ -108,6 +108,11 @@ fn write_summary(out: &mut String, report: &RunReport) -> fmt::Result {
                     writeln!(out, "  - observed: {}", code(first.observed.as_deref().unwrap_or("-")))?;
                     writeln!(out, "  - replay: {}", code(&first.replay))?;
                 }
+                None if !r.blocked_by.is_empty() => writeln!(
+                    out,
+                    "  - blocked: its steps were never reached in {}",
+                    escape(&r.blocked_by.join("; "))
+                )?,
                 None => writeln!(out, "  - no case ran for it")?,
             }
         }

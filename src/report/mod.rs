@@ -58,6 +58,9 @@ pub struct Summary {
     pub requirements_failed: usize,
     /// Requirements with errors and no failure.
     pub requirements_error: usize,
+    /// Requirements with no failure or error whose steps some case never reached (another step failed first).
+    #[serde(default)]
+    pub requirements_blocked: usize,
     /// Requirements the provider does not support.
     pub requirements_unsupported: usize,
     /// Requirements with no case.
@@ -71,14 +74,24 @@ pub struct Summary {
 
 impl Summary {
     /// Column names of the count table every renderer shows.
-    pub const COLUMNS: [&'static str; 7] = ["pass", "fail", "error", "waived", "unsupported", "untested", "total"];
+    pub const COLUMNS: [&'static str; 8] = [
+        "pass",
+        "fail",
+        "error",
+        "blocked",
+        "waived",
+        "unsupported",
+        "untested",
+        "total",
+    ];
 
     /// The requirements row of the count table.
-    pub fn requirement_row(&self) -> [Option<usize>; 7] {
+    pub fn requirement_row(&self) -> [Option<usize>; 8] {
         [
             self.requirements_passed,
             self.requirements_failed,
             self.requirements_error,
+            self.requirements_blocked,
             self.requirements_waived,
             self.requirements_unsupported,
             self.requirements_untested,
@@ -87,13 +100,14 @@ impl Summary {
         .map(Some)
     }
 
-    /// The cases row of the count table (`None` under `untested`: a case always has an outcome).
-    pub fn case_row(&self) -> [Option<usize>; 7] {
+    /// The cases row of the count table (`None` under `blocked` and `untested`: a case always has an outcome).
+    pub fn case_row(&self) -> [Option<usize>; 8] {
         let c = &self.cases;
         [
             Some(c.pass),
             Some(c.fail),
             Some(c.error),
+            None,
             Some(c.waived),
             Some(c.unsupported),
             None,
@@ -167,6 +181,9 @@ pub struct RequirementReport {
     pub cases: Vec<String>,
     /// Case counts.
     pub counts: Counts,
+    /// Cases that stopped before this requirement's steps, each with the requirement it stopped at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_by: Vec<String>,
 }
 
 /// What the caller knows about the run besides the plan and results.
@@ -199,6 +216,7 @@ impl RunReport {
             requirements_passed: count(RequirementVerdict::Pass),
             requirements_failed: count(RequirementVerdict::Fail),
             requirements_error: count(RequirementVerdict::Error),
+            requirements_blocked: count(RequirementVerdict::Blocked),
             requirements_unsupported: count(RequirementVerdict::Unsupported),
             requirements_untested: count(RequirementVerdict::Untested),
             requirements_waived: count(RequirementVerdict::Waived),
@@ -218,6 +236,7 @@ impl RunReport {
                 verdict: s.verdict,
                 cases: s.cases.clone(),
                 counts: s.counts,
+                blocked_by: s.blocked_by.clone(),
             })
             .collect();
         let vectors = plan
@@ -257,22 +276,26 @@ impl RunReport {
         }
     }
 
-    /// Requirements that did not pass and are not waived or unsupported: fail, error, untested.
+    /// Requirements that did not pass and are not waived or unsupported: fail, error, blocked, untested.
     pub fn failing_requirements(&self) -> impl Iterator<Item = &RequirementReport> {
         self.requirements.iter().filter(|r| {
             matches!(
                 r.verdict,
-                RequirementVerdict::Fail | RequirementVerdict::Error | RequirementVerdict::Untested
+                RequirementVerdict::Fail
+                    | RequirementVerdict::Error
+                    | RequirementVerdict::Blocked
+                    | RequirementVerdict::Untested
             )
         })
     }
 
-    /// The cases of requirement `id` that failed or errored (waived ones excluded).
+    /// The cases that failed or errored requirement `id` by blame (waived ones excluded): cases that stopped
+    /// at another requirement's step are not among them.
     pub fn failing_cases<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a CaseResult> {
         self.cases.iter().filter(move |c| {
             matches!(
-                c.outcome,
-                crate::outcome::Outcome::Fail | crate::outcome::Outcome::Error
+                crate::scoring::contribution(c, id),
+                crate::scoring::Contribution::Outcome(crate::outcome::Outcome::Fail | crate::outcome::Outcome::Error)
             ) && c.requirements.iter().any(|r| r == id)
                 && !self
                     .waivers

@@ -60,9 +60,29 @@ pub fn render(report: &RunReport) -> String {
             if !c.comment.is_empty() {
                 let _ = writeln!(out, "  why:      {}", c.comment);
             }
+            if !c.charged.is_empty() {
+                let _ = writeln!(out, "  charged:  {}", c.charged.join(", "));
+            }
+            if !c.blocked.is_empty() {
+                let _ = writeln!(out, "  blocks:   {}", c.blocked.join(", "));
+            }
             let _ = writeln!(out, "  expected: {}", c.expected.as_deref().unwrap_or("-"));
             let _ = writeln!(out, "  observed: {}", c.observed.as_deref().unwrap_or("-"));
             let _ = writeln!(out, "  replay:   {}", c.replay);
+        }
+    }
+    let blocked: Vec<_> = report
+        .requirements
+        .iter()
+        .filter(|r| !r.blocked_by.is_empty())
+        .collect();
+    if !blocked.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nBLOCKED: steps never reached because an earlier step failed (not tested, never pass)"
+        );
+        for r in blocked {
+            let _ = writeln!(out, "  {:<14} {}", r.id, r.blocked_by.join("; "));
         }
     }
     if !report.waivers.is_empty() {
@@ -84,8 +104,8 @@ pub fn render(report: &RunReport) -> String {
     }
     let s = &report.summary;
     // The count table as prose: "N pass, N fail, ..." over the columns a row has, the total apart.
-    let prose = |row: [Option<usize>; 7]| {
-        let parts: Vec<String> = Summary::COLUMNS[..6]
+    let prose = |row: [Option<usize>; 8]| {
+        let parts: Vec<String> = Summary::COLUMNS[..7]
             .iter()
             .zip(row)
             .filter_map(|(name, n)| n.map(|n| format!("{n} {name}")))

@@ -37,6 +37,7 @@ fn must_reject<T>(result: &CallResult<T>, class: ErrorClass, why: &str) -> Resul
             Observation::from_call_error(format!("rejected: {class}"), e),
         )),
         _ => Err(Stop::Fail {
+            checks: &[],
             expected: format!("rejected: {class} ({why})"),
             observed: shown(result),
         }),
@@ -139,6 +140,7 @@ pub async fn identity_change(ex: &mut Exchange<'_>, s: &IdentityChange, seed: u6
                 Ok(b) => b,
                 Err(e @ CallError::Rejected { .. }) => {
                     return Err(Stop::Fail {
+                        checks: &[],
                         expected: "bundle published".into(),
                         observed: e.to_string(),
                     });
