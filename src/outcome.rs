@@ -125,7 +125,7 @@ impl Observation {
         let outcome = match error {
             CallError::Unsupported { .. } => Outcome::Unsupported,
             CallError::Transport { .. } => Outcome::Error,
-            CallError::Rejected { .. } => Outcome::Fail,
+            CallError::Rejected { .. } | CallError::Violation { .. } => Outcome::Fail,
         };
         Self::with(outcome, expected, error.to_string())
     }
@@ -255,7 +255,7 @@ pub fn judge_class<T>(
         Expected::Acceptable => format!("acceptable: {expected_ok} or {}", describe_rejection(errors)),
     };
     match result {
-        Err(e @ (CallError::Unsupported { .. } | CallError::Transport { .. })) => {
+        Err(e @ (CallError::Unsupported { .. } | CallError::Transport { .. } | CallError::Violation { .. })) => {
             Observation::from_call_error(expected_text, e)
         }
         Ok(value) => {
@@ -370,6 +370,10 @@ mod tests {
         assert_eq!(j(&t), Outcome::Error);
         let u: CallResult<u8> = Err(CallError::Unsupported { operation: "x".into() });
         assert_eq!(j(&u), Outcome::Unsupported);
+        // A contract violation fails even where a rejection would pass.
+        let v: CallResult<u8> = Err(CallError::Violation { message: "501".into() });
+        let invalid = judge(Expected::Invalid, "1", &[], &v, |v| v.to_string(), |_| true).outcome;
+        assert_eq!((j(&v), invalid), (Outcome::Fail, Outcome::Fail));
     }
 
     #[test]

@@ -195,16 +195,18 @@ pub fn score(profile: &Profile, scope: &[String], results: &[CaseResult]) -> Sco
 
 /// What `case` contributes to `requirement` by blame alone (see [`crate::outcome`]).
 pub fn contribution(case: &CaseResult, requirement: &str) -> Contribution {
-    if case.blocked.iter().any(|r| r == requirement) {
-        return Contribution::Blocked;
-    }
+    let blocked = case.blocked.iter().any(|r| r == requirement);
     if requirement == FIDELITY {
-        // Judged by class notes only: a behaviour failure stopped the case before the classes were all seen.
+        // Judged by the class notes alone; a behaviour failure stopped the case before every class was seen.
         return match case.outcome {
             _ if !case.class_mismatch.is_empty() => Contribution::Outcome(Outcome::Fail),
+            _ if blocked => Contribution::Blocked,
             Outcome::Fail if !case.charged.iter().any(|r| r == FIDELITY) => Contribution::Blocked,
             other => Contribution::Outcome(other),
         };
+    }
+    if blocked {
+        return Contribution::Blocked;
     }
     if !case.charged.is_empty() && !case.charged.iter().any(|r| r == requirement) {
         return Contribution::Outcome(Outcome::Pass);

@@ -25,6 +25,7 @@ mod wire;
 mod xeddsa;
 
 use crate::family::Family;
+use crate::outcome::FIDELITY;
 use crate::vector::{FlagNote, SCHEMA_VERSION, VectorFile};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -107,6 +108,16 @@ pub(crate) const WRONG_KEY_TYPE_NOTE: (&str, &str, &str, &str) = (
 /// Strings to requirement ids.
 pub(crate) fn reqs(ids: &[&str]) -> Vec<String> {
     ids.iter().map(|s| s.to_string()).collect()
+}
+
+/// A test's requirement ids, with the error-class fidelity SHOULD ([`FIDELITY`]) added when the test is class
+/// sensitive (it lists rejection classes as diagnostics): any rejection then meets the behaviour, and whether
+/// the class names the cause is judged under that requirement alone (see [`crate::outcome`]).
+pub(crate) fn with_fidelity(mut ids: Vec<String>, class_sensitive: bool) -> Vec<String> {
+    if class_sensitive && !ids.iter().any(|r| r == FIDELITY) {
+        ids.push(FIDELITY.to_string());
+    }
+    ids
 }
 
 /// Strings to flags.

@@ -2,7 +2,7 @@
 //! `alice`, produced by the reference library from seeded RNGs. Positive steps expect exact plaintexts; negative
 //! steps mutate a ciphertext or replay one, and the next untampered step shows the session survived.
 
-use super::{Generated, file, flags, render, reqs};
+use super::{Generated, file, flags, render, reqs, with_fidelity};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::session::{Group, SETUP, Step, Test};
@@ -120,9 +120,13 @@ pub(super) fn bad(comment: &str, ct: Ciphertext, expected: Expected, errors: &[E
 
 /// Name what each delivery checks (see [`crate::outcome`], blame): in a test of several deliveries whose first
 /// must decrypt, that first delivery sets up the session and checks [`SETUP`]; every later one checks the
-/// test's own requirements `r`. Returns the test's requirements, [`SETUP`] added where a step checks it.
+/// test's own requirements `r`. Returns the test's requirements, [`SETUP`] added where a step checks it, and
+/// the error-class fidelity SHOULD where a step lists rejection classes.
 pub(super) fn blame_steps(r: &[&str], messages: &mut [Step]) -> Vec<String> {
-    let mut all = reqs(r);
+    let sensitive = messages
+        .iter()
+        .any(|m| !m.errors.is_empty() && m.class_required.is_none());
+    let mut all = with_fidelity(reqs(r), sensitive);
     if messages.len() > 1 && messages[0].expected == Expected::Valid {
         messages[0].requirements = reqs(&[SETUP]);
         if !r.contains(&SETUP) {
@@ -377,12 +381,19 @@ pub(super) async fn generate() -> Result<Generated, String> {
             &["IdentityChange"],
             vec![
                 ok("", &pk[0], t0),
-                bad(
-                    "new identity",
-                    impostor,
-                    Expected::Invalid,
-                    &[ErrorClass::UntrustedIdentity],
-                ),
+                Step {
+                    class_required: Some(
+                        "RO-ID-008 asks that an identity change be reported; untrusted_identity is that report, \
+                         and a refusal under another class hides it"
+                            .into(),
+                    ),
+                    ..bad(
+                        "new identity",
+                        impostor,
+                        Expected::Invalid,
+                        &[ErrorClass::UntrustedIdentity],
+                    )
+                },
             ],
         ),
     ];

@@ -50,11 +50,15 @@ pub enum Fault {
     SkipAudienceCheck,
     /// Enlistment: sign the signed prekey over its raw 32 bytes, not 0x05 || key (RO-SIG-002).
     SignPrekeyOverRawKey,
+    /// Answer "unsupported" (501 over HTTP) to `decrypt` for a replayed message instead of refusing it: an
+    /// adapter opting out of a mandatory operation for the requests it would fail (RO-ENC-014).
+    #[serde(rename = "selective-501")]
+    Selective501,
 }
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 20] = [
+    pub const ALL: [Fault; 21] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -75,6 +79,7 @@ impl Fault {
         Self::AcceptAlgNone,
         Self::SkipAudienceCheck,
         Self::SignPrekeyOverRawKey,
+        Self::Selective501,
     ];
 
     /// The name used on the command line.
@@ -100,6 +105,7 @@ impl Fault {
             Self::AcceptAlgNone => "accept-alg-none",
             Self::SkipAudienceCheck => "skip-audience-check",
             Self::SignPrekeyOverRawKey => "sign-prekey-over-raw-key",
+            Self::Selective501 => "selective-501",
         }
     }
 
@@ -110,7 +116,7 @@ impl Fault {
             Self::AcceptRawKeySignature => "RO-SIG-002",
             Self::XeddsaMaskSTopBits => "RO-SIG-001",
             Self::SkipMacCheck | Self::PartialMacCheck => "RO-ENC-011",
-            Self::AcceptDuplicates => "RO-ENC-014",
+            Self::AcceptDuplicates | Self::Selective501 => "RO-ENC-014",
             Self::KeepConsumedPrekeys => "RO-ENC-005",
             Self::AcceptAnyVersion => "RO-ENC-010",
             Self::AcceptWrongKeyType => "RO-ID-007",

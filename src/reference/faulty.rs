@@ -21,6 +21,7 @@
 //!   the correct path refuses a `msg` as `bad_mac` or `invalid_message` (its chain or session was dropped), try it
 //!   against the copies, newest first, leaving the current record as it was.
 //! - accept-identity-change: the identity store trusts any key (`Identities::trust_changed_identities`).
+//! - selective-501: when the correct path refuses a message as `duplicate`, answer "unsupported" instead.
 
 use super::chain;
 use super::strict::VERSION_BYTE;
@@ -196,6 +197,12 @@ pub(super) async fn decrypt(
             let refused = CallError::rejected(class, detail);
             retry_on_kept_state(client, peer, &ciphertext, refused).await
         }
+        Err(CallError::Rejected {
+            class: ErrorClass::Duplicate,
+            ..
+        }) if faults.has(Fault::Selective501) => Err(CallError::Unsupported {
+            operation: "decrypt".into(),
+        }),
         Err(CallError::Rejected {
             class: ErrorClass::Duplicate,
             detail,

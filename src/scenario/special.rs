@@ -4,7 +4,7 @@
 use super::exchange::{Exchange, PEER, PROVIDER, Stop, name, other};
 use super::strategy::{Fault, IdentityChange, Message, PrekeyReuse};
 use crate::family::roundtrip::Party;
-use crate::outcome::Observation;
+use crate::outcome::{Observation, Outcome};
 use crate::provider::{CallError, CallResult, CreateClient, ErrorClass};
 
 fn first(from: Party) -> Message {
@@ -33,9 +33,9 @@ fn harness(step: &str, e: &CallError) -> Stop {
 fn must_reject<T>(result: &CallResult<T>, class: ErrorClass, why: &str) -> Result<(), Stop> {
     match result {
         Err(CallError::Rejected { class: c, .. }) if *c == class => Ok(()),
-        Err(e @ (CallError::Transport { .. } | CallError::Unsupported { .. })) => Err(Stop::Halt(
-            Observation::from_call_error(format!("rejected: {class}"), e),
-        )),
+        Err(e @ (CallError::Transport { .. } | CallError::Unsupported { .. } | CallError::Violation { .. })) => Err(
+            Stop::Halt(Observation::from_call_error(format!("rejected: {class}"), e)),
+        ),
         _ => Err(Stop::Fail {
             checks: &[],
             expected: format!("rejected: {class} ({why})"),
@@ -49,12 +49,11 @@ fn must_reject<T>(result: &CallResult<T>, class: ErrorClass, why: &str) -> Resul
 pub async fn prekey_reuse(ex: &mut Exchange<'_>, s: &PrekeyReuse, seed: u64) -> Result<(), Stop> {
     let stale = ex.fetch_bundle(Party::Provider).await?;
     let Some(prekey) = stale.prekey_id else {
-        let e = CallError::Unsupported {
-            operation: "one-time prekeys (the provider's bundle offers none)".into(),
-        };
-        return Err(Stop::Halt(Observation::from_call_error(
+        // Not judgeable, and never `unsupported`: that only comes from an operation left out of `operations`.
+        return Err(Stop::Halt(Observation::with(
+            Outcome::Error,
             "a bundle with a one-time prekey",
-            &e,
+            "the provider's bundle offers none: one-time prekey reuse cannot be judged",
         )));
     };
     ex.start_from(Party::Peer, &stale).await?;
