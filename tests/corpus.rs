@@ -1,6 +1,6 @@
 //! The committed corpus, checked two ways that do not run a provider: every expected value agrees with the
-//! independent recomputation (`conformance vectors verify`), and `docs/coverage.md` is the current output of
-//! `conformance list --coverage`.
+//! independent recomputation (`conformance vectors verify`), and `docs/coverage.md` and `docs/error-classes.md`
+//! are the current output of `conformance list --coverage` and `--classes`.
 
 use interop_conformance::listing;
 use interop_conformance::plan::{DEFAULT_PROFILE, Plan, PlanOptions};
@@ -39,6 +39,18 @@ fn coverage_doc_is_current() {
     );
 }
 
+#[test]
+fn error_classes_doc_is_current() {
+    let plan = Plan::build(&options()).expect("the corpus loads");
+    let expected = listing::classes_markdown(&plan);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/error-classes.md");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == expected,
+        "docs/error-classes.md is stale; regenerate it with `cargo run -- list --classes > docs/error-classes.md`"
+    );
+}
+
 /// Every requirement of the profile has a case that must pass and one that must be refused, except those whose
 /// requirement is only about refusing (SHOULD-level rejections) or only about accepting.
 #[test]
@@ -60,6 +72,8 @@ fn every_profile_requirement_has_positive_and_negative_cases() {
         "RO-ID-005F",
         "RO-ID-005G",
         "RO-ID-005H",
+        // RO-ERR-001 judges the class of a rejection; it has nothing to accept.
+        "RO-ERR-001",
     ];
     // RO-ID-009: a security code is displayed, not accepted or refused; its cases are known answers and
     // symmetry/key-binding claims.

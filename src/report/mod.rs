@@ -304,6 +304,58 @@ impl RunReport {
         })
     }
 
+    /// Failed and errored cases grouped by root cause: the same observation at the same kind of step (step
+    /// numbers, counts and hex normalised away), so that one bug reads as one bug, whichever requirements its
+    /// cases list. Biggest group first; waived cases are left out.
+    pub fn root_causes(&self) -> Vec<RootCause<'_>> {
+        let mut groups: Vec<RootCause<'_>> = Vec::new();
+        for case in &self.cases {
+            if !matches!(
+                case.outcome,
+                crate::outcome::Outcome::Fail | crate::outcome::Outcome::Error
+            ) {
+                continue;
+            }
+            let key = (
+                case.outcome,
+                shape(case.expected.as_deref().unwrap_or_default()),
+                shape(case.observed.as_deref().unwrap_or_default()),
+            );
+            let at = match groups.iter().position(|g| g.key == key) {
+                Some(at) => at,
+                None => {
+                    groups.push(RootCause {
+                        key,
+                        cases: Vec::new(),
+                        fails: Vec::new(),
+                        blocks: Vec::new(),
+                    });
+                    groups.len() - 1
+                }
+            };
+            let group = &mut groups[at];
+            group.cases.push(case);
+            let charged = case.requirements.iter().filter(|r| {
+                crate::scoring::contribution(case, r) == crate::scoring::Contribution::Outcome(case.outcome)
+            });
+            for r in charged {
+                if !group.fails.contains(r) {
+                    group.fails.push(r.clone());
+                }
+            }
+            for r in &case.blocked {
+                if !group.blocks.contains(r) {
+                    group.blocks.push(r.clone());
+                }
+            }
+        }
+        for g in &mut groups {
+            g.blocks.retain(|r| !g.fails.contains(r));
+        }
+        groups.sort_by_key(|g| std::cmp::Reverse(g.cases.len()));
+        groups
+    }
+
     /// The waiver record that covered case `id`, if any.
     pub fn waiver_of(&self, id: &str) -> Option<&WaiverRecord> {
         self.waivers.iter().find(|w| w.waived.iter().any(|x| x.case == id))
@@ -313,6 +365,44 @@ impl RunReport {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
+}
+
+/// One root cause: cases that failed the same way.
+#[derive(Debug)]
+pub struct RootCause<'a> {
+    key: (crate::outcome::Outcome, String, String),
+    /// The cases, in report order; the first stands for the group.
+    pub cases: Vec<&'a CaseResult>,
+    /// Requirements these cases fail (their first failing step's).
+    pub fails: Vec<String>,
+    /// Requirements they left untested: "also blocks".
+    pub blocks: Vec<String>,
+}
+
+impl RootCause<'_> {
+    /// The case that stands for the group.
+    pub fn first(&self) -> &CaseResult {
+        self.cases[0]
+    }
+}
+
+/// An observation's shape: numbers and hex replaced by `#`, so that the same failure at another message index
+/// or on other bytes reads the same.
+fn shape(text: &str) -> String {
+    text.split_whitespace()
+        .map(|word| {
+            let core = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+            if !core.is_empty()
+                && core.chars().all(|c| c.is_ascii_hexdigit())
+                && core.chars().any(|c| c.is_ascii_digit())
+            {
+                word.replace(core, "#")
+            } else {
+                word.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn relative(path: &Path, base: &Path) -> String {

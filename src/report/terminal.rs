@@ -1,7 +1,6 @@
 //! The terminal rendering: requirement table, failures with replay commands, verdict.
 
 use super::{RunReport, Summary};
-use crate::outcome::Outcome;
 use std::fmt::Write;
 
 /// Render the report as plain text for a terminal.
@@ -42,32 +41,35 @@ pub fn render(report: &RunReport) -> String {
             truncate(&r.title, 60)
         );
     }
-    let problems: Vec<_> = report
-        .cases
-        .iter()
-        .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error))
-        .collect();
-    if !problems.is_empty() {
-        let _ = writeln!(out, "\nFAILURES AND ERRORS ({})", problems.len());
-        for c in problems {
+    let causes = report.root_causes();
+    if !causes.is_empty() {
+        let cases: usize = causes.iter().map(|g| g.cases.len()).sum();
+        let _ = writeln!(
+            out,
+            "\nFAILURES AND ERRORS ({cases} case(s), {} root cause(s))",
+            causes.len()
+        );
+        for g in &causes {
+            let c = g.first();
             let _ = writeln!(
                 out,
                 "\n{} {}  [{}]",
                 c.outcome.as_str().to_uppercase(),
                 c.id,
-                c.requirements.join(", ")
+                g.fails.join(", ")
             );
             if !c.comment.is_empty() {
                 let _ = writeln!(out, "  why:      {}", c.comment);
             }
-            if !c.charged.is_empty() {
-                let _ = writeln!(out, "  charged:  {}", c.charged.join(", "));
-            }
-            if !c.blocked.is_empty() {
-                let _ = writeln!(out, "  blocks:   {}", c.blocked.join(", "));
-            }
             let _ = writeln!(out, "  expected: {}", c.expected.as_deref().unwrap_or("-"));
             let _ = writeln!(out, "  observed: {}", c.observed.as_deref().unwrap_or("-"));
+            if g.cases.len() > 1 {
+                let others: Vec<&str> = g.cases[1..].iter().map(|c| c.id.as_str()).collect();
+                let _ = writeln!(out, "  same in:  {}", truncate(&others.join(", "), 300));
+            }
+            if !g.blocks.is_empty() {
+                let _ = writeln!(out, "  also blocks: {}", g.blocks.join(", "));
+            }
             let _ = writeln!(out, "  replay:   {}", c.replay);
         }
     }
