@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
 /// Version and statement of the score formula, written into every report.
-pub const SCORE_FORMULA: &str = "score-v1: sum of weights of passed requirements / sum of weights of applicable \
+pub const SCORE_FORMULA: &str = "score-v2: sum of weights of passed requirements / sum of weights of applicable \
 requirements; weights MUST=3, SHOULD=2, MAY=1; applicable = every requirement in scope except `unsupported`; \
 a `waived` or `blocked` requirement is applicable and not passed";
 

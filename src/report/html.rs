@@ -117,6 +117,7 @@ fn write_page(out: &mut String, report: &RunReport) -> fmt::Result {
     writeln!(out, "</header>\n<main>")?;
     write_score(out, report)?;
     write_matrix(out, report)?;
+    write_root_causes(out, report)?;
     write_failures(out, report)?;
     write_waivers(out, report)?;
     write_run(out, report)?;
@@ -261,6 +262,41 @@ fn write_failures(out: &mut String, report: &RunReport) -> fmt::Result {
     writeln!(out, "</section>")
 }
 
+fn write_root_causes(out: &mut String, report: &RunReport) -> fmt::Result {
+    let causes = report.root_causes();
+    if causes.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "<section id=\"root-causes\">\n<h2>Root causes ({})</h2>\n<p>Failed and errored cases grouped by what \
+         went wrong at their first failing step: one bug reads as one bug.</p>",
+        causes.len()
+    )?;
+    for (i, g) in causes.iter().enumerate() {
+        writeln!(
+            out,
+            "<article>\n<h3>{}. fails {} &middot; {} case(s)</h3>",
+            i + 1,
+            escape(&g.fails.join(", ")),
+            g.cases.len()
+        )?;
+        if !g.blocks.is_empty() {
+            writeln!(out, "<p>Also blocks: {}</p>", escape(&g.blocks.join(", ")))?;
+        }
+        if g.cases.len() > 1 {
+            let others: Vec<String> = g.cases[1..]
+                .iter()
+                .map(|c| format!("<code>{}</code>", escape(&c.id)))
+                .collect();
+            writeln!(out, "<p>Same in: {}</p>", others.join(", "))?;
+        }
+        write_case(out, g.first())?;
+        writeln!(out, "</article>")?;
+    }
+    writeln!(out, "</section>")
+}
+
 fn write_case(out: &mut String, c: &CaseResult) -> fmt::Result {
     writeln!(
         out,
@@ -276,6 +312,15 @@ fn write_case(out: &mut String, c: &CaseResult) -> fmt::Result {
         "<dt>requirements</dt><dd>{}</dd>",
         escape(&c.requirements.join(", "))
     )?;
+    if !c.charged.is_empty() {
+        writeln!(out, "<dt>charged to</dt><dd>{}</dd>", escape(&c.charged.join(", ")))?;
+    }
+    if !c.blocked.is_empty() {
+        writeln!(out, "<dt>blocks</dt><dd>{}</dd>", escape(&c.blocked.join(", ")))?;
+    }
+    for note in &c.class_mismatch {
+        writeln!(out, "<dt>class</dt><dd>{}</dd>", escape(note))?;
+    }
     writeln!(out, "<dt>vector file</dt><dd><code>{}</code></dd>", escape(&c.file))?;
     let dash = |v: &Option<String>| escape(v.as_deref().unwrap_or("-"));
     writeln!(out, "<dt>expected</dt><dd><pre>{}</pre></dd>", dash(&c.expected))?;

@@ -131,7 +131,7 @@ async fn judge(schedule: &Schedule, check: &Check, ctx: &CaseContext<'_>) -> Jud
         let notes = (0..n)
             .filter_map(|i| match (result(&t.events, i), result(&r.events, i)) {
                 (Some(mine), Some(theirs)) if mine != theirs => Some(format!(
-                    "step {}: {} as {}; the reference rejects as {}",
+                    "step {}: {}: rejected as {}; the reference rejects as {}",
                     i + 1,
                     t.events[i].action,
                     mine.trim_start_matches("rejected: "),
