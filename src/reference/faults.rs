@@ -50,6 +50,11 @@ pub enum Fault {
     SkipAudienceCheck,
     /// Enlistment: sign the signed prekey over its raw 32 bytes, not 0x05 || key (RO-SIG-002).
     SignPrekeyOverRawKey,
+    /// MAC a constant 0x33 instead of the received version byte, and accept any version byte with a nibble 3
+    /// (RO-ENC-011).
+    VersionOutsideMac,
+    /// Pin the identity key of a first pkmsg before its MAC verifies (RO-ID-008).
+    IdentityPinnedBeforeAuth,
     /// Answer "unsupported" (501 over HTTP) to `decrypt` for a replayed message instead of refusing it: an
     /// adapter opting out of a mandatory operation for the requests it would fail (RO-ENC-014).
     #[serde(rename = "selective-501")]
@@ -58,7 +63,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 21] = [
+    pub const ALL: [Fault; 23] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -79,6 +84,8 @@ impl Fault {
         Self::AcceptAlgNone,
         Self::SkipAudienceCheck,
         Self::SignPrekeyOverRawKey,
+        Self::VersionOutsideMac,
+        Self::IdentityPinnedBeforeAuth,
         Self::Selective501,
     ];
 
@@ -105,6 +112,8 @@ impl Fault {
             Self::AcceptAlgNone => "accept-alg-none",
             Self::SkipAudienceCheck => "skip-audience-check",
             Self::SignPrekeyOverRawKey => "sign-prekey-over-raw-key",
+            Self::VersionOutsideMac => "version-outside-mac",
+            Self::IdentityPinnedBeforeAuth => "identity-pinned-before-auth",
             Self::Selective501 => "selective-501",
         }
     }
@@ -131,6 +140,8 @@ impl Fault {
             Self::AcceptAlgNone => "RO-ID-005F",
             Self::SkipAudienceCheck => "RO-ID-005D",
             Self::SignPrekeyOverRawKey => "RO-SIG-002",
+            Self::VersionOutsideMac => "RO-ENC-011",
+            Self::IdentityPinnedBeforeAuth => "RO-ID-008",
         }
     }
 
