@@ -164,20 +164,15 @@ impl Steps {
         }
     }
 
-    /// Record the observation of step `label`, which checks `checks`. A passing step is remembered and
-    /// `Ok` returned; otherwise `Err` carries the observation, labelled, charged to the step's requirements
-    /// and blocking every case requirement no step reached yet.
-    pub fn step<S: AsRef<str>>(
-        &mut self,
-        label: &str,
-        checks: &[S],
-        observation: Observation,
-    ) -> Result<(), Observation> {
+    /// Record the observation of step `label`, which checks `checks`. A passing step is remembered and `None`
+    /// returned; otherwise the case ends with the returned observation, labelled, charged to the step's
+    /// requirements and blocking every case requirement no step reached yet.
+    pub fn step<S: AsRef<str>>(&mut self, label: &str, checks: &[S], observation: Observation) -> Option<Observation> {
         let mut o = observation.at_step(label);
         if o.outcome == Outcome::Pass {
             self.reached.extend(self.within(checks));
             self.class_mismatch.append(&mut o.class_mismatch);
-            return Ok(());
+            return None;
         }
         let charged = self.within(checks);
         o.blocked = self
@@ -193,7 +188,7 @@ impl Steps {
         };
         self.class_mismatch.append(&mut o.class_mismatch);
         o.class_mismatch = std::mem::take(&mut self.class_mismatch);
-        Err(o)
+        Some(o)
     }
 
     /// The passing end of the case, with the class notes its steps collected.
@@ -328,14 +323,14 @@ mod tests {
     fn steps_charge_the_failing_step_and_block_the_unreached() {
         let reqs: Vec<String> = ["A", "B", "C"].map(String::from).to_vec();
         let mut steps = Steps::new(&reqs);
-        let failed = steps.step("setup", &["A"], Observation::fail("x", "y")).unwrap_err();
+        let failed = steps.step("setup", &["A"], Observation::fail("x", "y")).unwrap();
         assert_eq!(failed.charged, ["A"]);
         assert_eq!(failed.blocked, ["B", "C"]);
         assert_eq!(failed.observed, "setup: y");
 
         let mut steps = Steps::new(&reqs);
-        assert!(steps.step("setup", &["A"], Observation::pass("", "")).is_ok());
-        let failed = steps.step("check", &["B"], Observation::fail("x", "y")).unwrap_err();
+        assert!(steps.step("setup", &["A"], Observation::pass("", "")).is_none());
+        let failed = steps.step("check", &["B"], Observation::fail("x", "y")).unwrap();
         assert_eq!(
             (failed.charged, failed.blocked),
             (vec!["B".to_string()], vec!["C".to_string()])
@@ -343,7 +338,7 @@ mod tests {
 
         // A step that names no requirement of the case is charged to all of them: blame unknown.
         let mut steps = Steps::new(&reqs);
-        let failed = steps.step("other", &["Z"], Observation::fail("x", "y")).unwrap_err();
+        let failed = steps.step("other", &["Z"], Observation::fail("x", "y")).unwrap();
         assert!(failed.charged.is_empty() && failed.blocked.is_empty());
     }
 
@@ -355,7 +350,7 @@ mod tests {
             class_mismatch: vec!["rejected as x; the vector expects y".into()],
             ..Observation::pass("", "")
         };
-        assert!(steps.step::<&str>("message 1", &[], note).is_ok());
+        assert!(steps.step::<&str>("message 1", &[], note).is_none());
         let end = steps.pass("e", "o");
         assert_eq!(end.class_mismatch, ["message 1: rejected as x; the vector expects y"]);
     }

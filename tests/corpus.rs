@@ -82,28 +82,28 @@ fn no_two_cases_have_identical_inputs() {
     );
 }
 
+/// The committed generated document at `path` is `expected`; `command` regenerates it.
+fn assert_doc_current(path: &str, expected: &str, command: &str) {
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let committed = std::fs::read_to_string(&full).unwrap_or_default();
+    assert!(
+        committed == expected,
+        "{path} is stale; regenerate it with `{command} > {path}`"
+    );
+}
+
 #[test]
 fn coverage_doc_is_current() {
     let plan = Plan::build(&options()).expect("the corpus loads");
     let expected = listing::coverage_markdown(&plan);
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/coverage.md");
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == expected,
-        "docs/coverage.md is stale; regenerate it with `cargo run -- list --coverage > docs/coverage.md`"
-    );
+    assert_doc_current("docs/coverage.md", &expected, "cargo run -- list --coverage");
 }
 
 #[test]
 fn error_classes_doc_is_current() {
     let plan = Plan::build(&options()).expect("the corpus loads");
     let expected = listing::classes_markdown(&plan);
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/error-classes.md");
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == expected,
-        "docs/error-classes.md is stale; regenerate it with `cargo run -- list --classes > docs/error-classes.md`"
-    );
+    assert_doc_current("docs/error-classes.md", &expected, "cargo run -- list --classes");
 }
 
 /// Every requirement of the profile has a case that must pass and one that must be refused, except those whose

@@ -1,95 +1,19 @@
-//! Verdicts judge behaviour, not wording (issue 11), each rule shown with a wrapper around the reference:
+//! Verdicts judge behaviour, not wording (issue 11), each rule shown with a bug planted on the reference:
 //! a rejection under another class passes the MUST and fails only the fidelity SHOULD; a mandatory operation
 //! answering "unsupported" fails; a failing first setup step fails only setup, and blocks the rest.
 
-use async_trait::async_trait;
+mod planted;
+
 use interop_conformance::execute::{self, RunRequest};
 use interop_conformance::outcome::Outcome;
-use interop_conformance::provider::*;
-use interop_conformance::reference::ReferenceProvider;
 use interop_conformance::report::RunReport;
 use interop_conformance::scoring::{RequirementVerdict, Verdict};
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use planted::{Bug, Planted};
 
-/// How the wrapper bends the reference's answers.
-#[derive(Clone, Copy)]
-enum Bend {
-    /// Every decrypt rejection is reported as `invalid_key`.
-    Reclass,
-    /// A replay is answered "unsupported" (501 over HTTP) instead of refused.
-    Selective501,
-    /// The first delivery to each client is refused (as a library that cannot receive a new session).
-    FirstDeliveryFails,
-}
-
-struct Wrapped {
-    inner: ReferenceProvider,
-    bend: Bend,
-    received: Mutex<HashSet<String>>,
-}
-
-#[async_trait]
-impl Provider for Wrapped {
-    fn target(&self) -> String {
-        "wrapped:reference".into()
-    }
-    async fn capabilities(&self) -> CallResult<Capabilities> {
-        self.inner.capabilities().await
-    }
-    async fn reset(&self) -> CallResult<()> {
-        self.inner.reset().await
-    }
-    async fn create_client(&self, r: &CreateClient) -> CallResult<ClientId> {
-        self.inner.create_client(r).await
-    }
-    async fn prekey_bundle(&self, c: &ClientId) -> CallResult<PreKeyBundle> {
-        self.inner.prekey_bundle(c).await
-    }
-    async fn process_bundle(&self, c: &ClientId, p: &str, b: &PreKeyBundle) -> CallResult<()> {
-        self.inner.process_bundle(c, p, b).await
-    }
-    async fn encrypt(&self, c: &ClientId, p: &str, m: &[u8]) -> CallResult<Ciphertext> {
-        self.inner.encrypt(c, p, m).await
-    }
-    async fn decrypt(&self, c: &ClientId, p: &str, m: &Ciphertext) -> CallResult<Vec<u8>> {
-        if let Bend::FirstDeliveryFails = self.bend
-            && self.received.lock().unwrap().insert(c.0.clone())
-        {
-            return Err(CallError::rejected(
-                ErrorClass::InvalidMessage,
-                "cannot start a session",
-            ));
-        }
-        match (self.bend, self.inner.decrypt(c, p, m).await) {
-            (Bend::Reclass, Err(CallError::Rejected { detail, .. })) => {
-                Err(CallError::rejected(ErrorClass::InvalidKey, detail))
-            }
-            (
-                Bend::Selective501,
-                Err(CallError::Rejected {
-                    class: ErrorClass::Duplicate,
-                    ..
-                }),
-            ) => Err(CallError::Unsupported {
-                operation: "decrypt".into(),
-            }),
-            (_, other) => other,
-        }
-    }
-    async fn verify_signature(&self, k: &[u8], m: &[u8], s: &[u8]) -> CallResult<bool> {
-        self.inner.verify_signature(k, m, s).await
-    }
-}
-
-fn run(bend: Bend, cases: &[&str]) -> RunReport {
+fn run(bug: Bug, cases: &[&str]) -> RunReport {
     let mut request = RunRequest::embedded(5);
     request.plan.vectors = cases.iter().map(|c| c.to_string()).collect();
-    let provider = Arc::new(Wrapped {
-        inner: ReferenceProvider::new(),
-        bend,
-        received: Mutex::default(),
-    });
+    let provider = Planted::provider(bug);
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -111,7 +35,7 @@ fn verdict(report: &RunReport, id: &str) -> RequirementVerdict {
 #[test]
 fn a_rejection_with_another_class_passes_the_must_and_fails_only_fidelity() {
     let report = run(
-        Bend::Reclass,
+        Bug::ReclassAsInvalidKey,
         &["session.truncated.pkmsg-half", "session.truncated.msg-eight"],
     );
     assert_eq!(verdict(&report, "RO-ENC-012"), RequirementVerdict::Pass);
@@ -138,7 +62,7 @@ fn a_rejection_with_another_class_passes_the_must_and_fails_only_fidelity() {
 
 #[test]
 fn a_mandatory_operation_answering_unsupported_fails() {
-    let report = run(Bend::Selective501, &["session.duplicate", "session.duplicate-msg"]);
+    let report = run(Bug::Selective501, &["session.duplicate", "session.duplicate-msg"]);
     assert_eq!(report.verdict, Verdict::NotConformant);
     assert_eq!(verdict(&report, "RO-ENC-014"), RequirementVerdict::Fail);
     for case in &report.cases {
@@ -151,7 +75,7 @@ fn a_mandatory_operation_answering_unsupported_fails() {
 #[test]
 fn a_failing_setup_step_fails_setup_and_blocks_the_rest() {
     let report = run(
-        Bend::FirstDeliveryFails,
+        Bug::FirstDeliveryFails,
         &["session.mac-flipped", "session.duplicate", "session.skipped.reverse"],
     );
     assert_eq!(report.verdict, Verdict::NotConformant);

@@ -175,7 +175,7 @@ const LIMITS: &str = "RO-ENC-015B";
 /// harness peer blames the provider's output.
 fn failed(steps: &mut Steps, step: &str, checks: &[&str], expected: &str, error: &CallError) -> Observation {
     let o = Observation::from_call_error(expected, error);
-    steps.step(step, checks, o).err().unwrap_or_default()
+    steps.step(step, checks, o).unwrap_or_default()
 }
 
 pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Observation {
@@ -284,7 +284,7 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
         };
         if message.from == Party::Provider && provider_has_received && ciphertext.kind != CiphertextKind::Msg {
             let o = Observation::fail("msg once a message was received", format!("{:?}", ciphertext.kind));
-            return s.step(&step, &[SETUP], o).err().unwrap_or_default();
+            return s.step(&step, &[SETUP], o).unwrap_or_default();
         }
         if let Some(label) = &message.hold {
             held.push((label, message.from, message, ciphertext));
@@ -296,7 +296,7 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
             Ok(p) => Observation::fail(want, format!("plaintext {}", hex::encode(p))),
             Err(e) => Observation::from_call_error(want, &e),
         };
-        if let Err(failed) = s.step(&step, checks, o) {
+        if let Some(failed) = s.step(&step, checks, o) {
             return failed;
         }
         if message.from == Party::Peer {
@@ -306,7 +306,7 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
     for late in &check.late {
         let Some((_, sender, message, ciphertext)) = held.iter().find(|(label, ..)| *label == late.hold) else {
             let o = Observation::fail(format!("held message `{}`", late.hold), "no such message");
-            return s.step("late", &[LIMITS], o).err().unwrap_or_default();
+            return s.step("late", &[LIMITS], o).unwrap_or_default();
         };
         let to = match sender {
             Party::Provider => &peer,
@@ -321,7 +321,7 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
             |p: &Vec<u8>| format!("plaintext {}", hex::encode(p)),
             |p| *p == message.plaintext.0,
         );
-        if let Err(failed) = s.step(
+        if let Some(failed) = s.step(
             &format!("late delivery of `{}` to {}", late.hold, to.name),
             &[LIMITS],
             observation,

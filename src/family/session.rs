@@ -167,7 +167,7 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
         Ok(c) => c,
         Err(e) => {
             let o = Observation::from_call_error("import receiver keys", &e);
-            return steps.step("create_client", &first, o).unwrap_err();
+            return steps.step("create_client", first, o).unwrap_or_default();
         }
     };
     let mut last = String::new();
@@ -186,7 +186,7 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
         );
         let label = format!("message {} of {}", i + 1, check.messages.len());
         last = format!("{label}: {}", observation.observed);
-        if let Err(failed) = steps.step(&label, &step.requirements, observation) {
+        if let Some(failed) = steps.step(&label, &step.requirements, observation) {
             return failed;
         }
     }

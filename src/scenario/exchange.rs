@@ -30,7 +30,7 @@ pub enum Stop {
         observed: String,
     },
     /// The step could not be judged (transport error, unsupported operation, harness problem).
-    Halt(Observation),
+    Halt(Box<Observation>),
 }
 
 /// One traced step: what was done, and what came of it (the observable part, compared in differential mode).
@@ -150,7 +150,9 @@ fn describe<T>(result: &CallResult<T>, ok: impl Fn(&T) -> String) -> String {
 }
 
 fn halt(step: &str, error: &CallError) -> Stop {
-    Stop::Halt(Observation::from_call_error("the step completes", error).at_step(step))
+    Stop::Halt(Box::new(
+        Observation::from_call_error("the step completes", error).at_step(step),
+    ))
 }
 
 /// What session setup checks: every step until the first message has decrypted.

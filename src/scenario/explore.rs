@@ -86,7 +86,7 @@ enum Judged {
         expected: String,
         observed: String,
     },
-    Halt(Observation),
+    Halt(Box<Observation>),
 }
 
 async fn judge(schedule: &Schedule, check: &Check, ctx: &CaseContext<'_>) -> Judged {
@@ -197,7 +197,7 @@ where
                 }
                 continue;
             }
-            Judged::Halt(o) => return o,
+            Judged::Halt(o) => return *o,
             Judged::Fail {
                 checks,
                 events,
@@ -237,7 +237,7 @@ where
             format!("{statement}; at step {}: {expected}", events.len()),
             render(&events, &observed, case, check.cases, shrinks),
         );
-        return steps.step("", checks, o).err().unwrap_or_default();
+        return steps.step("", checks, o).unwrap_or_default();
     }
     Observation {
         class_mismatch: notes,

@@ -26,7 +26,9 @@ fn shown<T>(result: &CallResult<T>) -> String {
 }
 
 fn harness(step: &str, e: &CallError) -> Stop {
-    Stop::Halt(Observation::from_call_error("the harness peer's step completes", e).at_step(step))
+    Stop::Halt(Box::new(
+        Observation::from_call_error("the harness peer's step completes", e).at_step(step),
+    ))
 }
 
 /// Judge a provider call that must be rejected with `class`.
@@ -34,7 +36,7 @@ fn must_reject<T>(result: &CallResult<T>, class: ErrorClass, why: &str) -> Resul
     match result {
         Err(CallError::Rejected { class: c, .. }) if *c == class => Ok(()),
         Err(e @ (CallError::Transport { .. } | CallError::Unsupported { .. } | CallError::Violation { .. })) => Err(
-            Stop::Halt(Observation::from_call_error(format!("rejected: {class}"), e)),
+            Stop::Halt(Box::new(Observation::from_call_error(format!("rejected: {class}"), e))),
         ),
         _ => Err(Stop::Fail {
             checks: &[],
@@ -50,11 +52,11 @@ pub async fn prekey_reuse(ex: &mut Exchange<'_>, s: &PrekeyReuse, seed: u64) -> 
     let stale = ex.fetch_bundle(Party::Provider).await?;
     let Some(prekey) = stale.prekey_id else {
         // Not judgeable, and never `unsupported`: that only comes from an operation left out of `operations`.
-        return Err(Stop::Halt(Observation::with(
+        return Err(Stop::Halt(Box::new(Observation::with(
             Outcome::Error,
             "a bundle with a one-time prekey",
             "the provider's bundle offers none: one-time prekey reuse cannot be judged",
-        )));
+        ))));
     };
     ex.start_from(Party::Peer, &stale).await?;
     // The peer's first message consumes the prekey, whatever `before` holds.
