@@ -89,6 +89,15 @@ fn a_failing_setup_step_fails_setup_and_blocks_the_rest() {
             r.blocked_by
         );
     }
+    // One bug reads as one bug: one root cause, with what it hid.
+    let causes = report.root_causes();
+    assert_eq!(causes.len(), 1, "{causes:#?}");
+    assert_eq!(causes[0].fails, ["RO-ENC-004"]);
+    let terminal = interop_conformance::report::terminal::render(&report);
+    assert!(
+        terminal.contains("also blocks: RO-ENC-014, RO-ERR-001, RO-ENC-011, RO-ENC-007"),
+        "{terminal}"
+    );
     let case = report.cases.iter().find(|c| c.id == "session.mac-flipped").unwrap();
     assert_eq!(case.charged, ["RO-ENC-004"]);
     assert!(case.blocked.contains(&"RO-ENC-011".to_string()), "{:?}", case.blocked);

@@ -67,6 +67,14 @@ impl Provider for Contract {
         self.inner.target()
     }
 
+    fn sanitizer(&self) -> crate::sanitize::Sanitizer {
+        self.inner.sanitizer()
+    }
+
+    fn allowed_hosts(&self) -> crate::signature::http::HostPolicy {
+        self.inner.allowed_hosts()
+    }
+
     async fn capabilities(&self) -> CallResult<Capabilities> {
         self.inner.capabilities().await
     }

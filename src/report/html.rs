@@ -205,7 +205,7 @@ fn write_matrix(out: &mut String, report: &RunReport) -> fmt::Result {
                 r.level.as_str(),
                 verdict_cell(r.verdict),
                 r.counts.pass,
-                r.counts.applicable() + r.counts.unsupported,
+                r.counts.applicable() + r.counts.unsupported + r.counts.blocked,
                 escape(&evidence),
                 escape(&r.source)
             )?;
@@ -238,7 +238,7 @@ fn write_failures(out: &mut String, report: &RunReport) -> fmt::Result {
             r.level.as_str(),
             verdict_cell(r.verdict),
             r.counts.pass,
-            r.counts.applicable() + r.counts.unsupported,
+            r.counts.applicable() + r.counts.unsupported + r.counts.blocked,
             escape(&r.source)
         )?;
         if r.verdict == RequirementVerdict::Untested {

@@ -36,7 +36,11 @@ pub fn render(report: &RunReport) -> String {
         "REQUIREMENT", "LEVEL", "VERDICT", "CASES"
     );
     for r in &report.requirements {
-        let cases = format!("{}/{}", r.counts.pass, r.counts.applicable() + r.counts.unsupported);
+        let cases = format!(
+            "{}/{}",
+            r.counts.pass,
+            r.counts.applicable() + r.counts.unsupported + r.counts.blocked
+        );
         let _ = writeln!(
             out,
             "{:<14} {:<6} {:<12} {:>7}  {}",
