@@ -24,7 +24,7 @@
 //! class is the behaviour under test (a vector's `class_required` says why), a mismatch fails the step.
 
 use crate::provider::{CallError, CallResult, ErrorClass};
-use crate::vector::Expected;
+use crate::vector_format::Expected;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -9,7 +9,8 @@
 
 use super::{
     CallError, CallResult, Capabilities, Ciphertext, ClientId, CreateClient, Enlistment, EnlistmentRequest,
-    MediaDecrypt, MediaEncrypt, MediaEncrypted, PreKeyBundle, Provider, PushConfig, PushEndpoint, SecurityCode,
+    GroupDecrypt, GroupEncrypt, GroupProcessSkdm, GroupSenderKey, MediaDecrypt, MediaEncrypt, MediaEncrypted,
+    PreKeyBundle, Provider, PushConfig, PushEndpoint, SecurityCode,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -140,6 +141,26 @@ impl Provider for Contract {
 
     async fn security_code(&self, request: &SecurityCode) -> CallResult<String> {
         self.optional("security_code", "security_code", self.inner.security_code(request))
+            .await
+    }
+
+    async fn group_sender_key(&self, request: &GroupSenderKey) -> CallResult<Vec<u8>> {
+        self.optional("groups", "group_sender_key", self.inner.group_sender_key(request))
+            .await
+    }
+
+    async fn group_process_skdm(&self, request: &GroupProcessSkdm) -> CallResult<()> {
+        self.optional("groups", "group_process_skdm", self.inner.group_process_skdm(request))
+            .await
+    }
+
+    async fn group_encrypt(&self, request: &GroupEncrypt) -> CallResult<Vec<u8>> {
+        self.optional("groups", "group_encrypt", self.inner.group_encrypt(request))
+            .await
+    }
+
+    async fn group_decrypt(&self, request: &GroupDecrypt) -> CallResult<Vec<u8>> {
+        self.optional("groups", "group_decrypt", self.inner.group_decrypt(request))
             .await
     }
 }
