@@ -41,7 +41,7 @@ fn a_rejection_with_another_class_passes_the_must_and_fails_only_fidelity() {
     assert_eq!(verdict(&report, "RO-ENC-012"), RequirementVerdict::Pass);
     assert_eq!(verdict(&report, "RO-ENC-013"), RequirementVerdict::Pass);
     assert_eq!(verdict(&report, "RO-ERR-001"), RequirementVerdict::Fail);
-    assert_eq!(report.verdict, Verdict::Conformant, "a SHOULD never blocks the verdict");
+    assert_eq!(report.scope_verdict(), Verdict::Conformant, "a SHOULD never blocks the verdict");
     assert!(report.score < 1.0);
     let case = report
         .cases
@@ -63,7 +63,7 @@ fn a_rejection_with_another_class_passes_the_must_and_fails_only_fidelity() {
 #[test]
 fn a_mandatory_operation_answering_unsupported_fails() {
     let report = run(Bug::Selective501, &["session.duplicate", "session.duplicate-msg"]);
-    assert_eq!(report.verdict, Verdict::NotConformant);
+    assert_eq!(report.scope_verdict(), Verdict::NotConformant);
     assert_eq!(verdict(&report, "RO-ENC-014"), RequirementVerdict::Fail);
     for case in &report.cases {
         assert_eq!(case.outcome, Outcome::Fail, "{}", case.id);
@@ -78,7 +78,7 @@ fn a_failing_setup_step_fails_setup_and_blocks_the_rest() {
         Bug::FirstDeliveryFails,
         &["session.mac-flipped", "session.duplicate", "session.skipped.reverse"],
     );
-    assert_eq!(report.verdict, Verdict::NotConformant);
+    assert_eq!(report.scope_verdict(), Verdict::NotConformant);
     assert_eq!(verdict(&report, "RO-ENC-004"), RequirementVerdict::Fail);
     for id in ["RO-ENC-011", "RO-ENC-014", "RO-ENC-007"] {
         assert_eq!(verdict(&report, id), RequirementVerdict::Blocked, "{id}");
