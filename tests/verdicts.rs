@@ -41,7 +41,11 @@ fn a_rejection_with_another_class_passes_the_must_and_fails_only_fidelity() {
     assert_eq!(verdict(&report, "RO-ENC-012"), RequirementVerdict::Pass);
     assert_eq!(verdict(&report, "RO-ENC-013"), RequirementVerdict::Pass);
     assert_eq!(verdict(&report, "RO-ERR-001"), RequirementVerdict::Fail);
-    assert_eq!(report.scope_verdict(), Verdict::Conformant, "a SHOULD never blocks the verdict");
+    assert_eq!(
+        report.scope_verdict(),
+        Verdict::Conformant,
+        "a SHOULD never blocks the verdict"
+    );
     assert!(report.score < 1.0);
     let case = report
         .cases
