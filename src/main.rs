@@ -271,7 +271,7 @@ struct ListArgs {
     /// Print the requirement x family coverage table (Markdown).
     #[arg(long)]
     coverage: bool,
-    /// Print the classes each family's vectors accept for a rejection (the table in docs/adapter-api.md).
+    /// Print the rejection classes each family and case accepts (Markdown).
     #[arg(long, conflicts_with = "coverage")]
     classes: bool,
 }
