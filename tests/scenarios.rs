@@ -96,6 +96,14 @@ fn accepted_duplicate_shrinks_to_a_few_steps_and_replays() {
     assert_eq!((again.outcome, again.observed), (Outcome::Fail, Some(observed)));
 }
 
+/// The accepted duplicate is RO-ENC-014's failure; the session setup before it passed and is not blocked.
+#[test]
+fn an_accepted_duplicate_blames_replay_and_leaves_setup_checked() {
+    let case = one(&request(7, &["scenario.duplicates"], false), Bug::AcceptDuplicates);
+    assert_eq!(case.charged, ["RO-ENC-014"], "{case:?}");
+    assert!(case.blocked.is_empty(), "{case:?}");
+}
+
 #[test]
 fn skipped_mac_check_fails_the_tamper_scenario_with_a_short_schedule() {
     for seed in [7, 8] {
@@ -138,6 +146,19 @@ fn differential_mode_compares_behaviour_and_notes_classes() {
 }
 
 /// A copy of the shipped profile with one scenario file replaced.
+/// A silently accepted identity change is charged to RO-ID-008 alone: the session setup before it worked.
+#[test]
+fn an_accepted_identity_change_is_charged_to_the_identity_requirement_only() {
+    use interop_conformance::reference::{Fault, Faults};
+    let provider: Arc<dyn Provider> = Arc::new(ReferenceProvider::with_faults(Faults::only(
+        Fault::AcceptIdentityChange,
+    )));
+    let (_, cases) = run(&request(1, &["scenario.identity-change"], false), provider);
+    let case = &cases[0];
+    assert_eq!(case.outcome, Outcome::Fail, "{case:?}");
+    assert_eq!(case.charged, ["RO-ID-008"], "{case:?}");
+}
+
 fn suites_with(scenario: &str) -> PathBuf {
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/whatsapp-ro-2024");
     let root = std::env::temp_dir().join(format!("scenario-test-{}-{}", std::process::id(), scenario.len()));

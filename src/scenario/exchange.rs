@@ -216,6 +216,11 @@ impl<'a> Exchange<'a> {
         }
     }
 
+    /// A first message has decrypted: the session setup steps passed.
+    pub fn established(&self) -> bool {
+        self.established
+    }
+
     /// What a failing step checks by default: session setup until a first message decrypted, then all.
     fn stage(&self) -> &'static [&'static str] {
         if self.established { &[] } else { SETUP }

@@ -44,6 +44,8 @@ enum Schedule {
 struct Trial {
     events: Vec<Event>,
     stop: Option<Stop>,
+    /// A first message decrypted: the session setup steps passed (for blame).
+    established: bool,
 }
 
 async fn trial(schedule: &Schedule, provider: &dyn Provider, peer: &dyn Provider, seed: u64) -> Trial {
@@ -53,6 +55,7 @@ async fn trial(schedule: &Schedule, provider: &dyn Provider, peer: &dyn Provider
             return Trial {
                 events: Vec::new(),
                 stop: Some(stop),
+                established: false,
             };
         }
     };
@@ -62,6 +65,7 @@ async fn trial(schedule: &Schedule, provider: &dyn Provider, peer: &dyn Provider
         Schedule::Identity(i) => special::identity_change(&mut ex, i, seed).await,
     };
     Trial {
+        established: ex.established(),
         events: ex.events,
         stop: result.err(),
     }
@@ -82,6 +86,8 @@ enum Judged {
     Pass(Vec<String>),
     Fail {
         checks: &'static [&'static str],
+        /// Session setup passed before the failing step.
+        established: bool,
         events: Vec<Event>,
         expected: String,
         observed: String,
@@ -100,6 +106,7 @@ async fn judge(schedule: &Schedule, check: &Check, ctx: &CaseContext<'_>) -> Jud
         }) => {
             return Judged::Fail {
                 checks,
+                established: t.established,
                 events: t.events,
                 expected,
                 observed,
@@ -148,6 +155,7 @@ async fn judge(schedule: &Schedule, check: &Check, ctx: &CaseContext<'_>) -> Jud
     events.truncate(i + 1);
     Judged::Fail {
         checks: &[],
+        established: false,
         events,
         expected: format!("as the reference: {theirs}"),
         observed: format!("{mine} (differential mode: first difference from the reference)"),
@@ -190,7 +198,7 @@ where
             Ok(t) => t,
             Err(reason) => return harness_error(&format!("cannot draw a schedule: {reason}")),
         };
-        let (checks, events, expected, observed) = match judge(&wrap(tree.current()), check, ctx).await {
+        let (checks, established, events, expected, observed) = match judge(&wrap(tree.current()), check, ctx).await {
             Judged::Pass(n) => {
                 if notes.is_empty() {
                     notes = n.into_iter().map(|n| format!("schedule {case}, {n}")).collect();
@@ -200,12 +208,13 @@ where
             Judged::Halt(o) => return *o,
             Judged::Fail {
                 checks,
+                established,
                 events,
                 expected,
                 observed,
-            } => (checks, events, expected, observed),
+            } => (checks, established, events, expected, observed),
         };
-        let mut last = (checks, events, expected, observed);
+        let mut last = (checks, established, events, expected, observed);
         let mut shrinks = 0;
         let mut iterations = 0;
         if tree.simplify() {
@@ -214,11 +223,12 @@ where
                 match judge(&wrap(tree.current()), check, ctx).await {
                     Judged::Fail {
                         checks,
+                        established,
                         events,
                         expected,
                         observed,
                     } => {
-                        last = (checks, events, expected, observed);
+                        last = (checks, established, events, expected, observed);
                         shrinks += 1;
                         if !tree.simplify() {
                             break;
@@ -232,7 +242,16 @@ where
                 }
             }
         }
-        let (checks, events, expected, observed) = last;
+        let (checks, established, events, expected, observed) = last;
+        // Setup that passed before the failing step was checked, not blocked.
+        let setup = crate::family::session::SETUP;
+        if established && check.scenario.requirements.iter().any(|r| r == setup) {
+            let _ = steps.step(
+                "",
+                &[setup],
+                Observation::pass("session setup", "a first message decrypted"),
+            );
+        }
         let o = Observation::fail(
             format!("{statement}; at step {}: {expected}", events.len()),
             render(&events, &observed, case, check.cases, shrinks),

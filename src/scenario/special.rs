@@ -31,15 +31,21 @@ fn harness(step: &str, e: &CallError) -> Stop {
     ))
 }
 
-/// Judge a provider call that must be rejected with `class`.
-fn must_reject<T>(result: &CallResult<T>, class: ErrorClass, why: &str) -> Result<(), Stop> {
+/// Judge a provider call that must be rejected with `class`; a failure is charged to `checks` alone, not to the
+/// session setup that went before it.
+fn must_reject<T>(
+    result: &CallResult<T>,
+    class: ErrorClass,
+    checks: &'static [&'static str],
+    why: &str,
+) -> Result<(), Stop> {
     match result {
         Err(CallError::Rejected { class: c, .. }) if *c == class => Ok(()),
         Err(e @ (CallError::Transport { .. } | CallError::Unsupported { .. } | CallError::Violation { .. })) => Err(
             Stop::Halt(Box::new(Observation::from_call_error(format!("rejected: {class}"), e))),
         ),
         _ => Err(Stop::Fail {
-            checks: &[],
+            checks,
             expected: format!("rejected: {class} ({why})"),
             observed: shown(result),
         }),
@@ -96,6 +102,7 @@ pub async fn prekey_reuse(ex: &mut Exchange<'_>, s: &PrekeyReuse, seed: u64) -> 
     must_reject(
         &result,
         ErrorClass::InvalidPrekey,
+        &["RO-ENC-005"],
         "RO-ENC-005: a consumed one-time prekey is deleted",
     )?;
 
@@ -161,7 +168,7 @@ pub async fn identity_change(ex: &mut Exchange<'_>, s: &IdentityChange, seed: u6
                 "peer returns under a new identity key and starts a session; provider decrypts",
                 shown(&result),
             );
-            must_reject(&result, ErrorClass::UntrustedIdentity, "RO-ID-008")
+            must_reject(&result, ErrorClass::UntrustedIdentity, &["RO-ID-008"], "RO-ID-008")
         }
         Party::Provider => {
             let bundle = peer_api
@@ -176,7 +183,7 @@ pub async fn identity_change(ex: &mut Exchange<'_>, s: &IdentityChange, seed: u6
                 ),
                 shown(&result),
             );
-            must_reject(&result, ErrorClass::UntrustedIdentity, "RO-ID-008")
+            must_reject(&result, ErrorClass::UntrustedIdentity, &["RO-ID-008"], "RO-ID-008")
         }
     }
 }
