@@ -101,7 +101,20 @@ fn accepted_duplicate_shrinks_to_a_few_steps_and_replays() {
 fn an_accepted_duplicate_blames_replay_and_leaves_setup_checked() {
     let case = one(&request(7, &["scenario.duplicates"], false), Bug::AcceptDuplicates);
     assert_eq!(case.charged, ["RO-ENC-014"], "{case:?}");
-    assert!(case.blocked.is_empty(), "{case:?}");
+    assert!(!case.blocked.contains(&"RO-ENC-004".to_string()), "{case:?}");
+}
+
+/// A duplicate refused under another class meets RO-ENC-014; the class counts toward RO-ERR-001 alone.
+#[test]
+fn a_duplicate_refused_under_another_class_fails_only_fidelity() {
+    let case = one(&request(7, &["scenario.duplicates"], false), Bug::ReclassAsInvalidKey);
+    assert_eq!(case.outcome, Outcome::Fail, "{case:?}");
+    assert_eq!(case.charged, ["RO-ERR-001"], "{case:?}");
+    let note = case.class_mismatch.first().expect("a class note");
+    assert!(
+        note.contains("rejected as invalid_key; the model expects duplicate"),
+        "{note}"
+    );
 }
 
 #[test]

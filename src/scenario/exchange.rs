@@ -98,6 +98,9 @@ pub struct Exchange<'a> {
     decrypted_by_provider: Vec<Flight>,
     /// The trace.
     pub events: Vec<Event>,
+    /// Rejections whose class is not the one the model expects: the behaviour holds, so they are notes for the
+    /// error-class fidelity SHOULD, not failures.
+    pub notes: Vec<String>,
     /// A first message has decrypted: session setup is over (for blame).
     established: bool,
 }
@@ -205,6 +208,7 @@ impl<'a> Exchange<'a> {
             in_flight: Vec::new(),
             decrypted_by_provider: Vec::new(),
             events,
+            notes: Vec::new(),
             established: false,
         })
     }
@@ -514,8 +518,9 @@ impl<'a> Exchange<'a> {
         }
     }
 
-    /// Deliver an already decrypted message to the provider again; it must be rejected, as `duplicate` when
-    /// it is on the newest receiving chain within the bounds (the receiver can tell), else with any class.
+    /// Deliver an already decrypted message to the provider again; it must be rejected (RO-ENC-014). Any class
+    /// meets that; `duplicate` is expected when it is on the newest receiving chain within the bounds (the
+    /// receiver can tell), and another class there is a note for the fidelity SHOULD.
     async fn replay(&mut self, flight: &Flight, what: &str) -> Result<(), Stop> {
         let model = &self.models[idx(Party::Provider)];
         let index = model.chain_index.get(&flight.key).copied().unwrap_or(0);
@@ -524,10 +529,16 @@ impl<'a> Exchange<'a> {
         let shown = describe(&result, |p| format!("plaintext {}", hex::encode(p)));
         self.trace(format!("m{} {what}", flight.label), shown.clone());
         match result {
-            Err(CallError::Rejected { class, .. }) if knows && class != ErrorClass::Duplicate => {
-                Err(fail(REPLAY, "rejected: duplicate (RO-ENC-014)", shown))
+            Err(CallError::Rejected { class, .. }) => {
+                if knows && class != ErrorClass::Duplicate {
+                    let step = self.events.len();
+                    self.notes.push(format!(
+                        "step {step}: m{} {what}: rejected as {class}; the model expects duplicate",
+                        flight.label
+                    ));
+                }
+                Ok(())
             }
-            Err(CallError::Rejected { .. }) => Ok(()),
             Ok(_) if knows => Err(fail(REPLAY, "rejected: duplicate (RO-ENC-014)", shown)),
             Ok(_) => Err(fail(REPLAY, "rejected (RO-ENC-014)", shown)),
             Err(e) => Err(halt("decrypt", &e)),

@@ -44,6 +44,8 @@ enum Schedule {
 struct Trial {
     events: Vec<Event>,
     stop: Option<Stop>,
+    /// Rejections under another class than the model expects (notes for the fidelity SHOULD).
+    notes: Vec<String>,
     /// A first message decrypted: the session setup steps passed (for blame).
     established: bool,
 }
@@ -55,6 +57,7 @@ async fn trial(schedule: &Schedule, provider: &dyn Provider, peer: &dyn Provider
             return Trial {
                 events: Vec::new(),
                 stop: Some(stop),
+                notes: Vec::new(),
                 established: false,
             };
         }
@@ -66,6 +69,7 @@ async fn trial(schedule: &Schedule, provider: &dyn Provider, peer: &dyn Provider
     };
     Trial {
         established: ex.established(),
+        notes: ex.notes,
         events: ex.events,
         stop: result.err(),
     }
@@ -115,7 +119,7 @@ async fn judge(schedule: &Schedule, check: &Check, ctx: &CaseContext<'_>) -> Jud
         None => {}
     }
     if !check.differential {
-        return Judged::Pass(Vec::new());
+        return Judged::Pass(t.notes);
     }
     // The reference plays the provider's part too, with the same schedule and seeds. Behaviour is compared
     // (accepted or rejected, and the plaintext); a rejection class that differs is only a note.
@@ -135,7 +139,7 @@ async fn judge(schedule: &Schedule, check: &Check, ctx: &CaseContext<'_>) -> Jud
         })
     };
     let Some(i) = (0..n).find(|&i| behaviour(result(&t.events, i)) != behaviour(result(&r.events, i))) else {
-        let notes = (0..n)
+        let differences: Vec<String> = (0..n)
             .filter_map(|i| match (result(&t.events, i), result(&r.events, i)) {
                 (Some(mine), Some(theirs)) if mine != theirs => Some(format!(
                     "step {}: {}: rejected as {}; the reference rejects as {}",
@@ -147,6 +151,8 @@ async fn judge(schedule: &Schedule, check: &Check, ctx: &CaseContext<'_>) -> Jud
                 _ => None,
             })
             .collect();
+        let mut notes = t.notes;
+        notes.extend(differences);
         return Judged::Pass(notes);
     };
     let what = |r: Option<String>| r.unwrap_or_else(|| "(no such step)".to_string());

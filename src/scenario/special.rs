@@ -31,16 +31,32 @@ fn harness(step: &str, e: &CallError) -> Stop {
     ))
 }
 
-/// Judge a provider call that must be rejected with `class`; a failure is charged to `checks` alone, not to the
-/// session setup that went before it.
+/// Whether a rejection under another class than the expected one still meets the step.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// The class is the behaviour (an identity change must be reported as one).
+    Required,
+    /// Any rejection meets the step; another class is a note for the fidelity SHOULD.
+    Diagnostic,
+}
+
+/// Judge a provider call that must be rejected, expecting `class`; a failure is charged to `checks` alone, not
+/// to the session setup that went before it.
 fn must_reject<T>(
+    ex: &mut Exchange<'_>,
     result: &CallResult<T>,
-    class: ErrorClass,
+    (class, judged): (ErrorClass, Class),
     checks: &'static [&'static str],
     why: &str,
 ) -> Result<(), Stop> {
     match result {
         Err(CallError::Rejected { class: c, .. }) if *c == class => Ok(()),
+        Err(CallError::Rejected { class: c, .. }) if judged == Class::Diagnostic => {
+            let step = ex.events.len();
+            ex.notes
+                .push(format!("step {step}: rejected as {c}; the model expects {class}"));
+            Ok(())
+        }
         Err(e @ (CallError::Transport { .. } | CallError::Unsupported { .. } | CallError::Violation { .. })) => Err(
             Stop::Halt(Box::new(Observation::from_call_error(format!("rejected: {class}"), e))),
         ),
@@ -100,8 +116,9 @@ pub async fn prekey_reuse(ex: &mut Exchange<'_>, s: &PrekeyReuse, seed: u64) -> 
         shown(&result),
     );
     must_reject(
+        ex,
         &result,
-        ErrorClass::InvalidPrekey,
+        (ErrorClass::InvalidPrekey, Class::Diagnostic),
         &["RO-ENC-005"],
         "RO-ENC-005: a consumed one-time prekey is deleted",
     )?;
@@ -168,7 +185,13 @@ pub async fn identity_change(ex: &mut Exchange<'_>, s: &IdentityChange, seed: u6
                 "peer returns under a new identity key and starts a session; provider decrypts",
                 shown(&result),
             );
-            must_reject(&result, ErrorClass::UntrustedIdentity, &["RO-ID-008"], "RO-ID-008")
+            must_reject(
+                ex,
+                &result,
+                (ErrorClass::UntrustedIdentity, Class::Required),
+                &["RO-ID-008"],
+                "RO-ID-008",
+            )
         }
         Party::Provider => {
             let bundle = peer_api
@@ -183,7 +206,13 @@ pub async fn identity_change(ex: &mut Exchange<'_>, s: &IdentityChange, seed: u6
                 ),
                 shown(&result),
             );
-            must_reject(&result, ErrorClass::UntrustedIdentity, &["RO-ID-008"], "RO-ID-008")
+            must_reject(
+                ex,
+                &result,
+                (ErrorClass::UntrustedIdentity, Class::Required),
+                &["RO-ID-008"],
+                "RO-ID-008",
+            )
         }
     }
 }
