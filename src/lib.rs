@@ -26,6 +26,8 @@ pub mod schema;
 pub mod scoring;
 pub mod selftest;
 pub mod signature;
+pub mod transport;
+pub mod transport_wire;
 pub mod vector;
 pub mod verify;
 pub mod waiver;

@@ -78,7 +78,7 @@ enum VectorsCommand {
     },
     /// Recompute every case's expected outcome without the reference library; exit 1 on any disagreement.
     Verify {
-        /// Another vector folder: every *.yaml in it (default: the profile's vectors).
+        /// Vector folder: every *.yaml in it (default: the corpus, including files no profile lists).
         #[arg(long, value_name = "DIR")]
         vectors: Option<PathBuf>,
     },
@@ -475,7 +475,7 @@ fn selftest(args: SelftestArgs) -> i32 {
 
 fn verify(vectors: Option<PathBuf>) -> i32 {
     let options = PlanOptions {
-        vectors_dir: vectors,
+        vectors_dir: Some(vectors.unwrap_or_else(|| plan::data_dir("vectors"))),
         profile: plan::DEFAULT_PROFILE.into(),
         ..PlanOptions::default()
     };

@@ -74,6 +74,10 @@ pub struct Requirement {
     pub source: String,
     /// Evidence grade.
     pub evidence: Evidence,
+    /// Why no case can test it from the suite's place; such a requirement is never in a profile, so it is
+    /// never scored, and never passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_testable: Option<String>,
 }
 
 /// The requirements catalog file.
@@ -149,6 +153,13 @@ impl Profile {
                 return Err(InputError::file(
                     &profile_path,
                     format!("requirement `{id}` is not in {}", catalog_path.display()),
+                )
+                .at_key(format!("requirements[{i}]")));
+            }
+            if let Some(why) = catalog.get(id).and_then(|r| r.not_testable.as_ref()) {
+                return Err(InputError::file(
+                    &profile_path,
+                    format!("requirement `{id}` is not testable and cannot be in a profile: {why}"),
                 )
                 .at_key(format!("requirements[{i}]")));
             }

@@ -5,6 +5,7 @@ pub mod enlistment;
 pub mod enlistment_decode;
 pub mod key_schedule;
 pub mod media;
+pub mod noise_known_answer;
 pub mod push;
 pub mod roundtrip;
 pub mod security_code;
@@ -48,11 +49,13 @@ pub enum Family {
     EnlistmentDecode,
     /// Push requests from the harness (as WhatsApp) to the provider's push endpoint.
     PushToken,
+    /// Known answers for the suite's own side of the Noise channel to chatd (no provider involved).
+    NoiseKnownAnswer,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 12] = [
+    pub const ALL: [Family; 13] = [
         Self::XeddsaVerify,
         Self::PrekeyBundle,
         Self::Session,
@@ -65,6 +68,7 @@ impl Family {
         Self::Enlistment,
         Self::EnlistmentDecode,
         Self::PushToken,
+        Self::NoiseKnownAnswer,
     ];
 
     /// The family's name in files.
@@ -82,6 +86,7 @@ impl Family {
             Self::Enlistment => "enlistment",
             Self::EnlistmentDecode => "enlistment_decode",
             Self::PushToken => "push_token",
+            Self::NoiseKnownAnswer => "noise_known_answer",
         }
     }
 
@@ -100,6 +105,7 @@ impl Family {
             Self::Enlistment => schemars::schema_for!(VectorFile<enlistment::Group>),
             Self::EnlistmentDecode => schemars::schema_for!(VectorFile<enlistment_decode::Group>),
             Self::PushToken => schemars::schema_for!(VectorFile<push::Group>),
+            Self::NoiseKnownAnswer => schemars::schema_for!(VectorFile<noise_known_answer::Group>),
         }
     }
 }
@@ -129,6 +135,8 @@ pub enum Check {
     EnlistmentDecode(enlistment_decode::Check),
     /// See [`push`].
     Push(push::Check),
+    /// See [`noise_known_answer`].
+    NoiseKnownAnswer(noise_known_answer::Check),
 }
 
 /// A parsed file, flattened to tests with their key paths.
@@ -196,6 +204,11 @@ pub fn parse(family: Family, path: &Path, text: &str) -> Result<Parsed, InputErr
             push::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
             flatten(file, push::checks)
         }
+        Family::NoiseKnownAnswer => {
+            let file = yaml::parse::<VectorFile<noise_known_answer::Group>>(path, text)?;
+            noise_known_answer::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
+            flatten(file, noise_known_answer::checks)
+        }
     }
 }
 
@@ -240,5 +253,6 @@ pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
         Check::Enlistment(c) => enlistment::run(meta, c, ctx).await,
         Check::EnlistmentDecode(c) => enlistment_decode::run(meta, c, ctx).await,
         Check::Push(c) => push::run(meta, c, ctx).await,
+        Check::NoiseKnownAnswer(c) => noise_known_answer::run(meta, c, ctx).await,
     }
 }

@@ -21,6 +21,7 @@ mod push;
 mod roundtrip;
 mod security_code;
 mod session;
+mod transport;
 mod wire;
 mod xeddsa;
 
@@ -54,6 +55,7 @@ pub async fn all() -> Result<Vec<Generated>, String> {
     ];
     files.extend(enlistment::generate()?);
     files.push(push::generate()?);
+    files.push(transport::generate()?);
     Ok(files)
 }
 

@@ -10,6 +10,7 @@
 
 pub mod crypto;
 pub mod media;
+pub mod noise;
 pub mod receiver;
 pub mod security_code;
 pub mod sender;
@@ -163,6 +164,14 @@ fn verify_case(case: &Case, out: &mut FileResult) {
                  oracle (test generate::push::tests)",
             );
         }
+        Check::NoiseKnownAnswer(ka) => findings.push(match noise::check(case.meta.expected, ka) {
+            Ok(()) => Finding::Agree,
+            Err((vector, independent)) => Finding::Disagree {
+                at: "known answer".into(),
+                vector,
+                independent,
+            },
+        }),
         Check::EnlistmentDecode(_) => {
             return not_verifiable(out, "known answers for the harness's own decoder, pinned by unit tests");
         }
