@@ -50,11 +50,16 @@ pub enum Fault {
     SkipAudienceCheck,
     /// Enlistment: sign the signed prekey over its raw 32 bytes, not 0x05 || key (RO-SIG-002).
     SignPrekeyOverRawKey,
+    /// MAC a constant 0x33 instead of the received version byte, and accept any version byte with a nibble 3
+    /// (RO-ENC-011).
+    VersionOutsideMac,
+    /// Pin the identity key of a first pkmsg before its MAC verifies (RO-ID-008).
+    IdentityPinnedBeforeAuth,
 }
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 20] = [
+    pub const ALL: [Fault; 22] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -75,6 +80,8 @@ impl Fault {
         Self::AcceptAlgNone,
         Self::SkipAudienceCheck,
         Self::SignPrekeyOverRawKey,
+        Self::VersionOutsideMac,
+        Self::IdentityPinnedBeforeAuth,
     ];
 
     /// The name used on the command line.
@@ -100,6 +107,8 @@ impl Fault {
             Self::AcceptAlgNone => "accept-alg-none",
             Self::SkipAudienceCheck => "skip-audience-check",
             Self::SignPrekeyOverRawKey => "sign-prekey-over-raw-key",
+            Self::VersionOutsideMac => "version-outside-mac",
+            Self::IdentityPinnedBeforeAuth => "identity-pinned-before-auth",
         }
     }
 
@@ -125,6 +134,8 @@ impl Fault {
             Self::AcceptAlgNone => "RO-ID-005F",
             Self::SkipAudienceCheck => "RO-ID-005D",
             Self::SignPrekeyOverRawKey => "RO-SIG-002",
+            Self::VersionOutsideMac => "RO-ENC-011",
+            Self::IdentityPinnedBeforeAuth => "RO-ID-008",
         }
     }
 
