@@ -214,8 +214,7 @@ fn chain_case(
     root: Bytes,
     chain: Vec<u8>,
     stat: Bytes,
-    now: u64,
-    rule: Option<ChainRule>,
+    (now, rule): (u64, Option<ChainRule>),
 ) -> Test {
     test(
         id,
@@ -261,8 +260,7 @@ fn real_chains() -> Vec<Test> {
             root.clone(),
             chain.clone(),
             stat.clone(),
-            MAY_2025,
-            None,
+            (MAY_2025, None),
         ),
         chain_case(
             "chain.real.jan-2026",
@@ -271,8 +269,7 @@ fn real_chains() -> Vec<Test> {
             root.clone(),
             chain.clone(),
             stat.clone(),
-            JAN_2026,
-            Some(ChainRule::Validity),
+            (JAN_2026, Some(ChainRule::Validity)),
         ),
         chain_case(
             "chain.real.mar-2025",
@@ -281,8 +278,7 @@ fn real_chains() -> Vec<Test> {
             root.clone(),
             chain.clone(),
             stat.clone(),
-            MAR_2025,
-            Some(ChainRule::Validity),
+            (MAR_2025, Some(ChainRule::Validity)),
         ),
         chain_case(
             "chain.real.intermediate-bit-flipped",
@@ -291,8 +287,7 @@ fn real_chains() -> Vec<Test> {
             root.clone(),
             inter_bit,
             stat.clone(),
-            MAY_2025,
-            Some(ChainRule::IntermediateSignature),
+            (MAY_2025, Some(ChainRule::IntermediateSignature)),
         ),
         chain_case(
             "chain.real.leaf-signature-bit-flipped",
@@ -301,8 +296,7 @@ fn real_chains() -> Vec<Test> {
             root.clone(),
             leaf_sig,
             stat.clone(),
-            MAY_2025,
-            Some(ChainRule::LeafSignature),
+            (MAY_2025, Some(ChainRule::LeafSignature)),
         ),
         chain_case(
             "chain.real.intermediate-signature-63-bytes",
@@ -311,8 +305,7 @@ fn real_chains() -> Vec<Test> {
             root.clone(),
             short,
             stat.clone(),
-            MAY_2025,
-            Some(ChainRule::IntermediateSignature),
+            (MAY_2025, Some(ChainRule::IntermediateSignature)),
         ),
         chain_case(
             "chain.real.other-static",
@@ -321,8 +314,7 @@ fn real_chains() -> Vec<Test> {
             root,
             chain,
             Bytes(vec![0x42; 32]),
-            MAY_2025,
-            Some(ChainRule::LeafKey),
+            (MAY_2025, Some(ChainRule::LeafKey)),
         ),
     ]
 }
@@ -383,8 +375,7 @@ fn test_root_chains() -> Result<Vec<Test>, String> {
             root_pub.clone(),
             chain,
             stat.clone(),
-            now,
-            rule,
+            (now, rule),
         )
     };
     let ed25519_intermediate = {
