@@ -30,6 +30,7 @@ pub mod signature;
 pub mod transport;
 pub mod transport_wire;
 pub mod vector;
+pub mod vector_format;
 pub mod verify;
 pub mod waiver;
 pub mod wire;

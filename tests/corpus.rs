@@ -16,11 +16,7 @@ fn options() -> PlanOptions {
 /// The whole corpus, including the harness known answers no profile lists (as `vectors verify` reads it).
 #[test]
 fn every_vector_agrees_with_the_independent_implementation() {
-    let corpus = PlanOptions {
-        vectors_dir: Some(interop_conformance::plan::data_dir("vectors")),
-        ..options()
-    };
-    let results = verify::verify(&corpus).expect("the corpus loads");
+    let results = verify::verify_every_profile(&options()).expect("the corpus loads");
     let noise = results
         .iter()
         .filter(|r| r.family == Some(interop_conformance::family::Family::NoiseKnownAnswer))
@@ -35,6 +31,30 @@ fn every_vector_agrees_with_the_independent_implementation() {
         "{} disagreements:\n{}",
         disagreements.len(),
         verify::render(&results)
+    );
+}
+
+/// The groups profile's vectors agree with the family's own receiver, and its coverage table is current.
+#[test]
+fn groups_vectors_agree_and_coverage_is_current() {
+    let options = PlanOptions {
+        profile: "whatsapp-ro-groups".into(),
+        ..PlanOptions::default()
+    };
+    let results = verify::verify(&options).expect("the groups corpus loads");
+    let verified: usize = results.iter().map(|r| r.verified).sum();
+    assert!(verified >= 25, "only {verified} group cases verified");
+    assert!(
+        results.iter().all(|r| r.disagreements.is_empty()),
+        "{}",
+        verify::render(&results)
+    );
+    let plan = Plan::build(&options).expect("the groups corpus loads");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/coverage-groups.md");
+    assert!(
+        std::fs::read_to_string(&path).unwrap_or_default() == listing::coverage_markdown(&plan),
+        "docs/coverage-groups.md is stale; regenerate it with \
+         `cargo run -- list --profile whatsapp-ro-groups --coverage > docs/coverage-groups.md`"
     );
 }
 

@@ -13,13 +13,13 @@ use crate::outcome::Observation;
 use crate::transport::cert::{self, ChainRule};
 use crate::transport::{binxml, noise};
 use crate::transport_wire::{ClientHello, ClientPayload, HandshakeMessage, InteropData};
-use crate::vector::{Expected, TestMeta, VectorFile, vector_test};
+use crate::vector_format::{Expected, TestMeta, VectorFile, vector_test};
 use prost::Message;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Tests sharing a theme.
-pub type Group = crate::vector::TestGroup<Test>;
+pub type Group = crate::vector_format::TestGroup<Test>;
 
 /// One named intermediate value of a transcript.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

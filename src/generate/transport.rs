@@ -10,7 +10,7 @@ use crate::family::noise_known_answer::{Attribute, Group, KnownAnswer, Step, Tes
 use crate::transport::cert::{self, ChainRule, Issue, WHATSAPP_ROOT};
 use crate::transport::noise;
 use crate::transport_wire::CertDetails;
-use crate::vector::Expected;
+use crate::vector_format::Expected;
 use sha2::{Digest, Sha256};
 
 /// KAT-T2 inputs (whatsapp-rust `wacore/tests/noise_handshake_test.rs`, values its comments say came from Go).

@@ -10,6 +10,7 @@
 
 pub mod crypto;
 pub mod media;
+pub mod media_file;
 pub mod noise;
 pub mod receiver;
 pub mod security_code;
@@ -57,10 +58,13 @@ pub struct FileResult {
 /// Verify every case of every file the plan loads.
 pub fn verify(options: &PlanOptions) -> Result<Vec<FileResult>, PlanError> {
     let plan = Plan::build(options)?;
-    Ok(plan
-        .files
-        .iter()
-        .map(|file| {
+    Ok(plan.files.iter().map(verify_file).collect())
+}
+
+/// Verify one loaded file.
+fn verify_file(file: &crate::vector::LoadedFile) -> FileResult {
+    {
+        {
             let mut result = FileResult {
                 path: file.path.clone(),
                 family: file.cases.first().map(|c| c.family),
@@ -77,8 +81,52 @@ pub fn verify(options: &PlanOptions) -> Result<Vec<FileResult>, PlanError> {
                 _ => file.cases.iter().for_each(|case| verify_case(case, &mut result)),
             }
             result
-        })
-        .collect())
+        }
+    }
+}
+
+/// Vector files no profile lists (known answers for the suite's own code, such as
+/// `transport-known-answers.yaml`): each is verified under the first profile whose catalog names its requirements.
+const HARNESS_FILES: [&str; 1] = ["transport-known-answers.yaml"];
+
+/// Verify the files of every profile under the suites folder (each file once): what `conformance vectors verify`
+/// does without `--profile`.
+pub fn verify_every_profile(options: &PlanOptions) -> Result<Vec<FileResult>, PlanError> {
+    let suites = options
+        .suites_dir
+        .clone()
+        .unwrap_or_else(|| crate::plan::data_dir("suites"));
+    let mut results: Vec<FileResult> = Vec::new();
+    for profile in crate::requirements::Profile::available(&suites) {
+        let options = PlanOptions {
+            profile,
+            ..options.clone()
+        };
+        for result in verify(&options)? {
+            if !results.iter().any(|r| r.path == result.path) {
+                results.push(result);
+            }
+        }
+    }
+    let dir = options
+        .vectors_dir
+        .clone()
+        .unwrap_or_else(|| crate::plan::data_dir("vectors"));
+    for name in HARNESS_FILES {
+        let path = dir.join(name);
+        let loaded = crate::requirements::Profile::available(&suites).iter().find_map(|p| {
+            let profile = crate::requirements::Profile::load(&suites, p).ok()?;
+            crate::vector::load_file(&path, &profile).ok()
+        });
+        match loaded {
+            Some(file) => results.push(verify_file(&file)),
+            None => {
+                let profile = crate::requirements::Profile::load(&suites, crate::plan::DEFAULT_PROFILE)?;
+                crate::vector::load_file(&path, &profile)?;
+            }
+        }
+    }
+    Ok(results)
 }
 
 /// Media and security-code files: parse again with their family's types and run their file-level checks.
@@ -94,7 +142,7 @@ fn verify_whole_file(family: Family, path: &std::path::Path, out: &mut FileResul
                     .flat_map(|g| &g.tests)
                     .filter(|t| t.operation == crate::family::media::Operation::Upload)
                     .count();
-                media::check(&f)
+                media_file::check(&f)
             })
         }
         _ => crate::yaml::parse::<crate::vector::VectorFile<crate::family::security_code::Group>>(path, &text)
@@ -174,6 +222,20 @@ fn verify_case(case: &Case, out: &mut FileResult) {
         }),
         Check::EnlistmentDecode(_) => {
             return not_verifiable(out, "known answers for the harness's own decoder, pinned by unit tests");
+        }
+        Check::SenderKeys(c) if c.test.steps.is_empty() => {
+            return not_verifiable(
+                out,
+                "live group exchanges: every SKDM and skmsg the provider sends is checked and opened at run time by \
+                 the family's own receiver (family::sender_keys::verify)",
+            );
+        }
+        Check::SenderKeys(c) => {
+            let outcomes = crate::family::sender_keys::verify::replay(&c.group, &c.test.steps);
+            for (i, (step, got)) in c.test.steps.iter().zip(outcomes).enumerate() {
+                let at = format!("step {}", i + 1);
+                findings.push(judge(step.expected, &step.errors, step.plaintext.as_ref(), got, &at));
+            }
         }
     }
     out.verified += 1;

@@ -318,12 +318,12 @@ fn binary_xml_header(b: &[u8]) -> Result<Vec<(String, String)>, String> {
 }
 
 /// Compare the independent answer with the vector: `Ok(())` when they agree, else (vector, independent).
-pub fn check(expected: crate::vector::Expected, ka: &KnownAnswer) -> Result<(), (String, String)> {
+pub fn check(expected: crate::vector_format::Expected, ka: &KnownAnswer) -> Result<(), (String, String)> {
     let want = expected_values(ka);
     let render = |v: &[(String, String)]| v.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
     match (expected, compute(ka)) {
-        (crate::vector::Expected::Valid, Ok(got)) if got == want => Ok(()),
-        (crate::vector::Expected::Invalid, Err(why)) => match ka {
+        (crate::vector_format::Expected::Valid, Ok(got)) if got == want => Ok(()),
+        (crate::vector_format::Expected::Invalid, Err(why)) => match ka {
             KnownAnswer::CertChain {
                 broken_rule: Some(rule),
                 ..
