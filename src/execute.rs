@@ -73,6 +73,8 @@ pub struct RunRequest {
     pub deadline: Option<Duration>,
     /// Extra words for the replay command that name the target (`--target URL`), empty for embedded.
     pub target_args: String,
+    /// Show live progress on stderr ([`crate::progress::wanted`]).
+    pub progress: bool,
 }
 
 impl RunRequest {
@@ -89,6 +91,7 @@ impl RunRequest {
             case_timeout: Duration::from_secs(30),
             deadline: None,
             target_args: String::new(),
+            progress: false,
         }
     }
 }
@@ -110,10 +113,16 @@ impl RunOutput {
         if !self.waiver_errors.is_empty() {
             return exit::INPUT_ERROR;
         }
-        match self.report.verdict {
-            Verdict::Conformant => exit::CONFORMANT,
-            Verdict::NotConformant => exit::NOT_CONFORMANT,
-        }
+        verdict_exit_code(self.report.scope_verdict())
+    }
+}
+
+/// Exit code of a verdict. A partial run exits by its verdict within scope (0 when nothing in scope failed), so
+/// that shards and focused CI jobs gate on what they ran; its report never reads CONFORMANT.
+pub fn verdict_exit_code(verdict: Verdict) -> i32 {
+    match verdict {
+        Verdict::Conformant => exit::CONFORMANT,
+        Verdict::NotConformant | Verdict::Partial => exit::NOT_CONFORMANT,
     }
 }
 
@@ -193,12 +202,16 @@ pub async fn run_with_waivers(
     for id in &request.plan.vectors {
         command.push_str(&format!(" --vector {id}"));
     }
+    if let Some(shard) = request.plan.shard {
+        command.push_str(&format!(" --shard {shard}"));
+    }
     let options = RunOptions {
         seed,
         concurrency: request.concurrency,
         case_timeout: request.case_timeout,
         deadline: request.deadline,
         replay_base: base,
+        progress: request.progress,
     };
     let started_at = now();
     // The folder is claimed before the run, so a clash is known before any case runs and no run's files
@@ -226,6 +239,7 @@ pub async fn run_with_waivers(
             only: request.plan.only.clone(),
             vector_filter: request.plan.vectors.clone(),
             command,
+            mode: request.plan.scenarios,
             started_at: started_at.clone(),
             finished_at,
         },

@@ -4,6 +4,7 @@
 use crate::family::{self, CaseContext, Family};
 use crate::outcome::{Observation, Outcome};
 use crate::plan::Plan;
+use crate::progress::Progress;
 use crate::provider::Provider;
 use crate::sanitize::{Budget, Sanitizer};
 use crate::vector::{Case, Expected};
@@ -26,6 +27,8 @@ pub struct RunOptions {
     pub deadline: Option<Duration>,
     /// The command that replays this run, without `--vector`; each case appends its own.
     pub replay_base: String,
+    /// Show live progress on stderr.
+    pub progress: bool,
 }
 
 impl Default for RunOptions {
@@ -36,6 +39,7 @@ impl Default for RunOptions {
             case_timeout: Duration::from_secs(30),
             deadline: None,
             replay_base: "conformance run".into(),
+            progress: false,
         }
     }
 }
@@ -135,6 +139,7 @@ pub async fn run(
     }
     let mut results = Vec::with_capacity(handles.len());
     let mut total = Budget::default();
+    let mut progress = Progress::new(plan.cases.len(), options.progress);
     for (case, handle) in plan.cases.iter().zip(handles) {
         let (mut observation, ms) = match handle.await {
             Ok(done) => done,
@@ -144,8 +149,10 @@ pub async fn run(
             observation.expected = total.take(std::mem::take(&mut observation.expected));
             observation.observed = total.take(std::mem::take(&mut observation.observed));
         }
+        progress.case_done(matches!(observation.outcome, Outcome::Fail | Outcome::Error));
         results.push(result(plan, case, observation, ms, options));
     }
+    progress.finish();
     results
 }
 
