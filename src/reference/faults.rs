@@ -84,11 +84,15 @@ pub enum Fault {
     GroupUpstreamJumpBound,
     /// Groups: send SenderKeyMessages in upstream Signal's fields (RO-GROUP-019).
     GroupUpstreamFormat,
+    /// Answer "unsupported" (501 over HTTP) to `decrypt` for a replayed message instead of refusing it: an
+    /// adapter opting out of a mandatory operation for the requests it would fail (RO-ENC-014).
+    #[serde(rename = "selective-501")]
+    Selective501,
 }
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 35] = [
+    pub const ALL: [Fault; 36] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -124,6 +128,7 @@ impl Fault {
         Self::GroupUnboundedJump,
         Self::GroupUpstreamJumpBound,
         Self::GroupUpstreamFormat,
+        Self::Selective501,
     ];
 
     /// The name used on the command line.
@@ -164,6 +169,7 @@ impl Fault {
             Self::GroupUnboundedJump => "group-unbounded-jump",
             Self::GroupUpstreamJumpBound => "group-upstream-jump-bound",
             Self::GroupUpstreamFormat => "group-upstream-format",
+            Self::Selective501 => "selective-501",
         }
     }
 
@@ -174,7 +180,7 @@ impl Fault {
             Self::AcceptRawKeySignature => "RO-SIG-002",
             Self::XeddsaMaskSTopBits => "RO-SIG-001",
             Self::SkipMacCheck | Self::PartialMacCheck => "RO-ENC-011",
-            Self::AcceptDuplicates => "RO-ENC-014",
+            Self::AcceptDuplicates | Self::Selective501 => "RO-ENC-014",
             Self::KeepConsumedPrekeys => "RO-ENC-005",
             Self::AcceptAnyVersion => "RO-ENC-010",
             Self::AcceptWrongKeyType => "RO-ID-007",

@@ -22,13 +22,15 @@ use std::collections::HashMap;
 pub enum Stop {
     /// The provider broke the property at the last traced step.
     Fail {
+        /// The requirement(s) the step checks (blame); empty: all of the scenario's.
+        checks: &'static [&'static str],
         /// What the step should have done.
         expected: String,
         /// What it did.
         observed: String,
     },
     /// The step could not be judged (transport error, unsupported operation, harness problem).
-    Halt(Observation),
+    Halt(Box<Observation>),
 }
 
 /// One traced step: what was done, and what came of it (the observable part, compared in differential mode).
@@ -96,6 +98,8 @@ pub struct Exchange<'a> {
     decrypted_by_provider: Vec<Flight>,
     /// The trace.
     pub events: Vec<Event>,
+    /// A first message has decrypted: session setup is over (for blame).
+    established: bool,
 }
 
 /// The provider's name for the peer and the peer's for the provider.
@@ -146,11 +150,21 @@ fn describe<T>(result: &CallResult<T>, ok: impl Fn(&T) -> String) -> String {
 }
 
 fn halt(step: &str, error: &CallError) -> Stop {
-    Stop::Halt(Observation::from_call_error("the step completes", error).at_step(step))
+    Stop::Halt(Box::new(
+        Observation::from_call_error("the step completes", error).at_step(step),
+    ))
 }
 
-fn fail(expected: impl Into<String>, observed: impl Into<String>) -> Stop {
+/// What session setup checks: every step until the first message has decrypted.
+const SETUP: &[&str] = &[crate::family::session::SETUP];
+/// What a tampered copy checks.
+const MAC: &[&str] = &["RO-ENC-011"];
+/// What a replayed copy checks.
+const REPLAY: &[&str] = &["RO-ENC-014"];
+
+fn fail(checks: &'static [&'static str], expected: impl Into<String>, observed: impl Into<String>) -> Stop {
     Stop::Fail {
+        checks,
         expected: expected.into(),
         observed: observed.into(),
     }
@@ -172,7 +186,7 @@ impl<'a> Exchange<'a> {
         });
         let p = match p {
             Ok(c) => c,
-            Err(e @ CallError::Rejected { .. }) => return Err(fail("client created", e.to_string())),
+            Err(e @ CallError::Rejected { .. }) => return Err(fail(SETUP, "client created", e.to_string())),
             Err(e) => return Err(halt("create_client", &e)),
         };
         let q = peer
@@ -191,6 +205,7 @@ impl<'a> Exchange<'a> {
             in_flight: Vec::new(),
             decrypted_by_provider: Vec::new(),
             events,
+            established: false,
         })
     }
 
@@ -199,6 +214,11 @@ impl<'a> Exchange<'a> {
             Party::Peer => &self.peer,
             Party::Provider => &self.provider,
         }
+    }
+
+    /// What a failing step checks by default: session setup until a first message decrypted, then all.
+    fn stage(&self) -> &'static [&'static str] {
+        if self.established { &[] } else { SETUP }
     }
 
     fn fresh_key(&mut self) -> u32 {
@@ -234,7 +254,9 @@ impl<'a> Exchange<'a> {
         self.trace(format!("{} publishes its prekey bundle", name(of)), shown);
         match (bundle, of) {
             (Ok(b), _) => Ok(b),
-            (Err(e @ CallError::Rejected { .. }), Party::Provider) => Err(fail("bundle published", e.to_string())),
+            (Err(e @ CallError::Rejected { .. }), Party::Provider) => {
+                Err(fail(self.stage(), "bundle published", e.to_string()))
+            }
             (Err(e), _) => Err(halt("prekey_bundle", &e)),
         }
     }
@@ -263,7 +285,9 @@ impl<'a> Exchange<'a> {
         );
         match (result, who) {
             (Ok(()), _) => Ok(()),
-            (Err(e @ CallError::Rejected { .. }), Party::Provider) => Err(fail("bundle accepted", e.to_string())),
+            (Err(e @ CallError::Rejected { .. }), Party::Provider) => {
+                Err(fail(self.stage(), "bundle accepted", e.to_string()))
+            }
             (Err(e), _) => Err(halt("process_bundle", &e)),
         }
     }
@@ -285,7 +309,7 @@ impl<'a> Exchange<'a> {
         let ciphertext = match (result, from) {
             (Ok(c), _) => c,
             (Err(e @ CallError::Rejected { .. }), Party::Provider) => {
-                return Err(fail("encrypt succeeds", e.to_string()));
+                return Err(fail(self.stage(), "encrypt succeeds", e.to_string()));
             }
             (Err(e), _) => return Err(halt("encrypt", &e)),
         };
@@ -298,6 +322,7 @@ impl<'a> Exchange<'a> {
         if from == Party::Provider && ciphertext.kind != want {
             let name = |k| if k == CiphertextKind::Pkmsg { "pkmsg" } else { "msg" };
             return Err(fail(
+                SETUP,
                 format!(
                     "{} (RO-ENC-004: pkmsg until the first message is received, msg after)",
                     name(want)
@@ -326,7 +351,9 @@ impl<'a> Exchange<'a> {
                         describe::<()>(&Err(e.clone()), |_| String::new()),
                     );
                     return Err(match (e, from) {
-                        (e @ CallError::Rejected { .. }, Party::Provider) => fail("encrypt succeeds", e.to_string()),
+                        (e @ CallError::Rejected { .. }, Party::Provider) => {
+                            fail(self.stage(), "encrypt succeeds", e.to_string())
+                        }
                         (e, _) => halt("encrypt", &e),
                     });
                 }
@@ -426,15 +453,16 @@ impl<'a> Exchange<'a> {
         let expected = format!("{m} decrypts to {}", hex::encode(&flight.plaintext));
         match result {
             Ok(p) if p == flight.plaintext => self.decrypted(to, flight.clone()),
-            Ok(_) => return Err(fail(expected, shown)),
+            Ok(_) => return Err(fail(self.stage(), expected, shown)),
             Err(CallError::Rejected { .. }) if must == Must::DecryptOrReject => {}
             Err(e @ CallError::Rejected { .. }) if to == Party::Peer => {
                 return Err(fail(
+                    self.stage(),
                     expected,
                     format!("the reference peer rejects the provider's {m}: {e}"),
                 ));
             }
-            Err(e @ CallError::Rejected { .. }) => return Err(fail(expected, e.to_string())),
+            Err(e @ CallError::Rejected { .. }) => return Err(fail(self.stage(), expected, e.to_string())),
             Err(e) => return Err(halt(&m, &e)),
         }
         if let (Party::Provider, Fault::Duplicate { back }) = (to, flight.fault) {
@@ -447,6 +475,7 @@ impl<'a> Exchange<'a> {
 
     fn decrypted(&mut self, to: Party, flight: Flight) {
         let fresh = self.fresh_key();
+        self.established = true;
         let model = &mut self.models[idx(to)];
         model.has_received = true;
         if flight.key > model.newest_remote {
@@ -475,7 +504,7 @@ impl<'a> Exchange<'a> {
         );
         match result {
             Err(CallError::Rejected { .. }) => Ok(()),
-            Ok(_) => Err(fail("the tampered copy is rejected (RO-ENC-011)", shown)),
+            Ok(_) => Err(fail(MAC, "the tampered copy is rejected (RO-ENC-011)", shown)),
             Err(e) => Err(halt("decrypt", &e)),
         }
     }
@@ -491,11 +520,11 @@ impl<'a> Exchange<'a> {
         self.trace(format!("m{} {what}", flight.label), shown.clone());
         match result {
             Err(CallError::Rejected { class, .. }) if knows && class != ErrorClass::Duplicate => {
-                Err(fail("rejected: duplicate (RO-ENC-014)", shown))
+                Err(fail(REPLAY, "rejected: duplicate (RO-ENC-014)", shown))
             }
             Err(CallError::Rejected { .. }) => Ok(()),
-            Ok(_) if knows => Err(fail("rejected: duplicate (RO-ENC-014)", shown)),
-            Ok(_) => Err(fail("rejected (RO-ENC-014)", shown)),
+            Ok(_) if knows => Err(fail(REPLAY, "rejected: duplicate (RO-ENC-014)", shown)),
+            Ok(_) => Err(fail(REPLAY, "rejected (RO-ENC-014)", shown)),
             Err(e) => Err(halt("decrypt", &e)),
         }
     }
