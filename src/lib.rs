@@ -32,6 +32,8 @@ pub mod scoring;
 pub mod selftest;
 pub mod signature;
 pub mod transcript;
+pub mod transport;
+pub mod transport_wire;
 pub mod vector;
 pub mod vector_format;
 pub mod verify;
