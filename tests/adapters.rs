@@ -11,7 +11,7 @@ use interop_conformance::adapter_check::{self, CheckOptions, CheckReport, Status
 use interop_conformance::execute::{self, RunRequest};
 use interop_conformance::http::client::{HttpOptions, HttpProvider};
 use interop_conformance::http::server::{self, LoopbackServer};
-use interop_conformance::matrix::{self, MatrixOptions, Target, TargetKind};
+use interop_conformance::matrix::{self, MatrixOptions};
 use interop_conformance::reference::{Fault, Faults, ReferenceProvider};
 use interop_conformance::scoring::RequirementVerdict;
 use std::sync::Arc;
@@ -216,24 +216,8 @@ async fn the_matrix_puts_implementations_side_by_side() {
         vec!["the planted fault skip-mac-check (src/reference/faults.rs)".into()],
     );
     let options = MatrixOptions {
-        plan,
-        seed: 7,
-        out: dir.clone(),
-        targets: vec![
-            Target {
-                name: "reference".into(),
-                kind: TargetKind::Reference,
-            },
-            Target {
-                name: "skip-mac".into(),
-                kind: TargetKind::Url(served.url()),
-            },
-        ],
-        concurrency: 4,
-        case_timeout: Duration::from_secs(60),
-        request_timeout: Duration::from_secs(10),
-        transcript: true,
         notes,
+        ..MatrixOptions::reference_and("skip-mac", served.url(), plan, 7, dir.clone())
     };
     let m = matrix::run(&options).await.expect("matrix");
     let row = m.requirements.iter().find(|r| r.id == "RO-ENC-011").expect("row");

@@ -73,6 +73,33 @@ pub struct MatrixOptions {
     pub notes: Notes,
 }
 
+impl MatrixOptions {
+    /// The embedded reference beside one adapter `name` at `url`: 4 cases in flight, 60 s per case, 10 s per
+    /// request, transcripts on, no deviation notes.
+    pub fn reference_and(name: &str, url: String, plan: PlanOptions, seed: u64, out: PathBuf) -> Self {
+        Self {
+            plan,
+            seed,
+            out,
+            targets: vec![
+                Target {
+                    name: "reference".into(),
+                    kind: TargetKind::Reference,
+                },
+                Target {
+                    name: name.into(),
+                    kind: TargetKind::Url(url),
+                },
+            ],
+            concurrency: 4,
+            case_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(10),
+            transcript: true,
+            notes: Notes::new(),
+        }
+    }
+}
+
 /// `implementation -> requirement -> lines`, from a YAML deviations file.
 pub type Notes = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 

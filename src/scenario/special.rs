@@ -137,6 +137,17 @@ pub async fn prekey_reuse(ex: &mut Exchange<'_>, s: &PrekeyReuse, seed: u64) -> 
     }
 }
 
+/// The provider reported the identity change: `untrusted_identity` is the report itself, so the class is required.
+fn identity_reported<T>(ex: &mut Exchange<'_>, result: &CallResult<T>) -> Result<(), Stop> {
+    must_reject(
+        ex,
+        result,
+        (ErrorClass::UntrustedIdentity, Class::Required),
+        &["RO-ID-008"],
+        "RO-ID-008",
+    )
+}
+
 /// After an exchange, the peer returns under a new identity key; the provider must answer
 /// `untrusted_identity` whether it receives the new session or starts one (RO-ID-008).
 pub async fn identity_change(ex: &mut Exchange<'_>, s: &IdentityChange, seed: u64) -> Result<(), Stop> {
@@ -185,13 +196,7 @@ pub async fn identity_change(ex: &mut Exchange<'_>, s: &IdentityChange, seed: u6
                 "peer returns under a new identity key and starts a session; provider decrypts",
                 shown(&result),
             );
-            must_reject(
-                ex,
-                &result,
-                (ErrorClass::UntrustedIdentity, Class::Required),
-                &["RO-ID-008"],
-                "RO-ID-008",
-            )
+            identity_reported(ex, &result)
         }
         Party::Provider => {
             let bundle = peer_api
@@ -206,13 +211,7 @@ pub async fn identity_change(ex: &mut Exchange<'_>, s: &IdentityChange, seed: u6
                 ),
                 shown(&result),
             );
-            must_reject(
-                ex,
-                &result,
-                (ErrorClass::UntrustedIdentity, Class::Required),
-                &["RO-ID-008"],
-                "RO-ID-008",
-            )
+            identity_reported(ex, &result)
         }
     }
 }

@@ -57,6 +57,28 @@ fn console_errors(stderr: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Load `page` and dump its DOM: no console error, no script, and every needle present.
+fn loads_cleanly(browser: &Path, dir: &Path, page: &Path, needles: &[&str]) {
+    let dom = headless(browser, &dir.join("profile-dom"), page, &["--dump-dom".into()]);
+    let dom_text = String::from_utf8_lossy(&dom.stdout);
+    let log = String::from_utf8_lossy(&dom.stderr);
+    assert!(dom.status.success(), "chromium --dump-dom failed: {log}");
+    assert_eq!(
+        console_errors(&log),
+        Vec::<&str>::new(),
+        "console errors while loading {}",
+        page.display()
+    );
+    for needle in needles {
+        assert!(
+            dom_text.contains(needle),
+            "the loaded {} lacks {needle:?}",
+            page.display()
+        );
+    }
+    assert!(!dom_text.contains("<script"), "the page must need no script");
+}
+
 #[test]
 fn report_html_renders_in_headless_chromium() {
     let Some(browser) = chromium() else {
@@ -69,24 +91,17 @@ fn report_html_renders_in_headless_chromium() {
     let page = dir.join("report.html");
     std::fs::write(&page, html::render(&report)).expect("write page");
 
-    let dom = headless(&browser, &dir.join("profile-dom"), &page, &["--dump-dom".into()]);
-    let dom_text = String::from_utf8_lossy(&dom.stdout);
-    let log = String::from_utf8_lossy(&dom.stderr);
-    assert!(dom.status.success(), "chromium --dump-dom failed: {log}");
-    assert_eq!(
-        console_errors(&log),
-        Vec::<&str>::new(),
-        "console errors while loading the page"
+    loads_cleanly(
+        &browser,
+        &dir,
+        &page,
+        &[
+            "NOT_CONFORMANT",
+            "Failing requirements (2)",
+            "RO-SIG-001",
+            "xeddsa.key0.msg1.flip-r",
+        ],
     );
-    for needle in [
-        "NOT_CONFORMANT",
-        "Failing requirements (2)",
-        "RO-SIG-001",
-        "xeddsa.key0.msg1.flip-r",
-    ] {
-        assert!(dom_text.contains(needle), "the loaded DOM lacks {needle:?}");
-    }
-    assert!(!dom_text.contains("<script"), "the page must need no script");
 
     // The detector itself: a page that logs an error and throws must be caught.
     let bad = dir.join("bad.html");
@@ -187,7 +202,7 @@ fn pixel_stats(path: &Path) -> (u32, u32, Stats) {
 #[test]
 fn matrix_html_renders_in_headless_chromium() {
     use interop_conformance::http::server;
-    use interop_conformance::matrix::{self, MatrixOptions, Target, TargetKind};
+    use interop_conformance::matrix::{self, MatrixOptions};
     use interop_conformance::reference::{Fault, Faults, ReferenceProvider};
     use std::sync::Arc;
     let Some(browser) = chromium() else {
@@ -203,48 +218,22 @@ fn matrix_html_renders_in_headless_chromium() {
             .expect("serve");
         let mut plan = interop_conformance::execute::RunRequest::embedded(7).plan;
         plan.only = vec!["RO-ENC-011".into(), "RO-ENC-009".into()];
-        let options = MatrixOptions {
-            plan,
-            seed: 7,
-            out: dir.clone(),
-            targets: vec![
-                Target {
-                    name: "reference".into(),
-                    kind: TargetKind::Reference,
-                },
-                Target {
-                    name: "skip-mac".into(),
-                    kind: TargetKind::Url(served.url()),
-                },
-            ],
-            concurrency: 4,
-            case_timeout: Duration::from_secs(60),
-            request_timeout: Duration::from_secs(10),
-            transcript: true,
-            notes: matrix::Notes::new(),
-        };
+        let options = MatrixOptions::reference_and("skip-mac", served.url(), plan, 7, dir.clone());
         matrix::run(&options).await.expect("matrix")
     });
     assert_eq!(m.implementations.len(), 2);
     let page = dir.join("matrix.html");
-    let dom = headless(&browser, &dir.join("profile-dom"), &page, &["--dump-dom".into()]);
-    let dom_text = String::from_utf8_lossy(&dom.stdout);
-    let log = String::from_utf8_lossy(&dom.stderr);
-    assert!(dom.status.success(), "chromium --dump-dom failed: {log}");
-    assert_eq!(
-        console_errors(&log),
-        Vec::<&str>::new(),
-        "console errors while loading the matrix"
+    loads_cleanly(
+        &browser,
+        &dir,
+        &page,
+        &[
+            "RO-ENC-011",
+            "skip-mac/report.html#req-RO-ENC-011",
+            "session.mac-flipped",
+            "expected: ",
+        ],
     );
-    for needle in [
-        "RO-ENC-011",
-        "skip-mac/report.html#req-RO-ENC-011",
-        "session.mac-flipped",
-        "expected: ",
-    ] {
-        assert!(dom_text.contains(needle), "the loaded matrix lacks {needle:?}");
-    }
-    assert!(!dom_text.contains("<script"), "the page must need no script");
     let shot = dir.join("matrix.png");
     let out = headless(
         &browser,
