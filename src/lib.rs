@@ -14,6 +14,7 @@ pub mod family;
 pub mod generate;
 pub mod http;
 pub mod listing;
+pub mod monitor;
 pub mod outcome;
 pub mod plan;
 pub mod provider;
