@@ -162,6 +162,7 @@ async fn profile_seconds(provider: Arc<dyn Provider>, concurrency: usize, target
     let request = RunRequest {
         concurrency,
         target_args,
+        monitor: true,
         ..RunRequest::embedded(1)
     };
     let started = Instant::now();

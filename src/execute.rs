@@ -73,6 +73,8 @@ pub struct RunRequest {
     pub deadline: Option<Duration>,
     /// Extra words for the replay command that name the target (`--target URL`), empty for embedded.
     pub target_args: String,
+    /// Run the wire monitor on live exchanges (always, except to measure what it costs).
+    pub monitor: bool,
 }
 
 impl RunRequest {
@@ -89,6 +91,7 @@ impl RunRequest {
             case_timeout: Duration::from_secs(30),
             deadline: None,
             target_args: String::new(),
+            monitor: true,
         }
     }
 }
@@ -181,7 +184,8 @@ pub async fn run_with_waivers(
         Ok(()) | Err(CallError::Unsupported { .. }) => {}
         Err(e) => return Err(ToolError::Unreachable(format!("reset call failed: {e}"))),
     }
-    let peer: Arc<dyn Provider> = Arc::new(ReferenceProvider::new());
+    let key_log = Arc::new(crate::monitor::KeyLog::default());
+    let peer: Arc<dyn Provider> = Arc::new(ReferenceProvider::harness_peer(key_log.clone()));
     let base = replay_command(request, seed);
     let mut command = base.clone();
     for id in &request.plan.only {
@@ -196,6 +200,7 @@ pub async fn run_with_waivers(
         case_timeout: request.case_timeout,
         deadline: request.deadline,
         replay_base: base,
+        monitor: request.monitor.then_some(key_log),
     };
     let started_at = now();
     let mut results = runner::run(&plan, provider.clone(), peer, &options).await;

@@ -264,6 +264,7 @@ fn run(args: RunArgs) -> i32 {
                 .filter(|a| !a.is_empty())
                 .collect::<Vec<_>>()
                 .join(" "),
+            monitor: true,
         })
     })() {
         Ok(r) => r,

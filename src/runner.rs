@@ -25,6 +25,8 @@ pub struct RunOptions {
     pub deadline: Option<Duration>,
     /// The command that replays this run, without `--vector`; each case appends its own.
     pub replay_base: String,
+    /// The harness peer's key log for the wire monitor; `None` runs live exchanges unmonitored.
+    pub monitor: Option<Arc<crate::monitor::KeyLog>>,
 }
 
 impl Default for RunOptions {
@@ -35,6 +37,7 @@ impl Default for RunOptions {
             case_timeout: Duration::from_secs(30),
             deadline: None,
             replay_base: "conformance run".into(),
+            monitor: None,
         }
     }
 }
@@ -97,6 +100,7 @@ pub async fn run(
     for case in &plan.cases {
         let case = case.clone();
         let (provider, peer, limit, push_jwks) = (provider.clone(), peer.clone(), limit.clone(), push_jwks.clone());
+        let monitor = options.monitor.clone();
         let (seed, timeout, deadline) = (
             case_seed(options.seed, &case.meta.id),
             options.case_timeout,
@@ -116,6 +120,7 @@ pub async fn run(
                 peer: peer.as_ref(),
                 seed,
                 push_jwks: push_jwks.as_ref(),
+                monitor: monitor.as_deref(),
             };
             let t0 = Instant::now();
             let observation = match tokio::time::timeout(budget, family::run(&case.meta, &case.check, &ctx)).await {

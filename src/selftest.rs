@@ -275,6 +275,7 @@ fn request(options: &SelftestOptions, target_args: String) -> RunRequest {
         case_timeout: options.case_timeout,
         deadline: None,
         target_args,
+        monitor: true,
     }
 }
 

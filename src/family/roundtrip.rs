@@ -10,6 +10,7 @@
 
 use super::CaseContext;
 use crate::bytes::Bytes;
+use crate::monitor::Monitor;
 use crate::outcome::{Observation, Outcome, judge};
 use crate::provider::{CallError, Ciphertext, CiphertextKind, ClientId, CreateClient, ErrorClass, Provider};
 use crate::vector::{Expected, TestMeta, VectorFile, vector_test};
@@ -152,7 +153,14 @@ pub(super) fn checks(group: &Group) -> Vec<(TestMeta, super::Check)> {
                 exchange: t.exchange.clone(),
                 late: t.late.clone(),
             };
-            (t.meta(), super::Check::Roundtrip(check))
+            // The wire monitor judges what the provider sends in every exchange, each rule under its own requirement.
+            let mut meta = t.meta();
+            for id in crate::monitor::requirements() {
+                if !meta.requirements.contains(&id) {
+                    meta.requirements.push(id);
+                }
+            }
+            (meta, super::Check::Roundtrip(check))
         })
         .collect()
 }
@@ -205,13 +213,34 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
         Party::Provider => (&provider, &peer),
         Party::Peer => (&peer, &provider),
     };
+    let mut monitor = ctx.monitor.map(Monitor::new);
+    if check.initiator == Party::Provider
+        && let Some(m) = monitor.as_mut()
+    {
+        // The monitor needs what the provider published (identity, registration id) to judge its pkmsgs.
+        match provider.provider.prekey_bundle(&provider.client).await {
+            Ok(b) => m.provider_bundle(PROVIDER_NAME, &b, "provider prekey_bundle (for the wire monitor)"),
+            Err(e) => return failed("provider prekey_bundle", "bundle published", &e),
+        }
+    }
     let mut bundle = match responder.provider.prekey_bundle(&responder.client).await {
         Ok(b) => b,
         Err(e) => return failed(&format!("{} prekey_bundle", responder.name), "bundle published", &e),
     };
+    if let Some(m) = monitor.as_mut()
+        && check.initiator == Party::Peer
+    {
+        m.provider_bundle(PROVIDER_NAME, &bundle, "provider prekey_bundle");
+    }
     if !check.one_time_prekey {
         bundle.prekey = None;
         bundle.prekey_id = None;
+    }
+    if let Some(m) = monitor.as_mut() {
+        match check.initiator {
+            Party::Provider => m.provider_starts(&bundle),
+            Party::Peer => m.peer_starts(&bundle),
+        }
     }
     if let Err(e) = initiator
         .provider
@@ -219,6 +248,9 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
         .await
     {
         return failed(&format!("{} process_bundle", initiator.name), "bundle accepted", &e);
+    }
+    if let Some(o) = monitor.as_mut().and_then(Monitor::take_finding) {
+        return o;
     }
     let mut provider_has_received = false;
     let mut held: Vec<(&str, Party, &Message, Ciphertext)> = Vec::new();
@@ -233,8 +265,20 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
                 Ok(b) => b,
                 Err(e) => return failed(&format!("{step}: {} prekey_bundle", to.name), "bundle published", &e),
             };
+            if let (Party::Peer, Some(m)) = (message.from, monitor.as_mut()) {
+                m.provider_bundle(PROVIDER_NAME, &fresh, &format!("{step}: provider prekey_bundle"));
+            }
             fresh.prekey = None;
             fresh.prekey_id = None;
+            if let Some(m) = monitor.as_mut() {
+                match message.from {
+                    Party::Provider => m.provider_starts(&fresh),
+                    Party::Peer => m.peer_starts(&fresh),
+                }
+                if let Some(o) = m.take_finding() {
+                    return o;
+                }
+            }
             if let Err(e) = from.provider.process_bundle(&from.client, from.other, &fresh).await {
                 return failed(&format!("{step}: new session"), "bundle accepted", &e);
             }
@@ -250,6 +294,14 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
             Ok(c) => c,
             Err(e) => return failed(&step, "encrypt succeeds", &e),
         };
+        if message.from == Party::Provider
+            && let Some(m) = monitor.as_mut()
+        {
+            m.provider_sent(&ciphertext, &message.plaintext, &step);
+            if let Some(o) = m.take_finding() {
+                return o;
+            }
+        }
         if message.from == Party::Provider && provider_has_received && ciphertext.kind != CiphertextKind::Msg {
             return Observation::fail("msg once a message was received", format!("{:?}", ciphertext.kind))
                 .at_step(&step);
@@ -271,6 +323,9 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
         }
         if message.from == Party::Peer {
             provider_has_received = true;
+            if let Some(m) = monitor.as_mut() {
+                m.provider_received(&ciphertext);
+            }
         }
     }
     for late in &check.late {
@@ -282,6 +337,9 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
             Party::Peer => &provider,
         };
         let result = to.provider.decrypt(&to.client, to.other, ciphertext).await;
+        if let (Party::Peer, Ok(_), Some(m)) = (sender, &result, monitor.as_mut()) {
+            m.provider_received(ciphertext);
+        }
         let observation = judge(
             late.expected,
             &format!("plaintext {}", message.plaintext),
@@ -294,6 +352,10 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
             return observation.at_step(&format!("late delivery of `{}` to {}", late.hold, to.name));
         }
     }
+    let judged = monitor
+        .as_ref()
+        .map(|m| format!("; {}", m.summary()))
+        .unwrap_or_default();
     if !check.late.is_empty() {
         return Observation::pass(
             format!(
@@ -301,12 +363,12 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
                 check.exchange.len() - held.len(),
                 held.len()
             ),
-            format!("{} late deliveries as expected", check.late.len()),
+            format!("{} late deliveries as expected{judged}", check.late.len()),
         );
     }
     Observation::pass(
         format!("{} messages decrypt exactly once", check.exchange.len()),
-        format!("{} messages decrypted", check.exchange.len()),
+        format!("{} messages decrypted{judged}", check.exchange.len()),
     )
 }
 

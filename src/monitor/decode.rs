@@ -49,7 +49,10 @@ fn check_fields(bytes: &[u8], known: &[(u32, u64)], part: &'static str) -> Resul
         match known.iter().find(|(t, _)| *t == tag) {
             None => return Err(malformed(part, format!("unknown field {tag} (wire type {wire})"))),
             Some((_, w)) if *w != wire => {
-                return Err(malformed(part, format!("field {tag} has wire type {wire}, expected {w}")));
+                return Err(malformed(
+                    part,
+                    format!("field {tag} has wire type {wire}, expected {w}"),
+                ));
             }
             Some(_) => {}
         }
@@ -71,7 +74,9 @@ fn check_fields(bytes: &[u8], known: &[(u32, u64)], part: &'static str) -> Resul
 
 /// A public key field: exactly `0x05 || 32 bytes`.
 fn key(bytes: &Option<Vec<u8>>, what: &str, part: &'static str) -> Result<[u8; 32], Malformed> {
-    let bytes = bytes.as_ref().ok_or_else(|| malformed(part, format!("{what} missing")))?;
+    let bytes = bytes
+        .as_ref()
+        .ok_or_else(|| malformed(part, format!("{what} missing")))?;
     c::parse_public(bytes, what).map_err(|r| malformed(part, r.detail))
 }
 
@@ -134,7 +139,11 @@ impl Decoded {
 
 fn short(bytes: &[u8]) -> String {
     let hex = hex::encode(bytes);
-    if hex.len() > 16 { format!("{}..", &hex[..16]) } else { hex }
+    if hex.len() > 16 {
+        format!("{}..", &hex[..16])
+    } else {
+        hex
+    }
 }
 
 impl fmt::Display for Whisper {
@@ -179,7 +188,10 @@ impl fmt::Display for Decoded {
 pub fn whisper(body: &[u8]) -> Result<Whisper, Malformed> {
     const PART: &str = "msg";
     if body.len() < 1 + c::MAC_LENGTH {
-        return Err(malformed(PART, format!("{} bytes, shorter than version + MAC", body.len())));
+        return Err(malformed(
+            PART,
+            format!("{} bytes, shorter than version + MAC", body.len()),
+        ));
     }
     let split = body.len() - c::MAC_LENGTH;
     let proto = &body[1..split];

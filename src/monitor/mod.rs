@@ -150,6 +150,42 @@ pub struct Finding {
     pub message: Option<String>,
 }
 
+impl Finding {
+    /// The failure a finding makes: the rule and its requirement first, then expected vs observed, and the
+    /// decoded message after what was observed.
+    pub fn observation(&self) -> crate::outcome::Observation {
+        let observed = match &self.message {
+            Some(m) => format!("{}; the message: {m}", self.observed),
+            None => self.observed.clone(),
+        };
+        crate::outcome::Observation::fail(
+            format!(
+                "{} ({}, wire monitor): {}",
+                self.rule.requirement, self.rule.name, self.expected
+            ),
+            observed,
+        )
+        .at_step(&self.step)
+    }
+}
+
+impl Monitor<'_> {
+    /// The first finding not reported yet, as a failure (each is reported once).
+    pub fn take_finding(&mut self) -> Option<crate::outcome::Observation> {
+        let first = self.findings.get(self.reported).map(Finding::observation);
+        self.reported = self.findings.len();
+        first
+    }
+
+    /// A summary for passing cases.
+    pub fn summary(&self) -> String {
+        format!(
+            "wire monitor: {} provider messages judged, {} not derivable, no finding",
+            self.judged, self.not_derivable
+        )
+    }
+}
+
 /// The harness peer's private keys by public key: filled by the peer as it generates keys, read by the monitor.
 #[derive(Debug, Default)]
 pub struct KeyLog {
@@ -163,7 +199,10 @@ impl KeyLog {
             return;
         };
         let public = c::public_of(&private);
-        self.keys.lock().unwrap_or_else(|e| e.into_inner()).insert(public, private);
+        self.keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(public, private);
     }
 
     /// The private key of `public`, if the peer made it.
@@ -186,7 +225,6 @@ struct Started {
     signed_prekey_id: u32,
     signed_prekey: [u8; 32],
     prekey: Option<(u32, [u8; 32])>,
-    registration_id: u32,
 }
 
 impl Started {
@@ -201,7 +239,6 @@ impl Started {
             signed_prekey_id: bundle.signed_prekey_id,
             signed_prekey: c::parse_public(&bundle.signed_prekey, "signed prekey").ok()?,
             prekey,
-            registration_id: bundle.registration_id,
         })
     }
 }
@@ -226,6 +263,7 @@ pub struct Monitor<'a> {
     pub judged: usize,
     /// Provider messages whose keys the monitor could not derive (no finding, no pass either).
     pub not_derivable: usize,
+    reported: usize,
 }
 
 impl<'a> Monitor<'a> {
@@ -244,6 +282,7 @@ impl<'a> Monitor<'a> {
             findings: Vec::new(),
             judged: 0,
             not_derivable: 0,
+            reported: 0,
         }
     }
 
@@ -349,7 +388,10 @@ impl<'a> Monitor<'a> {
                 rules::PREKEY_ONCE,
                 step,
                 "a one-time prekey not handed out before",
-                format!("the key of an earlier one-time prekey again, as id {:?}", bundle.prekey_id),
+                format!(
+                    "the key of an earlier one-time prekey again, as id {:?}",
+                    bundle.prekey_id
+                ),
             );
         }
         let shown = format!(
@@ -411,8 +453,10 @@ impl<'a> Monitor<'a> {
     pub fn provider_received(&mut self, ciphertext: &Ciphertext) {
         match ciphertext.kind {
             CiphertextKind::Pkmsg => {
-                let Ok(p) = decode::prekey(&ciphertext.body) else { return };
-                let index = match self.sessions.iter().position(|s| s.base_key == p.base_key) {
+                let Ok(p) = decode::prekey(&ciphertext.body) else {
+                    return;
+                };
+                let index = match self.sessions.iter().rposition(|s| s.base_key == p.base_key) {
                     Some(i) => i,
                     None => {
                         let Some(started) = self.peer_started_for(p.prekey_id) else {
@@ -435,9 +479,15 @@ impl<'a> Monitor<'a> {
                 self.current = Some(index);
             }
             CiphertextKind::Msg => {
-                let Ok(w) = decode::whisper(&ciphertext.body) else { return };
+                let Ok(w) = decode::whisper(&ciphertext.body) else {
+                    return;
+                };
                 let order: Vec<usize> = self.current.into_iter().chain((0..self.sessions.len()).rev()).collect();
-                if let Some(i) = order.iter().copied().find(|i| self.sessions[*i].knows_peer_key(&w.ratchet_key)) {
+                if let Some(i) = order
+                    .iter()
+                    .copied()
+                    .find(|i| self.sessions[*i].knows_peer_key(&w.ratchet_key))
+                {
                     self.sessions[i].received(self.keys, &w);
                     self.current = Some(i);
                     return;
@@ -464,13 +514,27 @@ impl<'a> Monitor<'a> {
     fn judge(&mut self, decoded: &Decoded, plaintext: &[u8], step: &str) {
         let w = decoded.whisper();
         if w.version != c::VERSION_BYTE {
-            let what = if matches!(decoded, Decoded::Pkmsg(_)) { "inner message" } else { "msg" };
-            self.find(rules::VERSION, step, format!("{what} version 0x33"), format!("{:#04x}", w.version));
+            let what = if matches!(decoded, Decoded::Pkmsg(_)) {
+                "inner message"
+            } else {
+                "msg"
+            };
+            self.find(
+                rules::VERSION,
+                step,
+                format!("{what} version 0x33"),
+                format!("{:#04x}", w.version),
+            );
         }
         let index = match decoded {
             Decoded::Pkmsg(p) => {
                 if p.version != c::VERSION_BYTE {
-                    self.find(rules::VERSION, step, "pkmsg version 0x33", format!("{:#04x}", p.version));
+                    self.find(
+                        rules::VERSION,
+                        step,
+                        "pkmsg version 0x33",
+                        format!("{:#04x}", p.version),
+                    );
                 }
                 self.pkmsg_fields(p, step);
                 self.session_of_pkmsg(p, step)
@@ -542,7 +606,10 @@ impl<'a> Monitor<'a> {
             self.find(
                 rules::PKMSG_FIELDS,
                 step,
-                format!("signedPreKeyId {}, from the bundle the session started from", session.signed_prekey_id),
+                format!(
+                    "signedPreKeyId {}, from the bundle the session started from",
+                    session.signed_prekey_id
+                ),
                 format!("{:?}", p.signed_prekey_id),
             );
         }
@@ -560,16 +627,19 @@ impl<'a> Monitor<'a> {
         }
     }
 
-    /// The bundle a pkmsg's fields must match: the session's own, or the one just started from.
+    /// The bundle a pkmsg's fields must match: the one just started from, else its session's own.
     fn session_for_fields(&self, p: &decode::Prekey) -> Option<Started> {
-        match self.sessions.iter().find(|s| s.base_key == p.base_key) {
-            Some(s) => s.started.clone(),
-            None => self.provider_started.clone(),
-        }
+        self.provider_started.clone().or_else(|| {
+            self.sessions
+                .iter()
+                .rev()
+                .find(|s| s.base_key == p.base_key)
+                .and_then(|s| s.started.clone())
+        })
     }
 
     fn session_of_pkmsg(&mut self, p: &decode::Prekey, step: &str) -> Option<usize> {
-        let existing = self.sessions.iter().position(|s| s.base_key == p.base_key);
+        let existing = self.sessions.iter().rposition(|s| s.base_key == p.base_key);
         match (existing, self.provider_started.take()) {
             // The first pkmsg after starting a session: its base key must be new.
             (existing, Some(started)) => {

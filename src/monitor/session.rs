@@ -243,11 +243,7 @@ impl Session {
                 self.root = root;
                 self.provider_key = Some(key);
                 self.must_ratchet = false;
-                let previous = self
-                    .chains
-                    .last()
-                    .and_then(|c| c.counters.last().copied())
-                    .unwrap_or(0);
+                let previous = self.chains.last().and_then(|c| c.counters.last().copied()).unwrap_or(0);
                 self.chains.push(Chain::new(key, start, previous));
                 self.chains.len() - 1
             }

@@ -11,6 +11,7 @@ use super::definition::{Property, ScenarioFile};
 use super::exchange::{Event, Exchange, Stop};
 use super::{special, strategy};
 use crate::family::CaseContext;
+use crate::monitor::KeyLog;
 use crate::outcome::{Observation, Outcome};
 use crate::provider::Provider;
 use proptest::strategy::{Strategy, ValueTree};
@@ -46,8 +47,14 @@ struct Trial {
     stop: Option<Stop>,
 }
 
-async fn trial(schedule: &Schedule, provider: &dyn Provider, peer: &dyn Provider, seed: u64) -> Trial {
-    let mut ex = match Exchange::new(provider, peer, seed).await {
+async fn trial(
+    schedule: &Schedule,
+    provider: &dyn Provider,
+    peer: &dyn Provider,
+    seed: u64,
+    keys: Option<&KeyLog>,
+) -> Trial {
+    let mut ex = match Exchange::new(provider, peer, seed, keys).await {
         Ok(ex) => ex,
         Err(stop) => {
             return Trial {
@@ -88,7 +95,7 @@ enum Judged {
 }
 
 async fn judge(schedule: &Schedule, check: &Check, ctx: &CaseContext<'_>) -> Judged {
-    let mut t = trial(schedule, ctx.provider, ctx.peer, ctx.seed).await;
+    let mut t = trial(schedule, ctx.provider, ctx.peer, ctx.seed, ctx.monitor).await;
     match t.stop.take() {
         Some(Stop::Halt(o)) => return Judged::Halt(o),
         Some(Stop::Fail { expected, observed }) => {
@@ -104,7 +111,7 @@ async fn judge(schedule: &Schedule, check: &Check, ctx: &CaseContext<'_>) -> Jud
         return Judged::Pass;
     }
     // The reference plays the provider's part too, with the same schedule and seeds.
-    let r = trial(schedule, ctx.peer, ctx.peer, ctx.seed).await;
+    let r = trial(schedule, ctx.peer, ctx.peer, ctx.seed, ctx.monitor).await;
     if let Some(Stop::Halt(o)) = r.stop {
         return Judged::Halt(o);
     }

@@ -28,7 +28,7 @@ pub fn load_profile_scenarios(profile: &Profile, mode: ScenarioMode) -> Result<V
         let meta = TestMeta {
             id: file.id.clone(),
             comment: file.comment.clone(),
-            requirements: file.requirements.clone(),
+            requirements: with_monitor(&file.requirements),
             flags: Vec::new(),
             expected: Expected::Valid,
         };
@@ -54,4 +54,16 @@ pub fn load_profile_scenarios(profile: &Profile, mode: ScenarioMode) -> Result<V
         });
     }
     Ok(files)
+}
+
+/// A scenario's own requirements, then the wire monitor's (it judges what the provider sends in every
+/// schedule, each rule under its own requirement).
+fn with_monitor(own: &[String]) -> Vec<String> {
+    let mut ids = own.to_vec();
+    for id in crate::monitor::requirements() {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    ids
 }
