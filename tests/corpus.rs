@@ -1,6 +1,6 @@
-//! The committed corpus, checked two ways that do not run a provider: every expected value agrees with the
-//! independent recomputation (`conformance vectors verify`), and `docs/coverage.md` is the current output of
-//! `conformance list --coverage`.
+//! The committed corpus, checked without running a provider: every expected value agrees with the
+//! independent recomputation (`conformance vectors verify`), `docs/coverage.md` is the current output of
+//! `conformance list --coverage`, and no two cases feed a provider the same inputs.
 
 use interop_conformance::listing;
 use interop_conformance::plan::{DEFAULT_PROFILE, Plan, PlanOptions};
@@ -24,6 +24,60 @@ fn every_vector_agrees_with_the_independent_implementation() {
         "{} disagreements:\n{}",
         disagreements.len(),
         verify::render(&results)
+    );
+}
+
+/// What a case feeds the provider: its test and its group with the case's metadata and expectations removed
+/// (id, comment, requirements, flags, expected, errors), at every depth. Values the vector expects as output
+/// stay in, so two cases differing only in what they expect are not merged here (`vectors verify` judges those).
+fn inputs(group: &serde_json::Value, test: &serde_json::Value) -> String {
+    fn strip(v: &serde_json::Value) -> serde_json::Value {
+        const META: [&str; 6] = ["id", "comment", "requirements", "flags", "expected", "errors"];
+        match v {
+            serde_json::Value::Object(m) => m
+                .iter()
+                .filter(|(k, _)| !META.contains(&k.as_str()) && k.as_str() != "tests")
+                .map(|(k, v)| (k.clone(), strip(v)))
+                .collect(),
+            serde_json::Value::Array(a) => a.iter().map(strip).collect(),
+            other => other.clone(),
+        }
+    }
+    serde_json::json!({ "group": strip(group), "test": strip(test) }).to_string()
+}
+
+/// Two cases with identical inputs test one thing twice (as `wire.mac.seven-bytes` once repeated
+/// `wire.truncated.msg-mac-minus-one` byte for byte) or contradict each other.
+#[test]
+fn no_two_cases_have_identical_inputs() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("vectors/ is readable")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    let mut seen = std::collections::HashMap::<String, String>::new();
+    let mut repeats = Vec::new();
+    let mut cases = 0;
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let file: serde_json::Value = serde_saphyr::from_str(&text).expect("parses");
+        for group in file["groups"].as_array().expect("groups") {
+            for test in group["tests"].as_array().expect("tests") {
+                cases += 1;
+                let id = test["id"].as_str().expect("id").to_string();
+                if let Some(first) = seen.insert(inputs(group, test), id.clone()) {
+                    repeats.push(format!("{first} and {id}"));
+                }
+            }
+        }
+    }
+    assert!(cases >= 700, "only {cases} cases read");
+    assert!(
+        repeats.is_empty(),
+        "cases with identical inputs:\n{}",
+        repeats.join("\n")
     );
 }
 

@@ -157,24 +157,37 @@ pub(super) async fn generate() -> Result<Generated, String> {
             bundle: with(&|b| b.signed_prekey_signature = Bytes(signature.0[..63].to_vec())),
         }),
     ];
+    // A bad signed-prekey encoding comes with a signature over exactly the bytes sent, so that the encoding is
+    // the only fault: a receiver that checks the signature over what it received reaches the key check.
+    let signed_as_sent = |rng: &mut StdRng, sent: Bytes| -> Result<PreKeyBundle, String> {
+        let signature = sign(rng, &identity, &sent)?;
+        Ok(with(&|b| {
+            b.signed_prekey = sent.clone();
+            b.signed_prekey_signature = signature.clone();
+        }))
+    };
     let mut keys = Vec::new();
     for type_byte in [0x00u8, 0x04, 0x06] {
         keys.push(test(Case {
             id: &format!("key.signed-prekey-type-{type_byte:02x}"),
-            comment: &format!("signed prekey with type byte {type_byte:#04x} instead of 0x05"),
+            comment: &format!(
+                "signed prekey with type byte {type_byte:#04x} instead of 0x05, signed over those 33 bytes"
+            ),
             requirements: &["RO-ID-007"],
             flags: &["WrongKeyType"],
             expected: Expected::Invalid,
             errors: &key_fail,
-            bundle: with(&|b| b.signed_prekey = retype(&spk, type_byte)),
+            bundle: signed_as_sent(&mut rng, retype(&spk, type_byte))?,
         }));
     }
+    let spk_32 = signed_as_sent(&mut rng, Bytes(spk.0[1..].to_vec()))?;
+    let spk_34 = signed_as_sent(&mut rng, Bytes([spk.0.as_slice(), &[0]].concat()))?;
     keys.extend([
         test(Case { id: "key.identity-type-06", comment: "identity key with type byte 0x06", requirements: &["RO-ID-007"], flags: &["WrongKeyType"], expected: Expected::Invalid, errors: &key_fail, bundle: with(&|b| b.identity_key = retype(&b.identity_key, 0x06)) }),
         test(Case { id: "key.one-time-prekey-type-00", comment: "one-time prekey with type byte 0x00", requirements: &["RO-ID-007"], flags: &["WrongKeyType"], expected: Expected::Invalid, errors: &key_fail, bundle: with(&|b| b.prekey = b.prekey.as_ref().map(|k| retype(k, 0x00))) }),
-        test(Case { id: "key.signed-prekey-32-bytes", comment: "the raw 32-byte signed prekey where 33 bytes (0x05 || key) are expected", requirements: &["RO-ID-007"], flags: &["WrongKeyLength"], expected: Expected::Invalid, errors: &key_fail, bundle: with(&|b| b.signed_prekey = Bytes(spk.0[1..].to_vec())) }),
+        test(Case { id: "key.signed-prekey-32-bytes", comment: "the raw 32-byte signed prekey where 33 bytes (0x05 || key) are expected, signed over its own 32 bytes: refused for its length, or (by a receiver that reads it as 0x05 || key) for a signature not over 0x05 || key", requirements: &["RO-ID-007"], flags: &["WrongKeyLength"], expected: Expected::Invalid, errors: &[ErrorClass::InvalidKey, ErrorClass::BadSignature], bundle: spk_32.clone() }),
         test(Case { id: "key.identity-32-bytes", comment: "the raw 32-byte identity key where 33 bytes are expected", requirements: &["RO-ID-007"], flags: &["WrongKeyLength"], expected: Expected::Invalid, errors: &key_fail, bundle: with(&|b| b.identity_key = Bytes(b.identity_key.0[1..].to_vec())) }),
-        test(Case { id: "key.signed-prekey-trailing-byte", comment: "0x05 || key || 0x00: Signal's libsignal logs a warning, Go libsignal ignores it; receivers SHOULD refuse", requirements: &["RO-ID-007A"], flags: &["TrailingBytes"], expected: Expected::Invalid, errors: &key_fail, bundle: with(&|b| b.signed_prekey = Bytes([spk.0.as_slice(), &[0]].concat())) }),
+        test(Case { id: "key.signed-prekey-trailing-byte", comment: "0x05 || key || 0x00, signed over those 34 bytes: Signal's libsignal logs a warning, Go libsignal ignores it; receivers SHOULD refuse", requirements: &["RO-ID-007A"], flags: &["TrailingBytes"], expected: Expected::Invalid, errors: &key_fail, bundle: spk_34.clone() }),
     ]);
     for i in [7usize, 15, 23, 39, 47, 55, 62] {
         signatures.push(test(Case {
@@ -288,7 +301,38 @@ pub(super) async fn generate() -> Result<Generated, String> {
             bundle: with(&|b| b.identity_key = serialized.clone()),
         }));
     }
+    // Low-order identity keys with a real forgery (R = identity, s = 0) over a signed prekey picked so that the
+    // reference library accepts it: only the low-order check can refuse these bundles.
+    let forgery = super::xeddsa::low_order_forgery();
+    for (name, point) in super::wire::low_order_points()? {
+        let identity_low = Bytes([&[0x05u8][..], &point].concat());
+        let found = (0..256).find_map(|_| {
+            let candidate = Bytes(KeyPair::generate(&mut rng).public_key.serialize().to_vec());
+            super::xeddsa::library_accepts(&identity_low, &candidate, &forgery).then_some(candidate)
+        });
+        // u = p - 1 has no Edwards point: no signature verifies under it, so it has no forgery case.
+        let Some(signed_prekey) = found else { continue };
+        low.push(test(Case {
+            id: &format!("low-order.identity-{name}-forged-signature"),
+            comment: "a low-order identity key and the forgery R = identity, s = 0, which libsignal's XEdDSA accepts over this signed prekey: refused because the key is low-order (a strict verifier refuses the signature for the same reason)",
+            requirements: &["RO-ENC-002", "RO-SIG-003"],
+            flags: &["LowOrderKey", "LowOrderForgery"],
+            expected: Expected::Invalid,
+            errors: &[ErrorClass::InvalidKey, ErrorClass::BadSignature],
+            bundle: with(&|b| {
+                b.identity_key = identity_low.clone();
+                b.signed_prekey = signed_prekey.clone();
+                b.signed_prekey_signature = forgery.clone();
+            }),
+        }));
+    }
     let notes = [
+        (
+            "LowOrderForgery",
+            "SIGNATURE_FORGERY",
+            "R = identity and s = 0 verify under a low-order key whenever the key's order divides h; the XEdDSA specification's algorithm and libsignal (wacore-libsignal) accept them, strict verifiers refuse small-order keys. No private key is needed, so a bundle with a low-order identity key must be refused for the key (RO-ENC-002), whatever the verifier says.",
+            "Prekeys \"signed\" by nobody.",
+        ),
         (
             "LowOrderKey",
             "EDGE_CASE",

@@ -360,10 +360,25 @@ pub(super) async fn generate() -> Result<Generated, String> {
                 ok("", &pk[0], t0),
                 bad(
                     "new identity",
-                    impostor,
+                    impostor.clone(),
                     Expected::Invalid,
                     &[ErrorClass::UntrustedIdentity],
                 ),
+            ],
+        ),
+        test(
+            "identity-poisoning",
+            "a first pkmsg for alice's address carrying mallory's identity key, its inner MAC broken: refused, and what is trusted for alice stays unset, so alice's genuine first pkmsg then decrypts",
+            &["RO-ENC-011", "RO-ID-008"],
+            &["IdentityPoisoning"],
+            vec![
+                bad(
+                    "mallory's identity, inner MAC flipped",
+                    tamper_inner_mac(&impostor)?,
+                    Expected::Invalid,
+                    &mac_errors,
+                ),
+                ok("alice's genuine first pkmsg", &pk[0], t0),
             ],
         ),
     ];
@@ -519,12 +534,17 @@ pub(super) async fn generate() -> Result<Generated, String> {
     ));
     tests.push(test(
         "version.msg-legacy-23",
-        "a msg with version byte 0x23",
+        "a msg with version byte 0x23, its MAC still the one computed over 0x33: refused by the version check or the MAC",
         &["RO-ENC-010"],
         &["LegacyVersion"],
         vec![
             ok("", &pk[0], t0),
-            bad("", mutate(&inner1, |b| b[0] = 0x23), Expected::Invalid, &version),
+            bad(
+                "",
+                mutate(&inner1, |b| b[0] = 0x23),
+                Expected::Invalid,
+                &[ErrorClass::InvalidVersion, ErrorClass::BadMac],
+            ),
             ok("", &inner1, t1),
         ],
     ));
@@ -601,6 +621,12 @@ pub(super) async fn generate() -> Result<Generated, String> {
             "AUTH_BYPASS",
             "A known address presents a different identity key.",
             "Silently accepting it hides a possible MITM.",
+        ),
+        (
+            "IdentityPoisoning",
+            "AUTH_BYPASS",
+            "A message that fails authentication carries another identity key for the sender's address; only an authenticated message may set what is trusted for an address.",
+            "A forger who cannot produce a valid MAC still pins its key, and the genuine sender is then refused as untrusted.",
         ),
         ("LegacyVersion", "LEGACY", "Message version below 3.", ""),
         (

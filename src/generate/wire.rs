@@ -142,8 +142,8 @@ pub(super) fn generate() -> Result<Generated, String> {
         (0x03, "RO-ENC-010"),
         (0x22, "RO-ENC-010"),
         (0x43, "RO-ENC-010A"),
-        (0x53, "RO-ENC-010A"),
-        (0xf3, "RO-ENC-010A"),
+        (0x53, "RO-ENC-010"),
+        (0xf3, "RO-ENC-010"),
     ] {
         let legacy = v >> 4 < 3;
         let errors: &[ErrorClass] = if legacy {
@@ -151,13 +151,18 @@ pub(super) fn generate() -> Result<Generated, String> {
         } else {
             &[ErrorClass::InvalidVersion, ErrorClass::InvalidMessage]
         };
+        let flag = match v >> 4 {
+            0..=2 => "LegacyVersion",
+            4 => "FutureVersion",
+            _ => "UnknownVersion",
+        };
         b.push(
             &format!("version.msg-{v:02x}"),
             &format!(
                 "a msg with version byte {v:#04x} and a MAC recomputed over it: only the version check refuses it"
             ),
             &[req],
-            &[if legacy { "LegacyVersion" } else { "FutureVersion" }],
+            &[flag],
             vec![first(), bad("", msg(remac(v, &proto1)), inv, errors), genuine_w1()],
         );
         if matches!(v, 0x23 | 0x43) {
@@ -173,6 +178,67 @@ pub(super) fn generate() -> Result<Generated, String> {
             );
         }
     }
+    // Malleability: the version byte changed under the ORIGINAL MAC. The MAC covers the byte of a msg and of a
+    // pkmsg's inner message, so every receiver refuses those; a receiver that MACs a constant 0x33 and checks
+    // the version loosely accepts them. The outer byte of a pkmsg is covered by no MAC: only the version check
+    // can refuse it.
+    let stale_mac = [ErrorClass::InvalidVersion, ErrorClass::BadMac];
+    let inner0 = s.whisper(0, P[0]);
+    for v in [0x43u8, 0x32, 0xb3, 0x23] {
+        let mut changed = w1.clone();
+        changed[0] = v;
+        b.push(
+            &format!("version.msg-{v:02x}-original-mac"),
+            &format!("a msg whose version byte became {v:#04x}, its MAC computed over 0x33 kept: the MAC refuses it"),
+            &["RO-ENC-010", "RO-ENC-011"],
+            &["VersionUnderOldMac"],
+            vec![first(), bad("", msg(changed), inv, &stale_mac), genuine_w1()],
+        );
+        let mut changed_inner = inner0.clone();
+        changed_inner[0] = v;
+        b.push(
+            &format!("version.pkmsg-inner-{v:02x}-original-mac"),
+            &format!(
+                "a pkmsg whose inner message's version byte became {v:#04x}, the inner MAC over 0x33 kept: refused, and no session is kept"
+            ),
+            &["RO-ENC-010", "RO-ENC-011", "RO-ENC-013"],
+            &["VersionUnderOldMac"],
+            vec![
+                bad(
+                    "",
+                    pkmsg(Sender::prekey_frame(c::VERSION_BYTE, &s.prekey_proto(changed_inner))),
+                    inv,
+                    &stale_mac,
+                ),
+                genuine_pk(),
+            ],
+        );
+        let outer_changed = pkmsg(Sender::prekey_frame(v, &s.prekey_proto(inner0.clone())));
+        let (req, flag, expected, errors): (&str, &str, Expected, &[ErrorClass]) = match v >> 4 {
+            3 => ("RO-ENC-010", "OuterLowNibble", Expected::Acceptable, &version),
+            4 => (
+                "RO-ENC-010A",
+                "FutureVersion",
+                inv,
+                &[ErrorClass::InvalidVersion, ErrorClass::InvalidMessage],
+            ),
+            2 => ("RO-ENC-010", "LegacyVersion", inv, &version),
+            _ => ("RO-ENC-010", "UnknownVersion", inv, &version),
+        };
+        let mut steps = vec![bad("", outer_changed, expected, errors)];
+        if expected == inv {
+            steps.push(genuine_pk());
+        }
+        b.push(
+            &format!("version.pkmsg-outer-{v:02x}"),
+            &format!(
+                "a pkmsg whose outer version byte (covered by no MAC) became {v:#04x}, its inner message untouched"
+            ),
+            &[req, "RO-ENC-013"],
+            &[flag],
+            steps,
+        );
+    }
     // Truncation of a msg at every offset class.
     let n = w1.len();
     let ct_len = s.proto(1, P[1]).ciphertext.map_or(0, |c| c.len());
@@ -186,10 +252,16 @@ pub(super) fn generate() -> Result<Generated, String> {
         ("protobuf-without-mac", n - 8),
         ("mac-minus-one", n - 1),
     ] {
+        // Cutting the last byte leaves a 7-byte MAC: the same bytes as a MAC-layout case, so it checks both.
+        let (what, r): (&str, &[&str]) = if keep == n - 1 {
+            (" (a 7-byte MAC)", &["RO-ENC-011", "RO-ENC-012"])
+        } else {
+            ("", &["RO-ENC-012"])
+        };
         b.push(
             &format!("truncated.msg-{name}"),
-            &format!("the msg cut to {keep} of {n} bytes"),
-            &["RO-ENC-012"],
+            &format!("the msg cut to {keep} of {n} bytes{what}"),
+            r,
             &["Truncated"],
             vec![
                 first(),
@@ -247,15 +319,28 @@ pub(super) fn generate() -> Result<Generated, String> {
             genuine_w1(),
         ],
     );
+    // Without a counter, a reader of 0 must find index 0 unused and the MAC made with its keys: the session is
+    // started by the pkmsg of index 1, which leaves index 0 skipped, and the counter-less msg carries index 0's
+    // ciphertext and MAC. A receiver that refuses it and one that reads 0 (and decrypts "wire format 0") both
+    // conform; index 2 decrypts after either.
+    let no_counter = {
+        let mut p = s.proto(0, P[0]);
+        p.counter = None;
+        s.frame(c::VERSION_BYTE, &p.encode_to_vec(), &mac0, false, 8)
+    };
     b.push(
         "missing.counter",
-        "a msg without counter (field 2), MAC valid: libsignal and wacore refuse it, Go libsignal reads 0",
+        "a msg without counter (field 2) whose MAC and ciphertext are those of index 0, still unused: libsignal and wacore refuse it, Go libsignal reads 0 and decrypts it",
         &["RO-ENC-012"],
         &["MissingCounter"],
         vec![
-            first(),
-            bad("", msg(drop(&|p| p.counter = None)), Expected::Acceptable, &malformed),
-            genuine_w1(),
+            ok(
+                "the pkmsg of index 1 starts the session; index 0 stays skipped",
+                pkmsg(s.prekey_message(1, P[1])),
+                P[1],
+            ),
+            bad("", msg(no_counter), Expected::Acceptable, &malformed),
+            ok("index 2 decrypts either way", msg(w2.clone()), P[2]),
         ],
     );
     let outer = |f: &dyn Fn(&mut crate::wire::PreKeyWhisperMessage)| {
@@ -263,36 +348,41 @@ pub(super) fn generate() -> Result<Generated, String> {
         f(&mut p);
         pkmsg(Sender::prekey_frame(c::VERSION_BYTE, &p))
     };
-    for (name, errors, f) in [
+    for (name, why, errors, f) in [
         (
             "base-key",
+            "no base key: X3DH cannot run",
             &malformed[..],
             &(|p: &mut crate::wire::PreKeyWhisperMessage| p.base_key = None) as &dyn Fn(&mut _),
         ),
         (
             "identity-key",
+            "no identity key: neither X3DH nor the MAC can be computed",
             &malformed[..],
             &|p: &mut crate::wire::PreKeyWhisperMessage| p.identity_key = None,
         ),
         (
             "message",
+            "no inner message: nothing to authenticate or decrypt",
             &malformed[..],
             &|p: &mut crate::wire::PreKeyWhisperMessage| p.message = None,
         ),
         (
             "signed-prekey-id",
+            "no signed prekey id: the receiver cannot pick its signed prekey",
             &[ErrorClass::InvalidMessage, ErrorClass::InvalidSignedPrekey][..],
             &|p: &mut crate::wire::PreKeyWhisperMessage| p.signed_pre_key_id = None,
         ),
         (
             "prekey-id",
+            "the one-time prekey was used: without its id the receiver runs 3-DH and its keys differ, so the MAC fails",
             &[ErrorClass::BadMac][..],
             &|p: &mut crate::wire::PreKeyWhisperMessage| p.pre_key_id = None,
         ),
     ] {
         b.push(
             &format!("missing.pkmsg-{name}"),
-            &format!("a pkmsg without its {name} field (the one-time prekey was used: without its id the keys differ)"),
+            &format!("a pkmsg without its {name} field ({why})"),
             &["RO-ENC-013"],
             &["MissingField"],
             vec![bad("", outer(f), inv, errors), genuine_pk()],
@@ -339,12 +429,6 @@ pub(super) fn generate() -> Result<Generated, String> {
             "the MAC over receiver || sender identities",
             s.frame(c::VERSION_BYTE, &proto1, &mac1, true, 8),
             &mac_err,
-        ),
-        (
-            "seven-bytes",
-            "a 7-byte MAC",
-            s.frame(c::VERSION_BYTE, &proto1, &mac1, false, 7),
-            &mac_or_malformed,
         ),
         (
             "nine-bytes",
@@ -591,6 +675,24 @@ pub(super) fn generate() -> Result<Generated, String> {
             "LegacyVersion",
             "LEGACY",
             "Message version below 3, with a MAC recomputed over it.",
+            "",
+        ),
+        (
+            "UnknownVersion",
+            "EDGE_CASE",
+            "Message version 5 or higher: every source refuses it when parsing (RO-ENC-010).",
+            "",
+        ),
+        (
+            "VersionUnderOldMac",
+            "AUTH_BYPASS",
+            "The version byte changed after the MAC was computed over 0x33. The MAC covers the byte, so every receiver refuses it, whatever its version check.",
+            "A receiver that MACs a constant 0x33 and checks the version loosely accepts a message its sender never sent.",
+        ),
+        (
+            "OuterLowNibble",
+            "EDGE_CASE",
+            "The outer byte of a pkmsg is covered by no MAC, and libsignal, wacore-libsignal and Go libsignal read only its high nibble (the message version), so 0x32 parses as version 3. Refusing it conforms too; whether WhatsApp checks the low nibble is unknown.",
             "",
         ),
         (

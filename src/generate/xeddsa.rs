@@ -8,7 +8,7 @@ use crate::family::xeddsa::{Group, Test};
 use crate::vector::Expected;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use wacore_libsignal::protocol::KeyPair;
+use wacore_libsignal::protocol::{KeyPair, PublicKey};
 
 /// RO-TS 1.2.3 curl example, decoded from base64url (../shared/reference/reference-offer.md, KAT-1).
 pub(crate) const RO_IDENTITY: &str = "c7a83ab46a5e93439bc7ae7ebd5c7db77c0db632545dc418da26ab47e02eb21e";
@@ -58,6 +58,20 @@ pub(crate) fn add_group_order(signature: &[u8]) -> Option<Bytes> {
     let mut out = signature[..32].to_vec();
     out.extend_from_slice(&s);
     Some(Bytes(out))
+}
+
+/// The forgery that needs no private key under a low-order key: R = the Edwards identity (y = 1), s = 0. The
+/// check s*B - h*A = R holds exactly when the order of A divides h, i.e. for about 1 message in 2, 4 or 8.
+pub(crate) fn low_order_forgery() -> Bytes {
+    let mut signature = vec![0u8; 64];
+    signature[0] = 0x01;
+    Bytes(signature)
+}
+
+/// Whether the reference library (libsignal's XEdDSA algorithm) accepts `signature` over `message` under
+/// `key`. The generator's claim; `vectors verify` re-checks it with the independent verifier.
+pub(crate) fn library_accepts(key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    PublicKey::deserialize(key).is_ok_and(|k| k.verify_signature(message, signature))
 }
 
 /// A key variant: id suffix, description, the key bytes, requirements, flags.
@@ -225,6 +239,47 @@ pub(super) fn generate() -> Result<Generated, String> {
                 with_prefix(&spk),
                 sig.clone(),
             )],
+        });
+    }
+    // Real forgeries under low-order keys: R = identity, s = 0, over messages chosen so that the order of the key
+    // divides h (the library accepts), and over one message where it does not (everyone refuses).
+    let forgery = low_order_forgery();
+    for (name, point) in super::wire::low_order_points()? {
+        let key = with_prefix(&point);
+        let message = |i: u32| Bytes(format!("low-order forgery under {name}, attempt {i}").into_bytes());
+        let accepted = (0..64).find(|&i| library_accepts(&key, &message(i), &forgery));
+        let refused = (0..64).find(|&i| !library_accepts(&key, &message(i), &forgery));
+        let mut tests = Vec::new();
+        if let Some(i) = accepted {
+            tests.push(test(
+                &format!("xeddsa.low-order-key.{name}.forgery"),
+                "R = identity, s = 0 under a low-order key, over a message whose h the key's order divides: no private key was used. The XEdDSA specification's algorithm and libsignal (wacore-libsignal) accept it; strict verifiers refuse low-order keys. Acceptable by the sources; a bundle carrying such a key is refused under RO-ENC-002",
+                &["RO-SIG-001"],
+                &["LowOrderForgery"],
+                Expected::Acceptable,
+                message(i),
+                forgery.clone(),
+            ));
+        }
+        if let Some(i) = refused {
+            tests.push(test(
+                &format!("xeddsa.low-order-key.{name}.forgery-other-message"),
+                if accepted.is_some() {
+                    "the same forgery over a message whose h the key's order does not divide: every source refuses it"
+                } else {
+                    "the same forgery under a key with no Edwards point (u = -1): every source refuses it"
+                },
+                &["RO-SIG-001"],
+                &["LowOrderForgery"],
+                Expected::Invalid,
+                message(i),
+                forgery.clone(),
+            ));
+        }
+        groups.push(Group {
+            comment: format!("low-order key {name}: forgeries without a private key"),
+            public_key: key,
+            tests,
         });
     }
     let mut rng = StdRng::seed_from_u64(0x5eed_0001);
@@ -408,6 +463,12 @@ pub(super) fn generate() -> Result<Generated, String> {
             "EDGE_CASE",
             "Signatures are exactly 64 bytes.",
             "Reading past or short of the buffer.",
+        ),
+        (
+            "LowOrderForgery",
+            "SIGNATURE_FORGERY",
+            "R = identity and s = 0 under a low-order key verify whenever the key's order divides h (about half of all messages for the order-2 key 0). Sources: the XEdDSA specification's verification and libsignal (as wacore-libsignal 0.7) have no small-order check and accept it; strict Ed25519 verifiers (libsodium, ed25519-dalek verify_strict) refuse small-order keys. Either result conforms for a bare verification: no honest key is low-order, and a bundle whose identity key is low-order must be refused (RO-ENC-002, this suite's rule, not a published Meta rule). Where h is not a multiple of the order, or the key has no Edwards point (u = -1), every source refuses.",
+            "A verifier that trusts a low-order identity key accepts statements nobody signed.",
         ),
         (
             "MalleableS",

@@ -66,11 +66,16 @@ pub enum Fault {
     HandOutPrekeyTwice,
     /// Accept forward jumps up to 25,000 instead of refusing beyond 2,000 (RO-ENC-015C).
     LooseForwardBound,
+    /// MAC a constant 0x33 instead of the received version byte, and accept any version byte with a nibble 3
+    /// (RO-ENC-011).
+    VersionOutsideMac,
+    /// Pin the identity key of a first pkmsg before its MAC verifies (RO-ID-008).
+    IdentityPinnedBeforeAuth,
 }
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 28] = [
+    pub const ALL: [Fault; 30] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -99,6 +104,8 @@ impl Fault {
         Self::SendVersion0x32,
         Self::HandOutPrekeyTwice,
         Self::LooseForwardBound,
+        Self::VersionOutsideMac,
+        Self::IdentityPinnedBeforeAuth,
     ];
 
     /// The name used on the command line.
@@ -132,6 +139,8 @@ impl Fault {
             Self::SendVersion0x32 => "send-version-0x32",
             Self::HandOutPrekeyTwice => "hand-out-prekey-twice",
             Self::LooseForwardBound => "loose-forward-bound",
+            Self::VersionOutsideMac => "version-outside-mac",
+            Self::IdentityPinnedBeforeAuth => "identity-pinned-before-auth",
         }
     }
 
@@ -165,6 +174,8 @@ impl Fault {
             Self::SendVersion0x32 => "RO-ENC-010",
             Self::HandOutPrekeyTwice => "RO-ENC-005",
             Self::LooseForwardBound => "RO-ENC-015C",
+            Self::VersionOutsideMac => "RO-ENC-011",
+            Self::IdentityPinnedBeforeAuth => "RO-ID-008",
         }
     }
 

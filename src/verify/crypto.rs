@@ -152,7 +152,9 @@ pub fn xeddsa_verify(public: &[u8], message: &[u8], signature: &[u8]) -> Result<
         .into();
     let h = Scalar::from_bytes_mod_order_wide(&digest);
     let s = Scalar::from_bytes_mod_order(s);
-    let check = EdwardsPoint::vartime_double_scalar_mul_basepoint(&-h, &a, &s);
+    // s*B - h*A as the specification writes it: h times -A, not (-h mod L) times A, which differs when A has a
+    // small-order component (a low-order key: L is odd, so the two flip the parity of h).
+    let check = EdwardsPoint::vartime_double_scalar_mul_basepoint(&h, &-a, &s);
     if check.compress().as_bytes() == &r {
         Ok(())
     } else {
@@ -325,6 +327,38 @@ mod tests {
         );
         assert_eq!(xeddsa_verify(&key, b"", &sig), Ok(()));
         assert!(xeddsa_verify(&key, b"x", &sig).is_err());
+    }
+
+    /// Under the order-2 key u = 0 (Edwards (0, -1)) the forgery R = identity, s = 0 verifies exactly when h,
+    /// reduced mod L, is even: the specification's s*B - h*A is then the identity. h is computed here by hand.
+    #[test]
+    fn xeddsa_low_order_forgery_follows_the_parity_of_h() {
+        let key = serialize_public(&[0; 32]);
+        let mut forgery = [0u8; 64];
+        forgery[0] = 1;
+        let a = MontgomeryPoint([0; 32]).to_edwards(0).unwrap().compress();
+        let (mut even, mut odd) = (0, 0);
+        for i in 0..32u8 {
+            let message = [i; 5];
+            let digest: [u8; 64] = Sha512::new()
+                .chain_update(&forgery[..32])
+                .chain_update(a.as_bytes())
+                .chain_update(message)
+                .finalize()
+                .into();
+            let h_is_even = Scalar::from_bytes_mod_order_wide(&digest).as_bytes()[0].is_multiple_of(2);
+            if h_is_even {
+                even += 1
+            } else {
+                odd += 1
+            }
+            assert_eq!(
+                xeddsa_verify(&key, &message, &forgery).is_ok(),
+                h_is_even,
+                "message {i}"
+            );
+        }
+        assert!(even > 0 && odd > 0, "both parities were tried");
     }
 
     /// python-axolotl tests/ratchet/test_ratchetingsession.py::test_ratchetingSessionAsBob (originally
