@@ -95,7 +95,7 @@ pub(super) async fn generate() -> Result<Generated, String> {
         test(
             "bounds.jump-2000",
             "after counter 0, counter 2,001: a jump of exactly 2,000, which every source accepts",
-            &["RO-ENC-015", "RO-ENC-015A"],
+            &["RO-ENC-015", "RO-ENC-015A", "RO-ENC-015C"],
             &["ForwardJump"],
             vec![
                 first.clone(),
