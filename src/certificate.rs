@@ -6,13 +6,16 @@
 //!   written with mode 0600 on Unix;
 //! - public key `PREFIX.pub`: one line `conformance-ed25519-public-v1 <64 hex: the 32-byte public key>`;
 //! - signature `REPORT.json.sig`: a JSON object [`SignatureFile`]. The signed message is the text
-//!   `conformance-signature-v1\nsha256 <hex>\nsize <bytes>\nsigned_at <RFC 3339>\nexpires_at <RFC 3339>\n\
-//!   key_fingerprint <fp>\n` followed by the report's exact bytes, so the expiry and the signer are covered too.
+//!   `conformance-signature-v2\nalgorithm ed25519\nfile <JSON string>\nsha256 <hex>\nsize <bytes>\n\
+//!   signed_at <RFC 3339>\nexpires_at <RFC 3339>\nkey_fingerprint <fp>\n` followed by the report's exact bytes:
+//!   every field of the certificate is signed. Verification also checks that the fields agree with the report
+//!   and with each other (signed_at not in the future, expires_at after signed_at), since a signature proves only
+//!   that the signer wrote them.
 //!
 //! The key fingerprint is `sha256:` and the first 32 hex digits of the SHA-256 of the 32-byte public key.
 //! Verification uses `verify_strict` (rejects small-order keys and non-canonical signatures).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -20,7 +23,11 @@ use std::path::{Path, PathBuf};
 
 const PRIVATE_TAG: &str = "conformance-ed25519-private-v1";
 const PUBLIC_TAG: &str = "conformance-ed25519-public-v1";
-const FORMAT: &str = "conformance-signature-v1";
+const FORMAT: &str = "conformance-signature-v2";
+/// The first format, whose signature left out `file`: refused, the report must be signed again.
+const FORMAT_V1: &str = "conformance-signature-v1";
+/// How far in the future `signed_at` may lie (clocks of signer and verifier differ).
+const CLOCK_SKEW_SECONDS: i64 = 300;
 
 /// A detached signature, as stored in `REPORT.json.sig`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,7 +37,7 @@ pub struct SignatureFile {
     pub format: String,
     /// `ed25519`.
     pub algorithm: String,
-    /// Name of the signed file when it was signed (informational; not part of what is checked).
+    /// Name of the signed file when it was signed (signed like every other field).
     pub file: String,
     /// SHA-256 of the signed bytes, hex.
     pub sha256: String,
@@ -131,7 +138,7 @@ fn write_private(path: &Path, text: &str) -> Result<(), CertError> {
 
 /// The 32 bytes after `tag` on the key line of a key file.
 fn read_key_line(path: &Path, tag: &str) -> Result<[u8; 32], CertError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CertError::input(path, format!("cannot read: {e}")))?;
+    let text = crate::yaml::read_input_text(path).map_err(|e| CertError::input(path, e.message))?;
     let line = text
         .lines()
         .map(str::trim)
@@ -163,9 +170,18 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 fn signed_message(sig: &SignatureFile, bytes: &[u8]) -> Vec<u8> {
+    // Free-text fields are written as JSON strings, so no value can end its line early and forge the next one.
+    let quoted = |s: &str| serde_json::Value::String(s.to_string()).to_string();
     let mut message = format!(
-        "{FORMAT}\nsha256 {}\nsize {}\nsigned_at {}\nexpires_at {}\nkey_fingerprint {}\n",
-        sig.sha256, sig.size, sig.signed_at, sig.expires_at, sig.key_fingerprint
+        "{}\nalgorithm {}\nfile {}\nsha256 {}\nsize {}\nsigned_at {}\nexpires_at {}\nkey_fingerprint {}\n",
+        quoted(&sig.format),
+        quoted(&sig.algorithm),
+        quoted(&sig.file),
+        quoted(&sig.sha256),
+        sig.size,
+        quoted(&sig.signed_at),
+        quoted(&sig.expires_at),
+        quoted(&sig.key_fingerprint)
     )
     .into_bytes();
     message.extend_from_slice(bytes);
@@ -180,7 +196,7 @@ pub fn sign(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> SignatureFile {
-    let mut sig = SignatureFile {
+    let fields = SignatureFile {
         format: FORMAT.into(),
         algorithm: "ed25519".into(),
         file: file.into(),
@@ -191,13 +207,21 @@ pub fn sign(
         key_fingerprint: fingerprint(&key.verifying_key()),
         signature: String::new(),
     };
-    sig.signature = hex::encode(key.sign(&signed_message(&sig, bytes)).to_bytes());
-    sig
+    sign_fields(key, fields, bytes)
+}
+
+/// Sign `fields` exactly as given (their `signature` is replaced) together with `bytes`. [`sign`] fills them in
+/// correctly; this is how a test builds a certificate whose signature holds over fields that lie.
+pub fn sign_fields(key: &SigningKey, mut fields: SignatureFile, bytes: &[u8]) -> SignatureFile {
+    fields.signature = hex::encode(key.sign(&signed_message(&fields, bytes)).to_bytes());
+    fields
 }
 
 /// What a successful verification established.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
+    /// The file name the report was signed under.
+    pub file: String,
     /// The signer's key fingerprint.
     pub key_fingerprint: String,
     /// When it was signed.
@@ -214,6 +238,12 @@ pub fn verify(sig_text: &str, bytes: &[u8], key: &VerifyingKey, now: DateTime<Ut
             "the signature file is not a valid certificate (altered or corrupt): {e}"
         ))
     })?;
+    if sig.format == FORMAT_V1 {
+        return Err(invalid(format!(
+            "the certificate has the older format {FORMAT_V1}, whose signature does not cover every field; sign \
+             the report again"
+        )));
+    }
     if sig.format != FORMAT || sig.algorithm != "ed25519" {
         return Err(invalid(format!(
             "unknown signature format `{}` / algorithm `{}` (expected {FORMAT} / ed25519)",
@@ -245,8 +275,37 @@ pub fn verify(sig_text: &str, bytes: &[u8], key: &VerifyingKey, now: DateTime<Ut
             "the signature does not verify: the signature file was altered or is corrupt".into()
         }));
     }
-    let expires = DateTime::parse_from_rfc3339(&sig.expires_at)
-        .map_err(|e| invalid(format!("bad expires_at `{}`: {e}", sig.expires_at)))?;
+    // The signature holds: the signer wrote these fields. They must still agree with the report and each other.
+    let actual = hex::encode(Sha256::digest(bytes));
+    if sig.sha256 != actual || sig.size != bytes.len() as u64 {
+        return Err(invalid(format!(
+            "the certificate contradicts the report: it states SHA-256 {} and {} bytes, the report has {actual} and \
+             {} bytes",
+            sig.sha256,
+            sig.size,
+            bytes.len()
+        )));
+    }
+    let time = |name: &str, value: &str| {
+        DateTime::parse_from_rfc3339(value)
+            .map(|t| t.to_utc())
+            .map_err(|e| invalid(format!("bad {name} `{value}`: {e}")))
+    };
+    let signed_at = time("signed_at", &sig.signed_at)?;
+    let expires = time("expires_at", &sig.expires_at)?;
+    if signed_at > now + TimeDelta::seconds(CLOCK_SKEW_SECONDS) {
+        return Err(invalid(format!(
+            "the certificate says it was signed at {}, in the future (now {})",
+            sig.signed_at,
+            rfc3339(now)
+        )));
+    }
+    if expires <= signed_at {
+        return Err(invalid(format!(
+            "the certificate expires ({}) no later than it was signed ({})",
+            sig.expires_at, sig.signed_at
+        )));
+    }
     if now > expires {
         return Err(invalid(format!(
             "the certificate expired at {} (now {})",
@@ -255,6 +314,7 @@ pub fn verify(sig_text: &str, bytes: &[u8], key: &VerifyingKey, now: DateTime<Ut
         )));
     }
     Ok(Verified {
+        file: sig.file,
         key_fingerprint: sig.key_fingerprint,
         signed_at: sig.signed_at,
         expires_at: sig.expires_at,
@@ -264,7 +324,6 @@ pub fn verify(sig_text: &str, bytes: &[u8], key: &VerifyingKey, now: DateTime<Ut
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeDelta;
 
     fn key(n: u8) -> SigningKey {
         SigningKey::from_bytes(&[n; 32])
@@ -302,6 +361,39 @@ mod tests {
             let e = verify(&text, &changed, &key(1).verifying_key(), now).unwrap_err();
             assert!(e.to_string().contains("changed after signing"), "byte {i}: {e}");
         }
+    }
+
+    #[test]
+    fn fields_that_lie_fail_although_signed() {
+        let report = b"{}\n";
+        let (text, now) = signed(report);
+        let honest: SignatureFile = serde_json::from_str(&text).unwrap();
+        let k = key(1);
+        let check = |change: &dyn Fn(&mut SignatureFile), needle: &str| {
+            let mut fields = honest.clone();
+            change(&mut fields);
+            let forged = serde_json::to_string(&sign_fields(&k, fields, report)).unwrap();
+            let e = verify(&forged, report, &k.verifying_key(), now).unwrap_err();
+            assert!(e.to_string().contains(needle), "{needle}: {e}");
+        };
+        check(&|f| f.signed_at = "2026-06-01T00:00:00Z".into(), "in the future");
+        check(
+            &|f| f.expires_at = "2025-12-31T00:00:00Z".into(),
+            "no later than it was signed",
+        );
+        check(&|f| f.sha256 = "00".repeat(32), "contradicts the report");
+        check(&|f| f.size = 99, "contradicts the report");
+        check(&|f| f.format = FORMAT_V1.into(), "older format");
+        let mut renamed: SignatureFile = honest.clone();
+        renamed.file = "other.json".into();
+        let e = verify(
+            &serde_json::to_string(&renamed).unwrap(),
+            report,
+            &k.verifying_key(),
+            now,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("altered"), "{e}");
     }
 
     #[test]

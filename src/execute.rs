@@ -174,15 +174,18 @@ pub async fn run_with_waivers(
         w.check_targets(&plan)?;
     }
     let seed = request.seed.unwrap_or_else(random_seed);
+    // What the provider says reaches stderr and the report only through its sanitizer.
+    let sanitizer = provider.sanitizer();
+    let unreachable = |message: String| ToolError::Unreachable(sanitizer.line(&message));
     let capabilities = match provider.capabilities().await {
         Ok(c) => c,
-        Err(CallError::Transport { message }) => return Err(ToolError::Unreachable(message)),
-        Err(other) => return Err(ToolError::Unreachable(format!("capabilities call failed: {other}"))),
+        Err(CallError::Transport { message }) => return Err(unreachable(message)),
+        Err(other) => return Err(unreachable(format!("capabilities call failed: {other}"))),
     };
     // A long-running adapter starts every run empty; one without reset (unsupported) is run as it is.
     match provider.reset().await {
         Ok(()) | Err(CallError::Unsupported { .. }) => {}
-        Err(e) => return Err(ToolError::Unreachable(format!("reset call failed: {e}"))),
+        Err(e) => return Err(unreachable(format!("reset call failed: {e}"))),
     }
     let key_log = Arc::new(crate::monitor::KeyLog::default());
     let peer: Arc<dyn Provider> = Arc::new(ReferenceProvider::harness_peer(key_log.clone()));
@@ -203,6 +206,16 @@ pub async fn run_with_waivers(
         monitor: request.monitor.then_some(key_log),
     };
     let started_at = now();
+    // The folder is claimed before the run, so a clash is known before any case runs and no run's files
+    // replace another's.
+    let out_dir = if write {
+        Some(match &request.out_dir {
+            Some(dir) => claim_given_folder(dir)?,
+            None => claim_new_folder(&PathBuf::from("reports").join(run_id(&started_at, seed)))?,
+        })
+    } else {
+        None
+    };
     let mut results = runner::run(&plan, provider.clone(), peer, &options).await;
     let finished_at = now();
     let applied = waivers.map(|w| w.apply(&plan, &mut results)).unwrap_or_default();
@@ -214,7 +227,7 @@ pub async fn run_with_waivers(
         RunContext {
             seed,
             target: provider.target(),
-            implementation: capabilities.implementation,
+            implementation: sanitizer.line(&capabilities.implementation),
             only: request.plan.only.clone(),
             vector_filter: request.plan.vectors.clone(),
             command,
@@ -224,16 +237,9 @@ pub async fn run_with_waivers(
     );
     report.waivers = applied.records;
     report.waiver_notice = waiver::must_waiver_notice(applied.policy.allow_must, &scoring.waived_must);
-    let out_dir = if write {
-        let dir = request
-            .out_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("reports").join(run_id(&started_at, seed)));
-        write_reports(&report, &dir)?;
-        Some(dir)
-    } else {
-        None
-    };
+    if let Some(dir) = &out_dir {
+        write_reports(&report, dir)?;
+    }
     Ok(RunOutput {
         report,
         out_dir,
@@ -241,31 +247,90 @@ pub async fn run_with_waivers(
     })
 }
 
-/// Write `report.json`, `junit.xml`, `report.html`, `summary.md` and `badge.json` into `dir`.
+/// The files a run writes.
+pub const REPORT_FILES: [&str; 5] = ["report.json", "junit.xml", "report.html", "summary.md", "badge.json"];
+
+/// Claim `base` as a new, empty run folder, or `base-2`, `base-3`, ... when it exists: the folder is created
+/// exclusively, so two runs that start in the same second with the same seed each get their own.
+pub fn claim_new_folder(base: &Path) -> Result<PathBuf, ToolError> {
+    let io = |path: &Path, source| ToolError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = base.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+    }
+    for n in 1..=1000u32 {
+        let dir = if n == 1 {
+            base.to_path_buf()
+        } else {
+            let mut name = base.as_os_str().to_owned();
+            name.push(format!("-{n}"));
+            PathBuf::from(name)
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io(&dir, e)),
+        }
+    }
+    Err(io(
+        base,
+        std::io::Error::other("1000 run folders of this name exist already"),
+    ))
+}
+
+/// Use `dir` (`--out`) as the run folder: created if missing; refused (exit 2, before the run) when it already
+/// holds a report, which is never overwritten.
+pub fn claim_given_folder(dir: &Path) -> Result<PathBuf, ToolError> {
+    std::fs::create_dir_all(dir).map_err(|source| ToolError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    if let Some(existing) = REPORT_FILES.iter().map(|f| dir.join(f)).find(|p| p.exists()) {
+        return Err(ToolError::Usage(format!(
+            "{} exists: reports are never overwritten; choose another --out folder, or omit --out for a new \
+             folder under reports/",
+            existing.display()
+        )));
+    }
+    Ok(dir.to_path_buf())
+}
+
+/// Write `report.json`, `junit.xml`, `report.html`, `summary.md` and `badge.json` into `dir`. Each file is
+/// created new: an existing file is an error, never overwritten.
 pub fn write_reports(report: &RunReport, dir: &Path) -> Result<(), ToolError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| ToolError::Write { path, source }
     };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let json = dir.join("report.json");
-    std::fs::write(&json, report.to_json() + "\n").map_err(io(&json))?;
     let xml = dir.join("junit.xml");
-    let text = junit::render(report).map_err(|e| ToolError::Write {
+    let junit = junit::render(report).map_err(|e| ToolError::Write {
         path: xml.clone(),
         source: std::io::Error::other(e.to_string()),
     })?;
-    std::fs::write(&xml, text).map_err(io(&xml))?;
     let rendered = [
-        ("report.html", html::render(report)),
-        ("summary.md", markdown::render(report)),
-        ("badge.json", badge::render(report)),
+        report.to_json() + "\n",
+        junit,
+        html::render(report),
+        markdown::render(report),
+        badge::render(report),
     ];
-    for (name, text) in rendered {
+    for (name, text) in REPORT_FILES.iter().zip(rendered) {
         let path = dir.join(name);
-        std::fs::write(&path, text).map_err(io(&path))?;
+        write_new(&path, text.as_bytes()).map_err(io(&path))?;
     }
     Ok(())
+}
+
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?
+        .write_all(bytes)
 }
 
 fn now() -> String {

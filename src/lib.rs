@@ -22,6 +22,7 @@ pub mod reference;
 pub mod report;
 pub mod requirements;
 pub mod runner;
+pub mod sanitize;
 pub mod scenario;
 pub mod schema;
 pub mod scoring;

@@ -29,7 +29,7 @@ struct Cli {
 enum Command {
     /// Run a profile against a provider, print the verdict and write report.json, junit.xml, report.html,
     /// summary.md and badge.json.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List profiles, requirements and case ids.
     List(ListArgs),
     /// Write the JSON Schemas of the vector, catalog, profile and report formats.
@@ -119,20 +119,25 @@ struct RunArgs {
     /// Send `Authorization: Bearer <token>` to the target, the token read from this environment variable.
     #[arg(long, value_name = "VAR", requires = "target")]
     token_env: Option<String>,
+    /// Also contact this host when the target names a URL on it (its JWKS, its push endpoint); by default only
+    /// the target's own host is contacted (repeatable).
+    #[arg(long = "allow-host", value_name = "HOST", requires = "target", value_parser = allow_host)]
+    allow_host: Vec<String>,
     /// Longest one provider call (HTTP request) may take, in seconds.
-    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
-    timeout: f64,
+    #[arg(long, default_value = "5", value_name = "SECONDS", value_parser = seconds)]
+    timeout: Duration,
     /// Longest one case may take, in seconds.
-    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
-    case_timeout: f64,
-    /// Largest HTTP response body accepted, in bytes; a larger one makes the case an error.
-    #[arg(long, default_value_t = client::DEFAULT_MAX_RESPONSE_BYTES, value_name = "BYTES")]
-    max_response_bytes: usize,
+    #[arg(long, default_value = "60", value_name = "SECONDS", value_parser = seconds)]
+    case_timeout: Duration,
+    /// Largest HTTP response body accepted, in bytes (at most 1 GiB); a larger one makes the case an error.
+    #[arg(long, default_value_t = client::DEFAULT_MAX_RESPONSE_BYTES as u64, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1..=MAX_RESPONSE_BYTES))]
+    max_response_bytes: u64,
     /// Longest the whole run may take, in seconds.
-    #[arg(long, value_name = "SECONDS")]
-    deadline: Option<f64>,
-    /// Cases in flight at once.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    deadline: Option<Duration>,
+    /// Cases in flight at once (1 to 1024).
+    #[arg(long, default_value_t = 1, value_parser = concurrency)]
     concurrency: usize,
     /// Print only the verdict line.
     #[arg(long, short)]
@@ -165,10 +170,10 @@ struct SelftestArgs {
     #[arg(long = "fault", value_name = "NAME", value_parser = fault_parser())]
     fault: Vec<Fault>,
     /// Longest one case may take, in seconds.
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
-    timeout: f64,
-    /// Cases in flight at once within a run.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = seconds)]
+    timeout: Duration,
+    /// Cases in flight at once within a run (1 to 1024).
+    #[arg(long, default_value_t = 4, value_parser = concurrency)]
     concurrency: usize,
     /// Serve each run's reference over loopback HTTP and test it through the adapter client.
     #[arg(long)]
@@ -194,7 +199,7 @@ struct ListArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::List(args) => list(args),
         Command::Schema { out } => schema(&out),
         Command::Vectors(VectorsCommand::Generate { out, check }) => generate(&out, check),
@@ -221,11 +226,40 @@ fn plan_options(data: &DataArgs) -> PlanOptions {
     }
 }
 
-fn seconds(value: f64, flag: &str) -> Result<Duration, ToolError> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| ToolError::Usage(format!("{flag} must be a positive number of seconds")))
+/// Longest duration any option takes: 30 days. Larger values would overflow clock arithmetic.
+const MAX_SECONDS: f64 = 30.0 * 24.0 * 3600.0;
+/// Largest `--max-response-bytes`: 1 GiB.
+const MAX_RESPONSE_BYTES: u64 = 1 << 30;
+/// Largest `--concurrency`.
+const MAX_CONCURRENCY: usize = 1024;
+
+/// A duration option: a finite number of seconds from 0.001 to [`MAX_SECONDS`].
+fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(0.001..=MAX_SECONDS).contains(&value) {
+        return Err(format!(
+            "must be from 0.001 to {MAX_SECONDS} seconds (30 days), not {text}"
+        ));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// A concurrency option: 1 to [`MAX_CONCURRENCY`].
+fn concurrency(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "must be a whole number from 1 to {MAX_CONCURRENCY}, not {text}"
+        )),
+    }
+}
+
+/// An `--allow-host` value: a bare host name or IP address.
+fn allow_host(text: &str) -> Result<String, String> {
+    interop_conformance::signature::http::parse_host(text)
 }
 
 fn fail(error: &ToolError) -> i32 {
@@ -246,29 +280,24 @@ fn runtime() -> tokio::runtime::Runtime {
 fn run(args: RunArgs) -> i32 {
     let seed = args.seed.unwrap_or_else(execute::random_seed);
     let faults = Faults(args.fault.iter().copied().collect());
-    let request = match (|| -> Result<RunRequest, ToolError> {
-        let mut plan = plan_options(&args.data);
-        plan.only = args.only.clone();
-        plan.vectors = args.vector.clone();
-        plan.scenarios.thorough = args.thorough;
-        plan.scenarios.differential = args.differential;
-        Ok(RunRequest {
-            plan,
-            seed: Some(seed),
-            out_dir: args.out.clone(),
-            concurrency: args.concurrency.max(1),
-            case_timeout: seconds(args.case_timeout, "--case-timeout")?,
-            deadline: args.deadline.map(|d| seconds(d, "--deadline")).transpose()?,
-            target_args: [target_args(&args), selftest::fault_args(&faults)]
-                .into_iter()
-                .filter(|a| !a.is_empty())
-                .collect::<Vec<_>>()
-                .join(" "),
-            monitor: true,
-        })
-    })() {
-        Ok(r) => r,
-        Err(e) => return fail(&e),
+    let mut plan = plan_options(&args.data);
+    plan.only = args.only.clone();
+    plan.vectors = args.vector.clone();
+    plan.scenarios.thorough = args.thorough;
+    plan.scenarios.differential = args.differential;
+    let request = RunRequest {
+        plan,
+        seed: Some(seed),
+        out_dir: args.out.clone(),
+        concurrency: args.concurrency,
+        case_timeout: args.case_timeout,
+        deadline: args.deadline,
+        target_args: [target_args(&args), selftest::fault_args(&faults)]
+            .into_iter()
+            .filter(|a| !a.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
+        monitor: true,
     };
     let waivers = match &args.waivers {
         Some(path) => match Waivers::load(path, chrono::Utc::now().date_naive(), args.allow_must_waivers) {
@@ -318,11 +347,17 @@ fn run(args: RunArgs) -> i32 {
 
 /// The words that name the target in replay commands: the URL and the token's variable, never the token.
 fn target_args(args: &RunArgs) -> String {
-    match (&args.target, &args.token_env) {
-        (Some(url), Some(var)) => format!("--target {url} --token-env {var}"),
-        (Some(url), None) => format!("--target {url}"),
-        (None, _) => String::new(),
+    let Some(url) = &args.target else {
+        return String::new();
+    };
+    let mut words = format!("--target {url}");
+    if let Some(var) = &args.token_env {
+        words.push_str(&format!(" --token-env {var}"));
     }
+    for host in &args.allow_host {
+        words.push_str(&format!(" --allow-host {host}"));
+    }
+    words
 }
 
 fn token(var: Option<&String>) -> Result<Option<String>, ToolError> {
@@ -335,11 +370,12 @@ fn token(var: Option<&String>) -> Result<Option<String>, ToolError> {
 fn http_target(url: &str, args: &RunArgs, request: &RunRequest) -> Result<client::HttpProvider, ToolError> {
     let options = client::HttpOptions {
         target: url.to_string(),
-        request_timeout: seconds(args.timeout, "--timeout")?,
+        request_timeout: args.timeout,
         deadline: request.deadline,
-        max_response_bytes: args.max_response_bytes,
+        max_response_bytes: usize::try_from(args.max_response_bytes).unwrap_or(usize::MAX),
         max_in_flight: request.concurrency,
         token: token(args.token_env.as_ref())?,
+        allow_hosts: args.allow_host.clone(),
     };
     client::HttpProvider::new(&options).map_err(|e| ToolError::Usage(e.to_string()))
 }
@@ -443,11 +479,8 @@ fn selftest(args: SelftestArgs) -> i32 {
     let seed = args.seed.unwrap_or_else(execute::random_seed);
     let mut options = SelftestOptions::new(seed);
     options.plan = plan_options(&args.data);
-    options.concurrency = args.concurrency.max(1);
-    options.case_timeout = match seconds(args.timeout, "--timeout") {
-        Ok(d) => d,
-        Err(e) => return fail(&e),
-    };
+    options.concurrency = args.concurrency;
+    options.case_timeout = args.timeout;
     if !args.fault.is_empty() {
         options.faults = args.fault.clone();
     }

@@ -6,6 +6,7 @@ use clap::Subcommand;
 use interop_conformance::certificate::{self, CertError};
 use interop_conformance::exit;
 use interop_conformance::report::diff;
+use interop_conformance::sanitize;
 use std::path::{Path, PathBuf};
 
 /// `conformance report ...`.
@@ -24,8 +25,8 @@ pub enum ReportCommand {
         /// The private key file written by `report keygen`.
         #[arg(long, value_name = "PREFIX")]
         key: PathBuf,
-        /// Days until the certificate expires.
-        #[arg(long, value_name = "DAYS", default_value_t = 365)]
+        /// Days until the certificate expires (1 to 36500).
+        #[arg(long, value_name = "DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=36_500))]
         expires_in: u32,
     },
     /// Check a report against its REPORT.sig offline: exit 0 if valid, 1 if changed, wrongly signed or expired.
@@ -79,7 +80,11 @@ pub fn run(command: ReportCommand) -> i32 {
     match result {
         Ok(()) => exit::CONFORMANT,
         Err(CertError::Invalid(message)) => {
-            eprintln!("conformance: verification FAILED: {message}");
+            // The message may quote certificate fields: whoever wrote the file chose them.
+            eprintln!(
+                "conformance: verification FAILED: {}",
+                sanitize::visible(&message, false)
+            );
             exit::NOT_CONFORMANT
         }
         Err(e) => {
@@ -98,19 +103,13 @@ fn keygen(prefix: &Path) -> Result<(), CertError> {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, CertError> {
-    std::fs::read(path).map_err(|e| CertError::Input {
+    interop_conformance::yaml::read_input(path).map_err(|e| CertError::Input {
         path: path.to_path_buf(),
-        message: format!("cannot read: {e}"),
+        message: e.message,
     })
 }
 
 fn sign(report: &Path, key: &Path, days: u32) -> Result<(), CertError> {
-    if days == 0 {
-        return Err(CertError::Input {
-            path: key.to_path_buf(),
-            message: "--expires-in must be at least 1 day".into(),
-        });
-    }
     let key = certificate::read_signing_key(key)?;
     let bytes = read(report)?;
     let now = Utc::now();
@@ -118,7 +117,13 @@ fn sign(report: &Path, key: &Path, days: u32) -> Result<(), CertError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let sig = certificate::sign(&key, &name, &bytes, now, now + TimeDelta::days(i64::from(days)));
+    let expires = TimeDelta::try_days(i64::from(days))
+        .and_then(|d| now.checked_add_signed(d))
+        .ok_or_else(|| CertError::Input {
+            path: report.to_path_buf(),
+            message: format!("--expires-in {days} days is past the last date the calendar can hold"),
+        })?;
+    let sig = certificate::sign(&key, &name, &bytes, now, expires);
     let path = certificate::signature_path(report);
     let text = serde_json::to_string_pretty(&sig).unwrap_or_default() + "\n";
     std::fs::write(&path, text).map_err(|e| CertError::Input {
@@ -144,8 +149,9 @@ fn verify(report: &Path, pubkey: &Path, signature: Option<PathBuf>) -> Result<()
     let sig_text = String::from_utf8_lossy(&read(&sig_path)?).into_owned();
     let ok = certificate::verify(&sig_text, &bytes, &key, Utc::now())?;
     println!(
-        "OK: {} is signed by key {} (signed {}, valid until {})",
+        "OK: {} is signed as `{}` by key {} (signed {}, valid until {})",
         report.display(),
+        sanitize::visible(&ok.file, false),
         ok.key_fingerprint,
         ok.signed_at,
         ok.expires_at

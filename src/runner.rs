@@ -5,6 +5,7 @@ use crate::family::{self, CaseContext, Family};
 use crate::outcome::{Observation, Outcome};
 use crate::plan::Plan;
 use crate::provider::Provider;
+use crate::sanitize::{Budget, Sanitizer};
 use crate::vector::{Case, Expected};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -96,10 +97,17 @@ pub async fn run(
     let started = Instant::now();
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let push_jwks = Arc::new(family::push::PushJwks::default());
+    let sanitizer = Arc::new(provider.sanitizer());
     let mut handles = Vec::with_capacity(plan.cases.len());
     for case in &plan.cases {
         let case = case.clone();
-        let (provider, peer, limit, push_jwks) = (provider.clone(), peer.clone(), limit.clone(), push_jwks.clone());
+        let (provider, peer, limit, push_jwks, sanitizer) = (
+            provider.clone(),
+            peer.clone(),
+            limit.clone(),
+            push_jwks.clone(),
+            sanitizer.clone(),
+        );
         let monitor = options.monitor.clone();
         let (seed, timeout, deadline) = (
             case_seed(options.seed, &case.meta.id),
@@ -127,18 +135,41 @@ pub async fn run(
                 Ok(o) => o,
                 Err(_) => error(&format!("case did not finish within {:.1}s", budget.as_secs_f64())),
             };
-            (observation, t0.elapsed().as_secs_f64() * 1000.0)
+            (sanitized(observation, &sanitizer), t0.elapsed().as_secs_f64() * 1000.0)
         }));
     }
     let mut results = Vec::with_capacity(handles.len());
+    let mut total = Budget::default();
     for (case, handle) in plan.cases.iter().zip(handles) {
-        let (observation, ms) = match handle.await {
+        let (mut observation, ms) = match handle.await {
             Ok(done) => done,
-            Err(e) => (error(&format!("harness task failed: {e}")), 0.0),
+            Err(e) => (sanitized(error(&format!("harness task failed: {e}")), &sanitizer), 0.0),
         };
+        if observation.outcome != Outcome::Pass {
+            observation.expected = total.take(std::mem::take(&mut observation.expected));
+            observation.observed = total.take(std::mem::take(&mut observation.observed));
+        }
         results.push(result(plan, case, observation, ms, options));
     }
     results
+}
+
+/// The sanitizing boundary for case results: what a case observed may quote the provider, so it is redacted,
+/// made visible and bounded here, inside the case's task, before it is kept (see [`crate::sanitize`]).
+fn sanitized(observation: Observation, sanitizer: &Sanitizer) -> Observation {
+    if observation.outcome == Outcome::Pass {
+        // A passing case keeps no text in the report.
+        return Observation {
+            expected: String::new(),
+            observed: String::new(),
+            ..observation
+        };
+    }
+    Observation {
+        outcome: observation.outcome,
+        expected: sanitizer.field(&observation.expected),
+        observed: sanitizer.field(&observation.observed),
+    }
 }
 
 fn error(message: &str) -> Observation {

@@ -174,7 +174,7 @@ struct Header {
 
 /// Load one vector file strictly. Requirement ids are checked against `profile`'s catalog.
 pub fn load_file(path: &Path, profile: &Profile) -> Result<LoadedFile, InputError> {
-    let bytes = std::fs::read(path).map_err(|e| InputError::file(path, format!("cannot read file: {e}")))?;
+    let bytes = yaml::read_input(path)?;
     let text = String::from_utf8(bytes.clone()).map_err(|_| InputError::file(path, "file is not UTF-8"))?;
     let header: Header = yaml::parse(path, &text)?;
     let family_value = header
@@ -267,7 +267,7 @@ pub fn load_files(paths: &[PathBuf], profile: &Profile) -> Result<Vec<LoadedFile
         let file = load_file(path, profile)?;
         for case in &file.cases {
             if let Some(first) = seen.insert(case.meta.id.clone(), path.clone()) {
-                let text = std::fs::read_to_string(path).unwrap_or_default();
+                let text = yaml::read_input_text(path).unwrap_or_default();
                 let needle = format!("id: {}", case.meta.id);
                 let nth = usize::from(first == *path);
                 return Err(locate_nth(

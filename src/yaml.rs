@@ -54,10 +54,48 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
+/// Largest input file read (vectors, catalogs, profiles, scenarios, waivers, reports, certificates, keys).
+pub const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Read an input file: only a regular file (a symlink is followed to one), at most [`MAX_INPUT_BYTES`]. A FIFO
+/// would hang the run and `/dev/zero` would fill memory, so neither is ever opened for reading.
+pub fn read_input(path: &Path) -> Result<Vec<u8>, InputError> {
+    use std::io::Read;
+    let error = |message: String| InputError::file(path, message);
+    let meta = std::fs::metadata(path).map_err(|e| error(format!("cannot read file: {e}")))?;
+    if !meta.is_file() {
+        return Err(error(
+            "not a regular file (FIFOs, devices and folders are not read)".into(),
+        ));
+    }
+    let too_large = |size: u64| {
+        error(format!(
+            "file of {size} bytes is larger than the {MAX_INPUT_BYTES}-byte limit"
+        ))
+    };
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(too_large(meta.len()));
+    }
+    let file = std::fs::File::open(path).map_err(|e| error(format!("cannot read file: {e}")))?;
+    let mut bytes = Vec::new();
+    // Bounded again while reading: the file may grow or be swapped after the check.
+    file.take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| error(format!("cannot read file: {e}")))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// [`read_input`] as UTF-8 text.
+pub fn read_input_text(path: &Path) -> Result<String, InputError> {
+    String::from_utf8(read_input(path)?).map_err(|_| InputError::file(path, "file is not UTF-8"))
+}
+
 /// Read and parse one YAML file into `T`, strictly (the types deny unknown keys).
 pub fn load<T: DeserializeOwned>(path: &Path) -> Result<T, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|e| InputError::file(path, format!("cannot read file: {e}")))?;
-    parse(path, &text)
+    parse(path, &read_input_text(path)?)
 }
 
 /// Parse YAML text that came from `path` into `T`.

@@ -7,7 +7,7 @@ use super::CaseContext;
 use crate::outcome::{Observation, Outcome};
 use crate::provider::{CallError, ClientId, CreateClient, EnlistmentRequest, PreKeyBundle};
 use crate::signature::form::{self, Aspect as FormAspect, Inspection};
-use crate::signature::{http, token};
+use crate::signature::token::{self, TokenError};
 use crate::vector::{Expected, TestMeta, VectorFile, vector_test};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -122,12 +122,9 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
             let Some(jwt) = &inspection.token else {
                 return Observation::fail(expected, "no usable token field");
             };
-            let client = match http::client() {
-                Ok(c) => c,
-                Err(e) => return harness_error(expected, e),
-            };
-            match token::verify_partner_token(&client, &enlistment.jwks_url, jwt).await {
-                Err(e) => Err(e),
+            match token::verify_partner_token(&ctx.provider.allowed_hosts(), &enlistment.jwks_url, jwt).await {
+                Err(TokenError::Invalid(e)) => Err(e),
+                Err(TokenError::NotAllowed(e) | TokenError::Harness(e)) => return harness_error(expected, e),
                 Ok(v) => match check.aspect {
                     Aspect::TokenAlgorithm if v.alg == jsonwebtoken::Algorithm::RS256 => Ok("RS256".into()),
                     Aspect::TokenAlgorithm => Err(format!("{:?}", v.alg)),

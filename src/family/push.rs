@@ -7,7 +7,7 @@ use super::CaseContext;
 use crate::http::server::LoopbackServer;
 use crate::outcome::{Observation, Outcome};
 use crate::provider::PushConfig;
-use crate::signature::http;
+use crate::signature::http::{self, Refusal};
 use crate::signature::keys;
 use crate::signature::token::{self, TokenSpec, WHATSAPP_JWKS_PATH};
 use crate::vector::{Expected, TestMeta, VectorFile, vector_test};
@@ -112,12 +112,18 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
         Ok(t) => t,
         Err(e) => return error(expected, e),
     };
+    // The push URL is the provider's word: only an admitted URL is contacted, and no redirect is followed.
+    let url = match ctx.provider.allowed_hosts().check(&endpoint.url, None) {
+        Ok(url) => url,
+        Err(Refusal::Invalid(m)) => return Observation::fail(expected, format!("push endpoint: {m}")),
+        Err(Refusal::NotAllowed(m)) => return error(expected, format!("push endpoint: {m}")),
+    };
     let client = match http::client() {
         Ok(c) => c,
         Err(e) => return error(expected, e),
     };
     let sent = client
-        .post(&endpoint.url)
+        .post(url)
         .bearer_auth(bearer)
         .json(&serde_json::json!({ "to": check.to }))
         .send()

@@ -11,6 +11,8 @@ use crate::provider::{
     CallError, CallResult, Capabilities, Ciphertext, ClientId, CreateClient, Enlistment, EnlistmentRequest, ErrorClass,
     MediaDecrypt, MediaEncrypt, MediaEncrypted, PreKeyBundle, Provider, PushConfig, PushEndpoint, SecurityCode,
 };
+use crate::sanitize::Sanitizer;
+use crate::signature::http::HostPolicy;
 use async_trait::async_trait;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde::de::DeserializeOwned;
@@ -23,8 +25,6 @@ use tokio::sync::Semaphore;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default cap on one response body.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
-/// Longest excerpt of a bad response body quoted in a report.
-const SNIPPET_CHARS: usize = 120;
 
 /// How to reach and bound an adapter.
 #[derive(Clone)]
@@ -41,6 +41,9 @@ pub struct HttpOptions {
     pub max_in_flight: usize,
     /// Bearer token sent as `Authorization: Bearer <token>`. Never printed.
     pub token: Option<String>,
+    /// Hosts besides the target's own that the harness may contact when the adapter names a URL
+    /// (`--allow-host`).
+    pub allow_hosts: Vec<String>,
 }
 
 impl HttpOptions {
@@ -53,6 +56,7 @@ impl HttpOptions {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_in_flight: 16,
             token: None,
+            allow_hosts: Vec::new(),
         }
     }
 }
@@ -66,6 +70,7 @@ impl fmt::Debug for HttpOptions {
             .field("max_response_bytes", &self.max_response_bytes)
             .field("max_in_flight", &self.max_in_flight)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("allow_hosts", &self.allow_hosts)
             .finish()
     }
 }
@@ -84,6 +89,9 @@ pub enum ClientError {
     /// The token cannot be sent in a header.
     #[error("the bearer token contains characters not allowed in an HTTP header")]
     BadToken,
+    /// An `--allow-host` value is not a host.
+    #[error("{0}")]
+    BadHost(String),
     /// reqwest refused the configuration.
     #[error("cannot build the HTTP client: {0}")]
     Build(String),
@@ -95,6 +103,10 @@ pub struct HttpProvider {
     base: String,
     http: reqwest::Client,
     authorization: Option<HeaderValue>,
+    /// Redacts the token from whatever the adapter sends back.
+    sanitizer: Sanitizer,
+    /// The hosts the adapter may name URLs on.
+    hosts: HostPolicy,
     request_timeout: Duration,
     deadline: Option<Instant>,
     max_response_bytes: usize,
@@ -149,6 +161,7 @@ impl HttpProvider {
     pub fn new(options: &HttpOptions) -> Result<Self, ClientError> {
         install_crypto();
         let base = normalise_target(&options.target)?;
+        let hosts = HostPolicy::for_target(&base, &options.allow_hosts).map_err(ClientError::BadHost)?;
         let authorization = match &options.token {
             Some(token) => {
                 let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| ClientError::BadToken)?;
@@ -171,8 +184,11 @@ impl HttpProvider {
             base,
             http,
             authorization,
+            sanitizer: Sanitizer::new(options.token.clone()),
+            hosts,
             request_timeout: options.request_timeout,
-            deadline: options.deadline.map(|d| Instant::now() + d),
+            // A deadline too far to represent is no deadline.
+            deadline: options.deadline.and_then(|d| Instant::now().checked_add(d)),
             max_response_bytes: options.max_response_bytes,
             limit: Semaphore::new(in_flight),
             advertised: OnceLock::new(),
@@ -240,7 +256,7 @@ impl HttpProvider {
             }
             body.extend_from_slice(&chunk);
         }
-        decode::<O>(status, &body)
+        decode::<O>(status, &body, &self.sanitizer)
     }
 
     fn advertises(&self, capabilities: &Capabilities) {
@@ -266,8 +282,9 @@ fn too_large(cap: usize, seen: &str) -> String {
     format!("response larger than the {cap}-byte cap ({seen})")
 }
 
-/// An error and its causes, `a: b: c` (reqwest's top-level message alone says little).
-fn error_chain(error: &dyn std::error::Error) -> String {
+/// An error and its causes, `a: b: c` (reqwest's top-level message alone says little; a refused redirect says
+/// why only in a cause).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -281,20 +298,6 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// A printable excerpt of a body, for reports.
-fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let mut out: String = text
-        .chars()
-        .take(SNIPPET_CHARS)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.chars().count() > SNIPPET_CHARS {
-        out.push('…');
-    }
-    format!("{} bytes: `{out}`", body.len())
-}
-
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
     serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(body)).map_err(|e| {
         let path = e.path().to_string();
@@ -306,9 +309,11 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
     })
 }
 
-/// Turn a status and a complete body into the operation's result (the documented status table).
-pub fn decode<O: Operation>(status: u16, body: &[u8]) -> CallResult<O::Response> {
+/// Turn a status and a complete body into the operation's result (the documented status table). Excerpts of a
+/// bad body are short and have `sanitizer`'s secrets redacted (the rest is sanitized where the report keeps it).
+pub fn decode<O: Operation>(status: u16, body: &[u8], sanitizer: &Sanitizer) -> CallResult<O::Response> {
     let what = describe::<O>();
+    let snippet = |body: &[u8]| sanitizer.excerpt(body);
     match status {
         api::STATUS_OK => parse::<O::Response>(body)
             .map_err(|e| transport(&what, &format!("malformed response: {e} ({})", snippet(body)))),
@@ -330,6 +335,14 @@ pub fn decode<O: Operation>(status: u16, body: &[u8]) -> CallResult<O::Response>
 impl Provider for HttpProvider {
     fn target(&self) -> String {
         self.base.clone()
+    }
+
+    fn sanitizer(&self) -> Sanitizer {
+        self.sanitizer.clone()
+    }
+
+    fn allowed_hosts(&self) -> HostPolicy {
+        self.hosts.clone()
     }
 
     async fn capabilities(&self) -> CallResult<Capabilities> {
@@ -439,14 +452,15 @@ mod tests {
 
     #[test]
     fn the_status_table_decodes() {
-        let ok = decode::<api::VerifySignature>(200, br#"{"valid":true}"#);
+        let ok = decode::<api::VerifySignature>(200, br#"{"valid":true}"#, &Sanitizer::default());
         assert_eq!(ok.map(|v| v.valid), Ok(true));
-        let rejected = decode::<api::VerifySignature>(422, br#"{"error":"bad_mac","detail":"x"}"#);
+        let rejected =
+            decode::<api::VerifySignature>(422, br#"{"error":"bad_mac","detail":"x"}"#, &Sanitizer::default());
         assert_eq!(
             rejected.map(|v| v.valid),
             Err(CallError::rejected(ErrorClass::BadMac, "x"))
         );
-        let unsupported = decode::<api::VerifySignature>(501, b"");
+        let unsupported = decode::<api::VerifySignature>(501, b"", &Sanitizer::default());
         assert!(
             matches!(unsupported, Err(CallError::Unsupported { ref operation }) if operation == "verify_signature")
         );
@@ -457,7 +471,7 @@ mod tests {
             (500, b"oops", "HTTP 500"),
             (404, b"", "HTTP 404"),
         ] {
-            match decode::<api::VerifySignature>(status, body) {
+            match decode::<api::VerifySignature>(status, body, &Sanitizer::default()) {
                 Err(CallError::Transport { message }) => assert!(message.contains(needle), "{message}"),
                 other => panic!("{status}: {other:?}"),
             }

@@ -149,6 +149,18 @@ pub trait Provider: Send + Sync {
     /// A short description for reports: `embedded:reference` or the adapter URL.
     fn target(&self) -> String;
 
+    /// What makes this provider's text safe to keep: it redacts the secrets the provider was given (an HTTP
+    /// target's bearer token). Default: no secrets.
+    fn sanitizer(&self) -> crate::sanitize::Sanitizer {
+        crate::sanitize::Sanitizer::default()
+    }
+
+    /// The hosts the harness may contact when this provider names a URL (its JWKS, its push endpoint).
+    /// Default: loopback, where the embedded reference serves them.
+    fn allowed_hosts(&self) -> crate::signature::http::HostPolicy {
+        crate::signature::http::HostPolicy::loopback()
+    }
+
     /// What the provider implements. Called once before a run; failure here means the target is unreachable.
     async fn capabilities(&self) -> CallResult<Capabilities>;
 

@@ -67,7 +67,7 @@ pub fn load(path: &Path) -> Result<RunReport, DiffInputError> {
         path: path.display().to_string(),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read file: {e}")))?;
+    let text = crate::yaml::read_input_text(path).map_err(|e| err(e.message))?;
     let report: RunReport =
         serde_json::from_str(&text).map_err(|e| err(format!("not a conformance report.json: {e}")))?;
     if report.schema_version != super::REPORT_SCHEMA_VERSION {

@@ -4,6 +4,12 @@ use super::{RunReport, Summary};
 use crate::outcome::Outcome;
 use std::fmt::Write;
 
+/// A multi-line field with its continuation lines indented under the field, so no line of case text (which
+/// may quote the provider) can pass for a line of the suite's own, such as the verdict.
+fn indented(text: &str) -> String {
+    text.replace('\n', "\n            ")
+}
+
 /// Render the report as plain text for a terminal.
 pub fn render(report: &RunReport) -> String {
     let mut out = String::new();
@@ -60,8 +66,8 @@ pub fn render(report: &RunReport) -> String {
             if !c.comment.is_empty() {
                 let _ = writeln!(out, "  why:      {}", c.comment);
             }
-            let _ = writeln!(out, "  expected: {}", c.expected.as_deref().unwrap_or("-"));
-            let _ = writeln!(out, "  observed: {}", c.observed.as_deref().unwrap_or("-"));
+            let _ = writeln!(out, "  expected: {}", indented(c.expected.as_deref().unwrap_or("-")));
+            let _ = writeln!(out, "  observed: {}", indented(c.observed.as_deref().unwrap_or("-")));
             let _ = writeln!(out, "  replay:   {}", c.replay);
         }
     }

@@ -185,7 +185,7 @@ impl Default for Parameters {
 
 /// Load one scenario file strictly and check it against `profile`'s catalog.
 pub fn load(path: &Path, profile: &Profile) -> Result<(ScenarioFile, Vec<u8>), InputError> {
-    let bytes = std::fs::read(path).map_err(|e| InputError::file(path, format!("cannot read file: {e}")))?;
+    let bytes = yaml::read_input(path)?;
     let text = String::from_utf8(bytes.clone()).map_err(|_| InputError::file(path, "file is not UTF-8"))?;
     let file: ScenarioFile = yaml::parse(path, &text)?;
     validate(&file, profile).map_err(|(key, message)| locate(&text, &key, InputError::file(path, message)))?;

@@ -1,9 +1,11 @@
-//! HTTP for the signature process: a bounded client (its loopback servers are
-//! [`crate::http::server::LoopbackServer`]s).
-//!
-//! Every call has a timeout.
+//! HTTP for the signature process: the harness fetches and posts to URLs a provider names (its JWKS, its push
+//! endpoint), so those URLs are untrusted. [`HostPolicy`] admits only http(s) URLs on the target's own host or a
+//! host the user allowed (`--allow-host`); redirects are followed only to admitted URLs with the same path rule;
+//! every call has a connect and a total timeout; bodies are read as a stream and cut at [`MAX_BODY`].
+//! (The loopback servers are [`crate::http::server::LoopbackServer`]s.)
 
-use std::sync::Once;
+use crate::http::client::error_chain;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 /// Longest one HTTP call of the signature process may take (connect, send, read).
@@ -12,9 +14,133 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Largest response body read (a JWK Set is a few KB).
 pub const MAX_BODY: usize = 64 * 1024;
+/// Redirects followed at most (each to an admitted URL).
+pub const MAX_REDIRECTS: usize = 3;
 
-/// A reqwest client with bounded timeouts, no proxy (loopback must stay loopback) and rustls on ring.
-pub fn client() -> Result<reqwest::Client, String> {
+/// The hosts the embedded reference serves from: loopback.
+const LOOPBACK: [&str; 3] = ["127.0.0.1", "[::1]", "localhost"];
+
+/// Why a provider-named URL is not contacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The URL breaks a rule of the protocol (not http(s), credentials, wrong path): the provider's fault.
+    Invalid(String),
+    /// The host is not one the user allowed: the case cannot be judged until it is (`--allow-host`).
+    NotAllowed(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Invalid(m) | Self::NotAllowed(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Which hosts the harness contacts on a provider's word: the target's host (any port) and the hosts given
+/// with `--allow-host`; for the embedded reference, loopback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPolicy {
+    hosts: Vec<String>,
+}
+
+impl Default for HostPolicy {
+    fn default() -> Self {
+        Self::loopback()
+    }
+}
+
+impl HostPolicy {
+    /// Loopback only: where the embedded reference serves its JWKS and push endpoint.
+    pub fn loopback() -> Self {
+        Self {
+            hosts: LOOPBACK.map(String::from).to_vec(),
+        }
+    }
+
+    /// The host of `target` (an http(s) URL) and each of `allowed`.
+    pub fn for_target(target: &str, allowed: &[String]) -> Result<Self, String> {
+        let mut hosts = Vec::new();
+        let url = reqwest::Url::parse(target).map_err(|e| format!("target {target}: {e}"))?;
+        hosts.extend(url.host_str().map(str::to_ascii_lowercase));
+        for host in allowed {
+            hosts.push(parse_host(host)?);
+        }
+        Ok(Self { hosts })
+    }
+
+    /// The hosts admitted, for messages.
+    pub fn hosts(&self) -> &[String] {
+        &self.hosts
+    }
+
+    /// Admit `url` if it is http(s), carries no credentials, its host is allowed and (when given) its path is
+    /// exactly `path`.
+    pub fn check(&self, url: &str, path: Option<&str>) -> Result<reqwest::Url, Refusal> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| Refusal::Invalid(format!("URL {url:?}: {e}")))?;
+        self.check_parsed(&parsed, path)?;
+        Ok(parsed)
+    }
+
+    fn check_parsed(&self, url: &reqwest::Url, path: Option<&str>) -> Result<(), Refusal> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Refusal::Invalid(format!("URL {url}: the scheme must be http or https")));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Refusal::Invalid(format!(
+                "URL {url}: credentials in a URL are not accepted"
+            )));
+        }
+        if let Some(path) = path
+            && url.path() != path
+        {
+            return Err(Refusal::Invalid(format!("URL {url} does not end in {path}")));
+        }
+        let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+        if !self.hosts.contains(&host) {
+            return Err(Refusal::NotAllowed(format!(
+                "URL {url}: host {host} is not the target's host ({}); the suite contacts another host only \
+                 when given --allow-host {host}",
+                self.hosts.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// A client for URLs this policy admitted: redirects (at most [`MAX_REDIRECTS`]) only to admitted URLs with
+    /// the same `path` rule, bounded timeouts, no proxy.
+    pub fn client(&self, path: Option<&'static str>) -> Result<reqwest::Client, String> {
+        let policy = Arc::new(self.clone());
+        let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() > MAX_REDIRECTS {
+                return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+            }
+            match policy.check_parsed(attempt.url(), path) {
+                Ok(()) => attempt.follow(),
+                Err(refusal) => attempt.error(format!("redirect refused: {refusal}")),
+            }
+        });
+        builder()
+            .redirect(redirect)
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {e}"))
+    }
+}
+
+/// A host as the user typed it for `--allow-host`: a name or an IP address, lowercased, IPv6 in brackets.
+pub fn parse_host(text: &str) -> Result<String, String> {
+    let bad = || format!("--allow-host {text:?}: expected a host name or IP address (no scheme, port or path)");
+    let url = reqwest::Url::parse(&format!("http://{text}/")).map_err(|_| bad())?;
+    let host = url.host_str().ok_or_else(bad)?.to_ascii_lowercase();
+    let plain = text.trim_start_matches('[').trim_end_matches(']');
+    let same = host.trim_start_matches('[').trim_end_matches(']') == plain.to_ascii_lowercase();
+    if url.port().is_some() || !same {
+        return Err(bad());
+    }
+    Ok(host)
+}
+
+fn builder() -> reqwest::ClientBuilder {
     static PROVIDER: Once = Once::new();
     // reqwest is built with `rustls-no-provider`: install ring once, or building a client panics. Another
     // part of the program may have installed it first; that is fine.
@@ -25,20 +151,88 @@ pub fn client() -> Result<reqwest::Client, String> {
         .timeout(CALL_TIMEOUT)
         .connect_timeout(CONNECT_TIMEOUT)
         .no_proxy()
+}
+
+/// A client with bounded timeouts, no proxy (loopback must stay loopback) and no redirects, for URLs the
+/// harness chose itself or has already admitted.
+pub fn client() -> Result<reqwest::Client, String> {
+    builder()
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| format!("cannot build an HTTP client: {e}"))
 }
 
-/// GET `url` and return the body, bounded in time and size. Errors name the URL.
+/// GET `url` and return the body, bounded in time and size: the size is checked while the body streams in.
+/// Errors name the URL.
 pub async fn get(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
-    let response = client.get(url).send().await.map_err(|e| format!("GET {url}: {e}"))?;
+    let mut response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
     let status = response.status();
     if !status.is_success() {
         return Err(format!("GET {url}: status {status}"));
     }
-    let body = response.bytes().await.map_err(|e| format!("GET {url}: body: {e}"))?;
-    if body.len() > MAX_BODY {
-        return Err(format!("GET {url}: body of {} bytes exceeds {MAX_BODY}", body.len()));
+    let too_large = |seen: String| format!("GET {url}: body larger than {MAX_BODY} bytes ({seen})");
+    if let Some(len) = response.content_length()
+        && len > MAX_BODY as u64
+    {
+        return Err(too_large(format!("{len} announced")));
     }
-    Ok(body.to_vec())
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("GET {url}: body: {}", error_chain(&e)))?
+    {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(too_large("more sent".into()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_admits_the_target_host_and_allowed_hosts_only() {
+        let policy = HostPolicy::for_target("http://Adapter.example:8080/v1", &["jwks.example".into()]).unwrap();
+        assert!(policy.check("https://adapter.example/x", None).is_ok());
+        assert!(
+            policy
+                .check("http://jwks.example:9/.well-known/jwks", Some("/.well-known/jwks"))
+                .is_ok()
+        );
+        let refusals = [
+            ("http://169.254.169.254/x", "not the target's host"),
+            ("file:///x", "scheme"),
+            ("gopher://adapter.example/x", "scheme"),
+            ("http://u:p@adapter.example/x", "credentials"),
+            ("http://adapter.example/other", "does not end in /x"),
+        ];
+        for (url, needle) in refusals {
+            let e = policy.check(url, Some("/x")).unwrap_err().to_string();
+            assert!(e.contains(needle), "{url}: {e}");
+        }
+        assert!(matches!(
+            policy.check("http://10.0.0.1/x", None),
+            Err(Refusal::NotAllowed(_))
+        ));
+        assert!(HostPolicy::loopback().check("http://127.0.0.1:1/x", None).is_ok());
+        assert!(HostPolicy::loopback().check("http://[::1]:1/x", None).is_ok());
+    }
+
+    #[test]
+    fn allow_host_takes_bare_hosts() {
+        assert_eq!(parse_host("JWKS.example").unwrap(), "jwks.example");
+        assert_eq!(parse_host("10.1.2.3").unwrap(), "10.1.2.3");
+        assert_eq!(parse_host("[::1]").unwrap(), "[::1]");
+        for bad in ["http://x", "x:80", "x/path", "", "a b"] {
+            assert!(parse_host(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -85,9 +85,18 @@ fn thumbprint(n: &[u8], e: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
-/// Parse a JWK Set served by someone, with a clear error.
+/// Parse a JWK Set served by someone, with a clear error that quotes the body only as a short, sanitized
+/// excerpt (serde's own message may quote any string of the document whole).
 pub fn parse_jwks(body: &[u8]) -> Result<JwkSet, String> {
-    serde_json::from_slice(body).map_err(|e| format!("not a JWK Set: {e}"))
+    serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "not a JWK Set ({:?} error at line {} column {}): {}",
+            e.classify(),
+            e.line(),
+            e.column(),
+            crate::sanitize::excerpt(body)
+        )
+    })
 }
 
 fn load(cell: &'static OnceLock<TestKey>, name: &str, pem: &str) -> &'static TestKey {

@@ -4,7 +4,7 @@
 //! jsonwebtoken (on ring) does the JOSE work. The only tokens built by hand are the `alg: none` ones, which
 //! no correct library produces.
 
-use super::http;
+use super::http::{self, HostPolicy, Refusal};
 use super::keys::{self, TestKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -41,18 +41,34 @@ pub struct Verified {
     pub claims: Map<String, Value>,
 }
 
-/// Fetch the Partner's JWKS and verify the token's signature under the key its `kid` names.
+/// Fetch the Partner's JWKS and verify the token's signature under the key its `kid` names. The JWKS URL is the
+/// provider's word: `hosts` admits it (and any redirect) or refuses it first.
 ///
 /// Accepts any asymmetric algorithm jsonwebtoken knows (whether WhatsApp allows more than RS256 is unconfirmed;
 /// RO-ID-003B scores RS256 separately); never `none` or an HMAC algorithm, which a public JWKS cannot verify.
-pub async fn verify_partner_token(client: &reqwest::Client, jwks_url: &str, token: &str) -> Result<Verified, String> {
-    let path_ok = reqwest::Url::parse(jwks_url)
-        .map(|u| u.path() == PARTNER_JWKS_PATH)
-        .map_err(|e| format!("jwks_url {jwks_url:?}: {e}"))?;
-    if !path_ok {
-        return Err(format!("jwks_url {jwks_url} does not end in {PARTNER_JWKS_PATH}"));
-    }
-    let jwks = keys::parse_jwks(&http::get(client, jwks_url).await?).map_err(|e| format!("GET {jwks_url}: {e}"))?;
+pub async fn verify_partner_token(hosts: &HostPolicy, jwks_url: &str, token: &str) -> Result<Verified, TokenError> {
+    hosts.check(jwks_url, Some(PARTNER_JWKS_PATH)).map_err(|r| match r {
+        Refusal::NotAllowed(m) => TokenError::NotAllowed(m),
+        Refusal::Invalid(m) => TokenError::Invalid(format!("jwks_url: {m}")),
+    })?;
+    let client = hosts.client(Some(PARTNER_JWKS_PATH)).map_err(TokenError::Harness)?;
+    let body = http::get(&client, jwks_url).await.map_err(TokenError::Invalid)?;
+    verify_with_jwks(&body, jwks_url, token).map_err(TokenError::Invalid)
+}
+
+/// Why a Partner token did not verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenError {
+    /// The token, the JWKS or its URL is wrong: a finding.
+    Invalid(String),
+    /// The JWKS is on a host the user did not allow: the case cannot be judged.
+    NotAllowed(String),
+    /// The harness itself failed.
+    Harness(String),
+}
+
+fn verify_with_jwks(body: &[u8], jwks_url: &str, token: &str) -> Result<Verified, String> {
+    let jwks = keys::parse_jwks(body).map_err(|e| format!("GET {jwks_url}: {e}"))?;
     let header = jsonwebtoken::decode_header(token).map_err(|e| format!("token header: {e}"))?;
     if matches!(header.alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
         return Err(format!(

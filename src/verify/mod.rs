@@ -82,7 +82,7 @@ pub fn verify(options: &PlanOptions) -> Result<Vec<FileResult>, PlanError> {
 
 /// Media and security-code files: parse again with their family's types and run their file-level checks.
 fn verify_whole_file(family: Family, path: &std::path::Path, out: &mut FileResult, cases: usize) {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = crate::yaml::read_input_text(path).unwrap_or_default();
     let mut live = 0;
     let lines = match family {
         Family::Media => {
