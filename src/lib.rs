@@ -29,6 +29,7 @@ pub mod scoring;
 pub mod selftest;
 pub mod signature;
 pub mod vector;
+pub mod vector_format;
 pub mod verify;
 pub mod waiver;
 pub mod wire;

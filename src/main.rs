@@ -81,6 +81,9 @@ enum VectorsCommand {
         /// Another vector folder: every *.yaml in it (default: the profile's vectors).
         #[arg(long, value_name = "DIR")]
         vectors: Option<PathBuf>,
+        /// Only this profile's vectors (default: every profile's; with --vectors, the Phase-1 profile's catalog).
+        #[arg(long)]
+        profile: Option<String>,
     },
 }
 
@@ -204,7 +207,7 @@ fn main() -> ExitCode {
         Command::Schema { out } => schema(&out),
         Command::Vectors(VectorsCommand::Generate { out, check }) => generate(&out, check),
         Command::Selftest(args) => selftest(args),
-        Command::Vectors(VectorsCommand::Verify { vectors }) => verify(vectors),
+        Command::Vectors(VectorsCommand::Verify { vectors, profile }) => verify(vectors, profile),
         Command::Report(command) => report_cli::run(command),
         Command::ServeReference(args) => serve_reference(args),
         Command::Openapi => {
@@ -507,13 +510,19 @@ fn selftest(args: SelftestArgs) -> i32 {
     }
 }
 
-fn verify(vectors: Option<PathBuf>) -> i32 {
+fn verify(vectors: Option<PathBuf>, profile: Option<String>) -> i32 {
+    let every = profile.is_none() && vectors.is_none();
     let options = PlanOptions {
         vectors_dir: vectors,
-        profile: plan::DEFAULT_PROFILE.into(),
+        profile: profile.unwrap_or_else(|| plan::DEFAULT_PROFILE.into()),
         ..PlanOptions::default()
     };
-    match interop_conformance::verify::verify(&options) {
+    let results = if every {
+        interop_conformance::verify::verify_every_profile(&options)
+    } else {
+        interop_conformance::verify::verify(&options)
+    };
+    match results {
         Ok(results) => {
             print!("{}", interop_conformance::verify::render(&results));
             if results.iter().any(|r| !r.disagreements.is_empty()) {

@@ -1,7 +1,7 @@
 //! How a case ends, and the one place that compares a provider's answer with a vector's expectation.
 
 use crate::provider::{CallError, CallResult, ErrorClass};
-use crate::vector::Expected;
+use crate::vector_format::Expected;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

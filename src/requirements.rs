@@ -98,6 +98,10 @@ pub struct ProfileFile {
     pub version: String,
     /// One line on what it covers.
     pub title: String,
+    /// Catalog files, relative to the profile's folder; default: its own `requirements.yaml`. A profile may read
+    /// another profile's catalog beside its own (the groups profile reads the Phase-1 one for RO-SIG-004).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub catalogs: Vec<String>,
     /// Requirement ids tested by this profile; each must have cases.
     pub requirements: Vec<String>,
     /// Vector files, relative to the vectors folder.
@@ -131,26 +135,33 @@ impl Profile {
             ));
         }
         let file: ProfileFile = yaml::load(&profile_path)?;
-        let catalog_path = dir.join("requirements.yaml");
-        let catalog_file: CatalogFile = yaml::load(&catalog_path)?;
+        let catalog_files: Vec<String> = if file.catalogs.is_empty() {
+            vec!["requirements.yaml".into()]
+        } else {
+            file.catalogs.clone()
+        };
         let mut catalog = BTreeMap::new();
-        for (i, r) in catalog_file.requirements.into_iter().enumerate() {
-            if catalog.contains_key(&r.id) {
-                return Err(
-                    InputError::file(&catalog_path, format!("duplicate requirement id `{}`", r.id))
-                        .at_key(format!("requirements[{i}].id")),
-                );
+        for name in &catalog_files {
+            let catalog_path = dir.join(name);
+            let catalog_file: CatalogFile = yaml::load(&catalog_path)?;
+            for (i, r) in catalog_file.requirements.into_iter().enumerate() {
+                if catalog.contains_key(&r.id) {
+                    return Err(
+                        InputError::file(&catalog_path, format!("duplicate requirement id `{}`", r.id))
+                            .at_key(format!("requirements[{i}].id")),
+                    );
+                }
+                catalog.insert(r.id.clone(), r);
             }
-            catalog.insert(r.id.clone(), r);
         }
+        let catalog_path = catalog_files.join(", ");
         let mut seen = HashSet::new();
         for (i, id) in file.requirements.iter().enumerate() {
             if !catalog.contains_key(id) {
-                return Err(InputError::file(
-                    &profile_path,
-                    format!("requirement `{id}` is not in {}", catalog_path.display()),
-                )
-                .at_key(format!("requirements[{i}]")));
+                return Err(
+                    InputError::file(&profile_path, format!("requirement `{id}` is not in {catalog_path}"))
+                        .at_key(format!("requirements[{i}]")),
+                );
             }
             if !seen.insert(id) {
                 return Err(

@@ -27,6 +27,30 @@ fn every_vector_agrees_with_the_independent_implementation() {
     );
 }
 
+/// The groups profile's vectors agree with the family's own receiver, and its coverage table is current.
+#[test]
+fn groups_vectors_agree_and_coverage_is_current() {
+    let options = PlanOptions {
+        profile: "whatsapp-ro-groups".into(),
+        ..PlanOptions::default()
+    };
+    let results = verify::verify(&options).expect("the groups corpus loads");
+    let verified: usize = results.iter().map(|r| r.verified).sum();
+    assert!(verified >= 25, "only {verified} group cases verified");
+    assert!(
+        results.iter().all(|r| r.disagreements.is_empty()),
+        "{}",
+        verify::render(&results)
+    );
+    let plan = Plan::build(&options).expect("the groups corpus loads");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/coverage-groups.md");
+    assert!(
+        std::fs::read_to_string(&path).unwrap_or_default() == listing::coverage_markdown(&plan),
+        "docs/coverage-groups.md is stale; regenerate it with \
+         `cargo run -- list --profile whatsapp-ro-groups --coverage > docs/coverage-groups.md`"
+    );
+}
+
 /// What a case feeds the provider: its test and its group with the case's metadata and expectations removed
 /// (id, comment, requirements, flags, expected, errors), at every depth. Values the vector expects as output
 /// stay in, so two cases differing only in what they expect are not merged here (`vectors verify` judges those).

@@ -198,3 +198,32 @@ fn a_panicking_provider_is_an_error_not_a_crash() {
         report.cases[0].observed
     );
 }
+
+/// A provider without the `groups` capability (this one answers every group call `unsupported`, the trait's
+/// default): the groups profile is untested, never passed, never CONFORMANT.
+#[test]
+fn a_provider_without_groups_leaves_the_groups_profile_unsupported() {
+    let mut request = RunRequest::embedded(5);
+    request.plan.profile = "whatsapp-ro-groups".into();
+    let provider = Arc::new(RecordingPush {
+        inner: ReferenceProvider::new(),
+        jwks_urls: Default::default(),
+    });
+    let report = runtime()
+        .block_on(execute::run(&request, provider, false))
+        .unwrap()
+        .report;
+    assert!(!report.cases.is_empty());
+    assert!(
+        report.cases.iter().all(|c| c.outcome == Outcome::Unsupported),
+        "{:#?}",
+        report.cases
+    );
+    assert_eq!(report.verdict, Verdict::NotConformant);
+    assert!(
+        report
+            .requirements
+            .iter()
+            .all(|r| r.verdict == interop_conformance::scoring::RequirementVerdict::Unsupported)
+    );
+}

@@ -4,9 +4,11 @@
 use interop_conformance::family::{self, CaseContext};
 use interop_conformance::monitor::KeyLog;
 use interop_conformance::outcome::Outcome;
-use interop_conformance::plan::{DEFAULT_PROFILE, Plan, PlanOptions};
+use interop_conformance::plan::{self, DEFAULT_PROFILE, Plan, PlanOptions};
 use interop_conformance::reference::ReferenceProvider;
+use interop_conformance::requirements::Profile;
 use interop_conformance::runner::case_seed;
+use interop_conformance::vector::Case;
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::sync::Arc;
 
@@ -20,21 +22,34 @@ fn seed() -> u64 {
 
 fn main() {
     let args = Arguments::from_args();
-    let plan = match Plan::build(&PlanOptions {
-        profile: DEFAULT_PROFILE.into(),
-        ..PlanOptions::default()
-    }) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("cannot load the vector corpus: {e}");
-            std::process::exit(2);
+    // Every profile's cases (the Phase-1 profile and the groups profile), each case once.
+    let mut cases = Vec::new();
+    for profile in Profile::available(&plan::data_dir("suites")) {
+        let plan = match Plan::build(&PlanOptions {
+            profile: profile.clone(),
+            ..PlanOptions::default()
+        }) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("cannot load the vector corpus of {profile}: {e}");
+                std::process::exit(2);
+            }
+        };
+        let flag = if profile == DEFAULT_PROFILE {
+            String::new()
+        } else {
+            format!(" --profile {profile}")
+        };
+        for case in plan.cases {
+            if !cases.iter().any(|(c, _): &(Case, String)| c.meta.id == case.meta.id) {
+                cases.push((case, flag.clone()));
+            }
         }
-    };
+    }
     let seed = seed();
-    let trials = plan
-        .cases
+    let trials = cases
         .into_iter()
-        .map(|case| {
+        .map(|(case, flag)| {
             Trial::test(case.meta.id.clone(), move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
@@ -54,7 +69,7 @@ fn main() {
                 match observation.outcome {
                     Outcome::Pass => Ok(()),
                     other => Err(Failed::from(format!(
-                        "{}: {} [{}]\n  expected: {}\n  observed: {}\n  replay:   conformance run --vector {} --seed {seed}",
+                        "{}: {} [{}]\n  expected: {}\n  observed: {}\n  replay:   conformance run{flag} --vector {} --seed {seed}",
                         other.as_str(),
                         case.meta.id,
                         case.meta.requirements.join(", "),

@@ -6,10 +6,10 @@
 use super::CaseContext;
 use crate::outcome::{Observation, Outcome, describe_rejection, judge};
 use crate::provider::{CallError, CiphertextKind, CreateClient, ErrorClass, PreKeyBundle};
-use crate::vector::{Expected, TestMeta, vector_test};
+use crate::vector_format::{Expected, TestMeta, vector_test};
 
 /// Tests sharing a theme.
-pub type Group = crate::vector::TestGroup<Test>;
+pub type Group = crate::vector_format::TestGroup<Test>;
 
 vector_test! {
     /// One bundle to process.

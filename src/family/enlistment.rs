@@ -8,13 +8,13 @@ use crate::outcome::{Observation, Outcome};
 use crate::provider::{CallError, ClientId, CreateClient, EnlistmentRequest, PreKeyBundle};
 use crate::signature::form::{self, Aspect as FormAspect, Inspection};
 use crate::signature::token::{self, TokenError};
-use crate::vector::{Expected, TestMeta, VectorFile, vector_test};
+use crate::vector_format::{Expected, TestMeta, VectorFile, vector_test};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use wacore_libsignal::protocol::PublicKey;
 
 /// Tests sharing a theme.
-pub type Group = crate::vector::TestGroup<Test>;
+pub type Group = crate::vector_format::TestGroup<Test>;
 
 /// What one case judges of the enlistment request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -8,13 +8,13 @@ use super::CaseContext;
 use crate::bytes::Bytes;
 use crate::outcome::Observation;
 use crate::signature::form::{self, Aspect};
-use crate::vector::{Expected, TestMeta, VectorFile, vector_test};
+use crate::vector_format::{Expected, TestMeta, VectorFile, vector_test};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Tests sharing a theme.
-pub type Group = crate::vector::TestGroup<Test>;
+pub type Group = crate::vector_format::TestGroup<Test>;
 
 /// The defect an invalid form must be reported with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

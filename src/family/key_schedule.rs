@@ -11,7 +11,7 @@ use super::session::{self, Step};
 use crate::bytes::Bytes;
 use crate::outcome::Observation;
 use crate::provider::KeyMaterial;
-use crate::vector::{TestMeta, VectorFile, vector_test};
+use crate::vector_format::{TestMeta, VectorFile, vector_test};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -8,7 +8,7 @@ use super::CaseContext;
 use crate::bytes::Bytes;
 use crate::outcome::{Observation, judge};
 use crate::provider::{CallError, ErrorClass, MediaDecrypt, MediaEncrypt, MediaEncrypted};
-use crate::vector::{Expected, TestMeta, VectorFile, vector_test};
+use crate::vector_format::{Expected, TestMeta, VectorFile, vector_test};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -8,83 +8,20 @@ pub mod media;
 pub mod push;
 pub mod roundtrip;
 pub mod security_code;
+pub mod sender_keys;
 pub mod session;
 pub mod xeddsa;
 
+pub use crate::vector_format::Family;
+
 use crate::outcome::Observation;
 use crate::provider::Provider;
-use crate::vector::{FlagNote, TestMeta, VectorFile};
+use crate::vector_format::{FlagNote, TestMeta, VectorFile};
 use crate::yaml::{self, InputError};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The families this build knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Family {
-    /// XEdDSA signature verification.
-    XeddsaVerify,
-    /// Processing a peer's prekey bundle (X3DH as initiator).
-    PrekeyBundle,
-    /// Known-answer decryption with imported receiver keys and fixed ciphertexts.
-    Session,
-    /// Live 1:1 exchange between the provider and the harness's reference peer.
-    SessionRoundtrip,
-    /// Known-answer key schedule (X3DH, ratchet, chain, message keys), judged by decryption.
-    KeySchedule,
-    /// Wire-format known answers and malformed messages with valid MACs; same shape as `session`.
-    WireFormat,
-    /// Media encryption and decryption (HKDF media keys, AES-CBC, 10-byte MAC, file hashes).
-    Media,
-    /// The 60-digit security code between two identities.
-    SecurityCode,
-    /// Property-based session scenarios ([`crate::scenario`]); loaded from the profile, not from vector files.
-    Scenario,
-    /// The provider's enlistment request, judged by the harness as WhatsApp's enlistment endpoint.
-    Enlistment,
-    /// Known answers for the harness's enlistment-form decoder (no provider involved).
-    EnlistmentDecode,
-    /// Push requests from the harness (as WhatsApp) to the provider's push endpoint.
-    PushToken,
-}
-
 impl Family {
-    /// Every family.
-    pub const ALL: [Family; 12] = [
-        Self::XeddsaVerify,
-        Self::PrekeyBundle,
-        Self::Session,
-        Self::SessionRoundtrip,
-        Self::KeySchedule,
-        Self::WireFormat,
-        Self::Media,
-        Self::SecurityCode,
-        Self::Scenario,
-        Self::Enlistment,
-        Self::EnlistmentDecode,
-        Self::PushToken,
-    ];
-
-    /// The family's name in files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::XeddsaVerify => "xeddsa_verify",
-            Self::PrekeyBundle => "prekey_bundle",
-            Self::Session => "session",
-            Self::SessionRoundtrip => "session_roundtrip",
-            Self::KeySchedule => "key_schedule",
-            Self::WireFormat => "wire_format",
-            Self::Media => "media",
-            Self::SecurityCode => "security_code",
-            Self::Scenario => "scenario",
-            Self::Enlistment => "enlistment",
-            Self::EnlistmentDecode => "enlistment_decode",
-            Self::PushToken => "push_token",
-        }
-    }
-
     /// JSON Schema of this family's vector files.
     pub fn schema(self) -> schemars::Schema {
         match self {
@@ -100,6 +37,7 @@ impl Family {
             Self::Enlistment => schemars::schema_for!(VectorFile<enlistment::Group>),
             Self::EnlistmentDecode => schemars::schema_for!(VectorFile<enlistment_decode::Group>),
             Self::PushToken => schemars::schema_for!(VectorFile<push::Group>),
+            Self::SenderKeys => schemars::schema_for!(VectorFile<sender_keys::Group>),
         }
     }
 }
@@ -129,6 +67,8 @@ pub enum Check {
     EnlistmentDecode(enlistment_decode::Check),
     /// See [`push`].
     Push(push::Check),
+    /// See [`sender_keys`].
+    SenderKeys(sender_keys::Check),
 }
 
 /// A parsed file, flattened to tests with their key paths.
@@ -196,6 +136,11 @@ pub fn parse(family: Family, path: &Path, text: &str) -> Result<Parsed, InputErr
             push::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
             flatten(file, push::checks)
         }
+        Family::SenderKeys => {
+            let file = yaml::parse::<VectorFile<sender_keys::Group>>(path, text)?;
+            sender_keys::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
+            flatten(file, sender_keys::checks)
+        }
     }
 }
 
@@ -243,5 +188,6 @@ pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
         Check::Enlistment(c) => enlistment::run(meta, c, ctx).await,
         Check::EnlistmentDecode(c) => enlistment_decode::run(meta, c, ctx).await,
         Check::Push(c) => push::run(meta, c, ctx).await,
+        Check::SenderKeys(c) => sender_keys::run(meta, c, ctx).await,
     }
 }

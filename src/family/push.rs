@@ -10,10 +10,10 @@ use crate::provider::PushConfig;
 use crate::signature::http::{self, Refusal};
 use crate::signature::keys;
 use crate::signature::token::{self, TokenSpec, WHATSAPP_JWKS_PATH};
-use crate::vector::{Expected, TestMeta, VectorFile, vector_test};
+use crate::vector_format::{Expected, TestMeta, VectorFile, vector_test};
 
 /// Tests sharing a theme.
-pub type Group = crate::vector::TestGroup<Test>;
+pub type Group = crate::vector_format::TestGroup<Test>;
 
 vector_test! {
     /// One push request.

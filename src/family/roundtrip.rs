@@ -13,12 +13,12 @@ use crate::bytes::Bytes;
 use crate::monitor::Monitor;
 use crate::outcome::{Observation, Outcome, judge};
 use crate::provider::{CallError, Ciphertext, CiphertextKind, ClientId, CreateClient, ErrorClass, Provider};
-use crate::vector::{Expected, TestMeta, VectorFile, vector_test};
+use crate::vector_format::{Expected, TestMeta, VectorFile, vector_test};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Tests sharing a theme.
-pub type Group = crate::vector::TestGroup<Test>;
+pub type Group = crate::vector_format::TestGroup<Test>;
 
 /// One side of the exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -9,11 +9,11 @@ use super::CaseContext;
 use crate::bytes::Bytes;
 use crate::outcome::{Observation, judge};
 use crate::provider::{ErrorClass, SecurityCode};
-use crate::vector::{TestMeta, VectorFile, vector_test};
+use crate::vector_format::{TestMeta, VectorFile, vector_test};
 use std::collections::HashSet;
 
 /// Tests sharing a theme.
-pub type Group = crate::vector::TestGroup<Test>;
+pub type Group = crate::vector_format::TestGroup<Test>;
 
 vector_test! {
     /// One code, seen from the local party.
@@ -64,7 +64,7 @@ pub(super) fn validate(file: &VectorFile<Group>) -> Result<(), (String, String)>
         for (t, test) in group.tests.iter().enumerate() {
             let key = format!("groups[{g}].tests[{t}]");
             let digits = test.code.len() == 60 && test.code.bytes().all(|b| b.is_ascii_digit());
-            if test.expected == crate::vector::Expected::Valid && !digits {
+            if test.expected == crate::vector_format::Expected::Valid && !digits {
                 return Err((
                     format!("{key}.code"),
                     format!("test `{}`: a valid case needs a 60-digit code", test.id),

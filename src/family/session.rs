@@ -5,7 +5,7 @@ use super::CaseContext;
 use crate::bytes::Bytes;
 use crate::outcome::{Observation, Outcome, judge};
 use crate::provider::{Ciphertext, CreateClient, ErrorClass, KeyMaterial};
-use crate::vector::{Expected, TestMeta, VectorFile, vector_test};
+use crate::vector_format::{Expected, TestMeta, VectorFile, vector_test};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -6,7 +6,7 @@ use super::CaseContext;
 use crate::bytes::Bytes;
 use crate::outcome::{Observation, judge};
 use crate::provider::{CallError, ErrorClass};
-use crate::vector::{TestMeta, vector_test};
+use crate::vector_format::{TestMeta, vector_test};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

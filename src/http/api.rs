@@ -94,6 +94,10 @@ pub fn for_each_operation(v: &mut impl OperationVisitor) {
     v.visit::<SecurityCodeOp>();
     v.visit::<EnlistmentRequestOp>();
     v.visit::<PushEndpointOp>();
+    v.visit::<GroupSenderKeyOp>();
+    v.visit::<GroupProcessSkdmOp>();
+    v.visit::<GroupEncryptOp>();
+    v.visit::<GroupDecryptOp>();
 }
 
 /// A JSON object with no fields: `{}`.
@@ -357,6 +361,38 @@ operation! {
     provider::PushConfig => provider::PushEndpoint,
     capability |_| Some("push"),
     call |p, r| p.push_endpoint(r).await
+}
+
+operation! {
+    /// The client's sender key for a group and its current members, created or rotated as needed: its SKDM (capability groups).
+    GroupSenderKeyOp: Post "/v1/groups/sender-key", name "group_sender_key",
+    provider::GroupSenderKey => provider::Skdm,
+    capability |_| Some("groups"),
+    call |p, r| p.group_sender_key(r).await.map(|b| provider::Skdm { skdm: b.into() })
+}
+
+operation! {
+    /// Install a peer's SKDM, received inside a pairwise message from that peer (capability groups).
+    GroupProcessSkdmOp: Post "/v1/groups/process-skdm", name "group_process_skdm",
+    provider::GroupProcessSkdm => Empty,
+    capability |_| Some("groups"),
+    call |p, r| p.group_process_skdm(r).await.map(|()| Empty {})
+}
+
+operation! {
+    /// Encrypt a group message under the client's current sender key: the skmsg (capability groups).
+    GroupEncryptOp: Post "/v1/groups/encrypt", name "group_encrypt",
+    provider::GroupEncrypt => provider::Skmsg,
+    capability |_| Some("groups"),
+    call |p, r| p.group_encrypt(r).await.map(|b| provider::Skmsg { skmsg: b.into() })
+}
+
+operation! {
+    /// Verify and decrypt a peer's group message (capability groups).
+    GroupDecryptOp: Post "/v1/groups/decrypt", name "group_decrypt",
+    provider::GroupDecrypt => Plaintext,
+    capability |_| Some("groups"),
+    call |p, r| p.group_decrypt(r).await.map(|b| Plaintext { plaintext: b.into() })
 }
 
 #[cfg(test)]

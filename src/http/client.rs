@@ -429,6 +429,22 @@ impl Provider for HttpProvider {
     async fn push_endpoint(&self, config: &PushConfig) -> CallResult<PushEndpoint> {
         self.call::<api::PushEndpointOp>(config).await
     }
+
+    async fn group_sender_key(&self, request: &crate::provider::GroupSenderKey) -> CallResult<Vec<u8>> {
+        self.call::<api::GroupSenderKeyOp>(request).await.map(|r| r.skdm.0)
+    }
+
+    async fn group_process_skdm(&self, request: &crate::provider::GroupProcessSkdm) -> CallResult<()> {
+        self.call::<api::GroupProcessSkdmOp>(request).await.map(|_| ())
+    }
+
+    async fn group_encrypt(&self, request: &crate::provider::GroupEncrypt) -> CallResult<Vec<u8>> {
+        self.call::<api::GroupEncryptOp>(request).await.map(|r| r.skmsg.0)
+    }
+
+    async fn group_decrypt(&self, request: &crate::provider::GroupDecrypt) -> CallResult<Vec<u8>> {
+        self.call::<api::GroupDecryptOp>(request).await.map(|r| r.plaintext.0)
+    }
 }
 
 #[cfg(test)]

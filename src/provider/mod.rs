@@ -5,9 +5,11 @@
 //! never library-specific strings. Optional operations answer [`CallError::Unsupported`], which scores
 //! `unsupported`, never `fail`.
 
+mod groups;
 mod signature;
 mod types;
 
+pub use groups::*;
 pub use signature::*;
 pub use types::*;
 
@@ -225,6 +227,39 @@ pub trait Provider: Send + Sync {
         let _ = request;
         Err(CallError::Unsupported {
             operation: "security_code".into(),
+        })
+    }
+
+    /// Optional (capability `groups`): the client's sender key for a group and its current members, created or
+    /// rotated as needed; answers the SKDM. Default: unsupported.
+    async fn group_sender_key(&self, request: &GroupSenderKey) -> CallResult<Vec<u8>> {
+        let _ = request;
+        Err(CallError::Unsupported {
+            operation: "group_sender_key".into(),
+        })
+    }
+
+    /// Optional (capability `groups`): install a peer's SKDM received pairwise. Default: unsupported.
+    async fn group_process_skdm(&self, request: &GroupProcessSkdm) -> CallResult<()> {
+        let _ = request;
+        Err(CallError::Unsupported {
+            operation: "group_process_skdm".into(),
+        })
+    }
+
+    /// Optional (capability `groups`): encrypt a group message; answers the skmsg. Default: unsupported.
+    async fn group_encrypt(&self, request: &GroupEncrypt) -> CallResult<Vec<u8>> {
+        let _ = request;
+        Err(CallError::Unsupported {
+            operation: "group_encrypt".into(),
+        })
+    }
+
+    /// Optional (capability `groups`): verify and decrypt a peer's group message. Default: unsupported.
+    async fn group_decrypt(&self, request: &GroupDecrypt) -> CallResult<Vec<u8>> {
+        let _ = request;
+        Err(CallError::Unsupported {
+            operation: "group_decrypt".into(),
         })
     }
 }

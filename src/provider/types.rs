@@ -31,13 +31,14 @@ pub struct Capabilities {
 }
 
 /// Operations a provider may leave out; a case needing one scores `unsupported`.
-pub const OPTIONAL_OPERATIONS: [&str; 6] = [
+pub const OPTIONAL_OPERATIONS: [&str; 7] = [
     "import_keys",
     "media",
     "security_code",
     "verify_signature",
     "enlistment",
     "push",
+    "groups",
 ];
 
 /// Ask for a new client.

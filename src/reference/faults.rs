@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
 
+/// The group-messaging profile (Sender Keys).
+pub const GROUPS_PROFILE: &str = "whatsapp-ro-groups";
+
 /// One planted bug.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -71,11 +74,37 @@ pub enum Fault {
     VersionOutsideMac,
     /// Pin the identity key of a first pkmsg before its MAC verifies (RO-ID-008).
     IdentityPinnedBeforeAuth,
+    /// Groups: decrypt a SenderKeyMessage whose signature does not verify (RO-SIG-004).
+    GroupSkipSignature,
+    /// Groups: sign outgoing SenderKeyMessages over the protobuf without the version byte (RO-SIG-004).
+    GroupSignWithoutVersion,
+    /// Groups: accept an SKDM signing key without its 0x05 type byte, or with another (RO-GROUP-002).
+    GroupLaxSkdmKey,
+    /// Groups: send the SKDM signing key as 32 raw bytes (RO-GROUP-002).
+    GroupSkdmRawSigningKey,
+    /// Groups: read the 48 "WhisperGroup" bytes as key || iv (RO-GROUP-003).
+    GroupWrongMessageKey,
+    /// Groups: accept any SenderKeyMessage version byte (RO-GROUP-004).
+    GroupAnyVersion,
+    /// Groups: accept a replayed SenderKeyMessage (RO-GROUP-005).
+    GroupAcceptDuplicate,
+    /// Groups: keep the sender key when a member leaves (RO-GROUP-006).
+    GroupNoRekeyOnLeave,
+    /// Groups: a rotated sender key keeps the old key id (RO-GROUP-008).
+    GroupRotateKeepsId,
+    /// Groups: advance the chain for a message whose signature then fails (RO-GROUP-011).
+    GroupAdvanceBeforeVerify,
+    /// Groups: no bound on sender-key iteration jumps (RO-GROUP-013).
+    GroupUnboundedJump,
+    /// Groups: upstream Signal's jump bound of 25,000 instead of WA Web's 2,000 (RO-GROUP-013A).
+    GroupUpstreamJumpBound,
+    /// Groups: send SenderKeyMessages in upstream Signal's fields (RO-GROUP-019).
+    GroupUpstreamFormat,
 }
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 30] = [
+    pub const ALL: [Fault; 43] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -106,6 +135,19 @@ impl Fault {
         Self::LooseForwardBound,
         Self::VersionOutsideMac,
         Self::IdentityPinnedBeforeAuth,
+        Self::GroupSkipSignature,
+        Self::GroupSignWithoutVersion,
+        Self::GroupLaxSkdmKey,
+        Self::GroupSkdmRawSigningKey,
+        Self::GroupWrongMessageKey,
+        Self::GroupAnyVersion,
+        Self::GroupAcceptDuplicate,
+        Self::GroupNoRekeyOnLeave,
+        Self::GroupRotateKeepsId,
+        Self::GroupAdvanceBeforeVerify,
+        Self::GroupUnboundedJump,
+        Self::GroupUpstreamJumpBound,
+        Self::GroupUpstreamFormat,
     ];
 
     /// The name used on the command line.
@@ -141,6 +183,19 @@ impl Fault {
             Self::LooseForwardBound => "loose-forward-bound",
             Self::VersionOutsideMac => "version-outside-mac",
             Self::IdentityPinnedBeforeAuth => "identity-pinned-before-auth",
+            Self::GroupSkipSignature => "group-skip-signature",
+            Self::GroupSignWithoutVersion => "group-sign-without-version",
+            Self::GroupLaxSkdmKey => "group-lax-skdm-key",
+            Self::GroupSkdmRawSigningKey => "group-skdm-raw-signing-key",
+            Self::GroupWrongMessageKey => "group-wrong-message-key",
+            Self::GroupAnyVersion => "group-any-version",
+            Self::GroupAcceptDuplicate => "group-accept-duplicate",
+            Self::GroupNoRekeyOnLeave => "group-no-rekey-on-leave",
+            Self::GroupRotateKeepsId => "group-rotate-keeps-id",
+            Self::GroupAdvanceBeforeVerify => "group-advance-before-verify",
+            Self::GroupUnboundedJump => "group-unbounded-jump",
+            Self::GroupUpstreamJumpBound => "group-upstream-jump-bound",
+            Self::GroupUpstreamFormat => "group-upstream-format",
         }
     }
 
@@ -176,6 +231,26 @@ impl Fault {
             Self::LooseForwardBound => "RO-ENC-015C",
             Self::VersionOutsideMac => "RO-ENC-011",
             Self::IdentityPinnedBeforeAuth => "RO-ID-008",
+            Self::GroupSkipSignature | Self::GroupSignWithoutVersion => "RO-SIG-004",
+            Self::GroupLaxSkdmKey | Self::GroupSkdmRawSigningKey => "RO-GROUP-002",
+            Self::GroupWrongMessageKey => "RO-GROUP-003",
+            Self::GroupAnyVersion => "RO-GROUP-004",
+            Self::GroupAcceptDuplicate => "RO-GROUP-005",
+            Self::GroupNoRekeyOnLeave => "RO-GROUP-006",
+            Self::GroupRotateKeepsId => "RO-GROUP-008",
+            Self::GroupAdvanceBeforeVerify => "RO-GROUP-011",
+            Self::GroupUnboundedJump => "RO-GROUP-013",
+            Self::GroupUpstreamJumpBound => "RO-GROUP-013A",
+            Self::GroupUpstreamFormat => "RO-GROUP-019",
+        }
+    }
+
+    /// The profile whose run catches the fault (selftest tries a fault only in its profile's run).
+    pub fn profile(self) -> &'static str {
+        if self.name().starts_with("group-") {
+            GROUPS_PROFILE
+        } else {
+            crate::plan::DEFAULT_PROFILE
         }
     }
 

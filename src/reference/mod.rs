@@ -18,10 +18,15 @@
 //!   pkmsg whose version is not 3 (the crate reads past both).
 //!
 //! These message checks run on the raw protobuf ([`crate::wire`]) in `strict.rs`, before the crate parses.
+//!
+//! Groups (Sender Keys) go through the crate's group API in `groups.rs`, with its own strictness fixes listed
+//! there (exact 0x33 version byte, rotation when a member leaves, a new key id on rotation).
 
 mod chain;
 mod faults;
 mod faulty;
+mod faulty_groups;
+mod groups;
 mod keylog;
 pub(crate) mod media;
 pub(crate) mod security_code;
@@ -29,12 +34,13 @@ mod signature;
 mod stores;
 mod strict;
 
-pub use faults::{Fault, Faults};
+pub use faults::{Fault, Faults, GROUPS_PROFILE};
+pub(crate) use groups::SenderKeys;
 
 use crate::provider::{
     CallError, CallResult, Capabilities, Ciphertext, CiphertextKind, ClientId, CreateClient, Enlistment,
-    EnlistmentRequest, ErrorClass, KeyMaterial, MediaDecrypt, MediaEncrypt, MediaEncrypted, PreKeyBundle, Provider,
-    PushConfig, PushEndpoint, SecurityCode,
+    EnlistmentRequest, ErrorClass, GroupDecrypt, GroupEncrypt, GroupProcessSkdm, GroupSenderKey, KeyMaterial,
+    MediaDecrypt, MediaEncrypt, MediaEncrypted, PreKeyBundle, Provider, PushConfig, PushEndpoint, SecurityCode,
 };
 use async_trait::async_trait;
 use rand::SeedableRng;
@@ -65,6 +71,8 @@ struct Client {
     faulty: faulty::Memory,
     /// Noise static key pair (the enlistment `authkey`), made on first enlistment.
     noise_static: Option<KeyPair>,
+    /// Sender keys (group messaging).
+    groups: groups::Groups,
 }
 
 /// The reference implementation, in-process.
@@ -276,6 +284,7 @@ impl Client {
             },
             faulty: faulty::Memory::default(),
             noise_static: None,
+            groups: groups::Groups::default(),
         }
     }
 
@@ -445,7 +454,7 @@ impl Provider for ReferenceProvider {
                 env!("CARGO_PKG_VERSION")
             ),
             api_version: "v1".into(),
-            profiles: vec!["whatsapp-ro-2024".into()],
+            profiles: vec!["whatsapp-ro-2024".into(), GROUPS_PROFILE.into()],
             operations: vec![
                 "import_keys".into(),
                 "verify_signature".into(),
@@ -453,6 +462,7 @@ impl Provider for ReferenceProvider {
                 "security_code".into(),
                 "enlistment".into(),
                 "push".into(),
+                "groups".into(),
             ],
         })
     }
@@ -567,5 +577,45 @@ impl Provider for ReferenceProvider {
 
     async fn security_code(&self, request: &SecurityCode) -> CallResult<String> {
         security_code::security_code(request, &self.faults)
+    }
+
+    async fn group_sender_key(&self, request: &GroupSenderKey) -> CallResult<Vec<u8>> {
+        let client = self.client(&request.client)?;
+        let mut client = client.lock().await;
+        if self.faults.is_empty() {
+            groups::sender_key(&mut client, request).await
+        } else {
+            faulty_groups::sender_key(&mut client, &self.faults, request).await
+        }
+    }
+
+    async fn group_process_skdm(&self, request: &GroupProcessSkdm) -> CallResult<()> {
+        let client = self.client(&request.client)?;
+        let mut client = client.lock().await;
+        if self.faults.is_empty() {
+            groups::process_skdm(&mut client, request).await
+        } else {
+            faulty_groups::process_skdm(&mut client, &self.faults, request).await
+        }
+    }
+
+    async fn group_encrypt(&self, request: &GroupEncrypt) -> CallResult<Vec<u8>> {
+        let client = self.client(&request.client)?;
+        let mut client = client.lock().await;
+        if self.faults.is_empty() {
+            groups::encrypt(&mut client, request).await
+        } else {
+            faulty_groups::encrypt(&mut client, &self.faults, request).await
+        }
+    }
+
+    async fn group_decrypt(&self, request: &GroupDecrypt) -> CallResult<Vec<u8>> {
+        let client = self.client(&request.client)?;
+        let mut client = client.lock().await;
+        if self.faults.is_empty() {
+            groups::decrypt(&mut client, request).await
+        } else {
+            faulty_groups::decrypt(&mut client, &self.faults, request).await
+        }
     }
 }

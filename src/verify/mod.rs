@@ -10,6 +10,7 @@
 
 pub mod crypto;
 pub mod media;
+pub mod media_file;
 pub mod receiver;
 pub mod security_code;
 pub mod sender;
@@ -80,6 +81,28 @@ pub fn verify(options: &PlanOptions) -> Result<Vec<FileResult>, PlanError> {
         .collect())
 }
 
+/// Verify the files of every profile under the suites folder (each file once): what `conformance vectors verify`
+/// does without `--profile`.
+pub fn verify_every_profile(options: &PlanOptions) -> Result<Vec<FileResult>, PlanError> {
+    let suites = options
+        .suites_dir
+        .clone()
+        .unwrap_or_else(|| crate::plan::data_dir("suites"));
+    let mut results: Vec<FileResult> = Vec::new();
+    for profile in crate::requirements::Profile::available(&suites) {
+        let options = PlanOptions {
+            profile,
+            ..options.clone()
+        };
+        for result in verify(&options)? {
+            if !results.iter().any(|r| r.path == result.path) {
+                results.push(result);
+            }
+        }
+    }
+    Ok(results)
+}
+
 /// Media and security-code files: parse again with their family's types and run their file-level checks.
 fn verify_whole_file(family: Family, path: &std::path::Path, out: &mut FileResult, cases: usize) {
     let text = crate::yaml::read_input_text(path).unwrap_or_default();
@@ -93,7 +116,7 @@ fn verify_whole_file(family: Family, path: &std::path::Path, out: &mut FileResul
                     .flat_map(|g| &g.tests)
                     .filter(|t| t.operation == crate::family::media::Operation::Upload)
                     .count();
-                media::check(&f)
+                media_file::check(&f)
             })
         }
         _ => crate::yaml::parse::<crate::vector::VectorFile<crate::family::security_code::Group>>(path, &text)
@@ -165,6 +188,20 @@ fn verify_case(case: &Case, out: &mut FileResult) {
         }
         Check::EnlistmentDecode(_) => {
             return not_verifiable(out, "known answers for the harness's own decoder, pinned by unit tests");
+        }
+        Check::SenderKeys(c) if c.test.steps.is_empty() => {
+            return not_verifiable(
+                out,
+                "live group exchanges: every SKDM and skmsg the provider sends is checked and opened at run time by \
+                 the family's own receiver (family::sender_keys::verify)",
+            );
+        }
+        Check::SenderKeys(c) => {
+            let outcomes = crate::family::sender_keys::verify::replay(&c.group, &c.test.steps);
+            for (i, (step, got)) in c.test.steps.iter().zip(outcomes).enumerate() {
+                let at = format!("step {}", i + 1);
+                findings.push(judge(step.expected, &step.errors, step.plaintext.as_ref(), got, &at));
+            }
         }
     }
     out.verified += 1;

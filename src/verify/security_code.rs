@@ -4,7 +4,7 @@
 //! Also checks what the data claims between cases: `same_code_as` codes are equal, `differs_from` codes differ.
 
 use crate::family::security_code::{Group, Test};
-use crate::vector::{Expected, VectorFile};
+use crate::vector_format::{Expected, VectorFile};
 use sha2::{Digest, Sha512};
 use std::collections::HashMap;
 

@@ -1,0 +1,679 @@
+//! `sender_keys`: group messaging with Sender Keys (the groups profile, RO-SIG-004 and RO-GROUP-*), all in this
+//! folder:
+//! - [`format`]: the YAML shape (a leaf, read by the three others);
+//! - this module: the check against a provider (`group_*` calls of the optional `groups` capability);
+//! - [`generate`]: the vector generator (fixed seeds; signs with the reference library);
+//! - [`verify`]: the suite's own receiver (RustCrypto/dalek, hand-written protobuf), which imports nothing from
+//!   the generator or the reference. It recomputes every expected value (`conformance vectors verify`) and judges
+//!   what the provider sends at run time.
+//!
+//! Three kinds of case:
+//! - `receive`: fixed SKDMs and SenderKeyMessages delivered in order, each step with the plaintext it must give or
+//!   the refusal it must meet, and the requirement it checks;
+//! - `send`: a script of `sender_key` (with the group's members now) and `encrypt` calls; the harness parses every
+//!   SKDM and skmsg with [`verify`], opens each skmsg with its own receiver, checks that keys are fresh and that a
+//!   member's departure rotates the key before the next message, which the departed member's state must not open;
+//! - `members`: several members played by the harness's reference peer send to the provider; the schedule
+//!   (order, loss, duplicates, one member's rotation) is drawn from the case seed.
+//!
+//! A provider without the `groups` capability answers `unsupported`: every case here is then unsupported, never
+//! pass.
+
+pub mod format;
+pub mod generate;
+pub mod verify;
+
+pub use format::{Action, ActionKind, Group, Operation, Step, Test};
+
+use super::CaseContext;
+use crate::bytes::Bytes;
+use crate::outcome::{Observation, judge};
+use crate::provider::{
+    CallError, CallResult, ClientId, CreateClient, GroupDecrypt, GroupEncrypt, GroupProcessSkdm, GroupSenderKey,
+    Provider,
+};
+use crate::vector_format::{Expected, TestMeta, VectorFile};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use std::collections::{BTreeSet, HashMap};
+use verify::{Receiver, Skdm};
+
+/// One case's inputs: its group and the test.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// The group id.
+    pub group: String,
+    /// The test as written.
+    pub test: Test,
+}
+
+/// Every case has what its operation needs, and every step names what it checks.
+pub(in crate::family) fn validate(file: &VectorFile<Group>) -> Result<(), (String, String)> {
+    for (g, group) in file.groups.iter().enumerate() {
+        for (t, test) in group.tests.iter().enumerate() {
+            let key = format!("groups[{g}].tests[{t}]");
+            let missing = match test.operation {
+                Operation::Receive if test.steps.is_empty() => Some("steps"),
+                Operation::Send if test.script.is_empty() => Some("script"),
+                Operation::Members if test.members.is_none_or(|n| n < 2) => Some("members (at least 2)"),
+                Operation::Members if test.messages.is_none_or(|n| n < 2) => Some("messages (at least 2)"),
+                _ => None,
+            };
+            if let Some(field) = missing {
+                return Err((format!("{key}.{field}"), format!("test `{}` needs `{field}`", test.id)));
+            }
+            for (s, step) in test.steps.iter().enumerate() {
+                let at = format!("{key}.steps[{s}]");
+                if step.skdm.is_some() == step.skmsg.is_some() {
+                    return Err((
+                        at,
+                        format!("test `{}`: a step has exactly one of skdm and skmsg", test.id),
+                    ));
+                }
+                if let Some(r) = step.checks.iter().find(|r| !test.requirements.contains(r)) {
+                    return Err((
+                        format!("{at}.checks"),
+                        format!("test `{}`: step checks {r}, which the test does not list", test.id),
+                    ));
+                }
+                if step.checks.is_empty() {
+                    return Err((
+                        format!("{at}.checks"),
+                        format!("test `{}`: a step names no requirement", test.id),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(in crate::family) fn checks(group: &Group) -> Vec<(TestMeta, super::Check)> {
+    group
+        .tests
+        .iter()
+        .map(|t| {
+            let check = Check {
+                group: group.group.clone(),
+                test: t.clone(),
+            };
+            (t.meta(), super::Check::SenderKeys(check))
+        })
+        .collect()
+}
+
+/// Labels each step and stops at the first that does not pass.
+// Step blame (which requirement a failing step charges) arrives with `outcome::Steps`; until then the step's
+// label names its requirement in the observation.
+struct Steps {
+    passed: usize,
+}
+
+impl Steps {
+    fn new() -> Self {
+        Self { passed: 0 }
+    }
+
+    fn step(&mut self, label: &str, checks: &[&str], observation: Observation) -> Result<(), Observation> {
+        if observation.outcome == crate::outcome::Outcome::Pass {
+            self.passed += 1;
+            return Ok(());
+        }
+        Err(observation.at_step(&format!("{label} [{}]", checks.join(", "))))
+    }
+
+    fn pass(self, what: &str) -> Observation {
+        Observation::pass(what, format!("{} steps passed", self.passed))
+    }
+}
+
+/// A check the harness makes itself (no call): pass, or fail with expected and observed.
+fn holds(ok: bool, expected: impl Into<String>, observed: impl Into<String>) -> Observation {
+    if ok {
+        Observation::pass(expected, observed)
+    } else {
+        Observation::fail(expected, observed)
+    }
+}
+
+async fn new_client(provider: &dyn Provider, name: &str, seed: u64) -> CallResult<ClientId> {
+    provider
+        .create_client(&CreateClient {
+            name: name.into(),
+            seed: Some(seed),
+            keys: None,
+        })
+        .await
+}
+
+/// Run one case.
+pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Observation {
+    let result = match check.test.operation {
+        Operation::Receive => receive(check, ctx).await,
+        Operation::Send => send(check, ctx).await,
+        Operation::Members => members(check, ctx).await,
+    };
+    match result {
+        Ok(steps) => steps.pass(&format!("{}: every step as the vector says", meta.id)),
+        Err(observation) => observation,
+    }
+}
+
+/// The provider's client for the case; its name is what senders address.
+const PROVIDER: &str = "provider";
+
+async fn receive(check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation> {
+    let mut steps = Steps::new();
+    let client = match new_client(ctx.provider, PROVIDER, ctx.seed).await {
+        Ok(c) => c,
+        Err(e) => return Err(Observation::from_call_error("a client", &e).at_step("create client")),
+    };
+    let total = check.test.steps.len();
+    for (i, step) in check.test.steps.iter().enumerate() {
+        let what = if step.comment.is_empty() {
+            if step.skdm.is_some() { "SKDM" } else { "skmsg" }
+        } else {
+            step.comment.as_str()
+        };
+        let label = format!("step {} of {total} ({what})", i + 1);
+        let observation = match (&step.skdm, &step.skmsg) {
+            (Some(skdm), _) => {
+                let request = GroupProcessSkdm {
+                    client: client.clone(),
+                    group: check.group.clone(),
+                    sender: step.sender.clone(),
+                    skdm: skdm.clone(),
+                };
+                let result = ctx.provider.group_process_skdm(&request).await;
+                judge(
+                    step.expected,
+                    "installed",
+                    &step.errors,
+                    &result,
+                    |_| "installed".into(),
+                    |_| true,
+                )
+            }
+            (None, Some(skmsg)) => {
+                let request = GroupDecrypt {
+                    client: client.clone(),
+                    group: check.group.clone(),
+                    sender: step.sender.clone(),
+                    skmsg: skmsg.clone(),
+                };
+                let result = ctx.provider.group_decrypt(&request).await;
+                let want = step.plaintext.clone().unwrap_or_default();
+                judge(
+                    step.expected,
+                    &format!("plaintext {}", want.to_hex()),
+                    &step.errors,
+                    &result,
+                    |p| format!("plaintext {}", hex::encode(p)),
+                    |p| *p == want.0,
+                )
+            }
+            (None, None) => Observation::fail("a step with skdm or skmsg", "neither"),
+        };
+        let checks: Vec<&str> = step.checks.iter().map(String::as_str).collect();
+        steps.step(&label, &checks, observation)?;
+    }
+    Ok(steps)
+}
+
+/// What the harness knows about the provider's sender key in one group.
+#[derive(Default)]
+struct Sending {
+    /// Members that received the current key.
+    holders: BTreeSet<String>,
+    /// The current key, as its SKDM said.
+    current: Option<Skdm>,
+    /// Whether a member left since the last SKDM's key was first distributed (the next message must use a new key).
+    rotated: bool,
+    /// The smallest iteration the next message may carry.
+    next_iteration: u32,
+    /// The group's members' receiver (every member holds the same states).
+    receiver: Receiver,
+    /// Members that left, with the receiver state they kept.
+    departed: Vec<(String, Receiver)>,
+}
+
+/// Requirement ids the send checks charge.
+mod req {
+    pub const SKDM: &str = "RO-GROUP-002";
+    pub const KEYS: &str = "RO-GROUP-003";
+    pub const SKMSG: &str = "RO-GROUP-004";
+    pub const REKEY: &str = "RO-GROUP-006";
+    pub const GENERATION: &str = "RO-GROUP-008";
+    pub const SIGNATURE: &str = "RO-SIG-004";
+    pub const WIRE: &str = "RO-GROUP-019";
+}
+
+/// Whether bytes that are not a WhatsApp sender-key message read as upstream Signal's format (field 1 a 16-byte
+/// distribution UUID), which blames RO-GROUP-019 rather than the format requirement.
+fn upstream_format(bytes: &[u8]) -> bool {
+    let body = bytes.get(1..).unwrap_or_default();
+    let skmsg_body = &body[..body.len().saturating_sub(verify::SIGNATURE_LEN)];
+    [body, skmsg_body].iter().any(|b| {
+        <crate::wire::UpstreamSenderKeyMessage as prost::Message>::decode(*b)
+            .is_ok_and(|u| u.distribution_uuid.is_some_and(|d| d.len() == 16))
+    })
+}
+
+async fn send(check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation> {
+    let mut steps = Steps::new();
+    let client = match new_client(ctx.provider, PROVIDER, ctx.seed).await {
+        Ok(c) => c,
+        Err(e) => return Err(Observation::from_call_error("a client", &e).at_step("create client")),
+    };
+    let mut groups: HashMap<String, Sending> = HashMap::new();
+    // Every key the provider distributed in this case: (group, skdm).
+    let mut keys: Vec<(String, Skdm)> = Vec::new();
+    let total = check.test.script.len();
+    for (i, action) in check.test.script.iter().enumerate() {
+        let group = action.group.clone().unwrap_or_else(|| check.group.clone());
+        let st = groups.entry(group.clone()).or_default();
+        match action.action {
+            ActionKind::SenderKey => {
+                let label = format!(
+                    "step {} of {total} (sender key for {group}, members [{}])",
+                    i + 1,
+                    action.members.join(", ")
+                );
+                let request = GroupSenderKey {
+                    client: client.clone(),
+                    group: group.clone(),
+                    members: action.members.clone(),
+                };
+                let bytes = call(
+                    &mut steps,
+                    &label,
+                    req::SKDM,
+                    ctx.provider.group_sender_key(&request).await,
+                )?;
+                let skdm = match verify::parse_skdm(&bytes) {
+                    Ok(s) => s,
+                    Err(r) => {
+                        let blame = if upstream_format(&bytes) { req::WIRE } else { req::SKDM };
+                        let o = Observation::fail("a WhatsApp SKDM", format!("{r}: {}", hex::encode(&bytes)));
+                        return Err(steps.step(&label, &[blame], o).unwrap_err());
+                    }
+                };
+                let members: BTreeSet<String> = action.members.iter().cloned().collect();
+                let left: Vec<String> = st.holders.difference(&members).cloned().collect();
+                let fresh = match &st.current {
+                    None => {
+                        let o = holds(
+                            skdm.iteration == 0,
+                            "a new sender key starts at iteration 0",
+                            format!("iteration {}", skdm.iteration),
+                        );
+                        steps.step(&label, &[req::GENERATION], o)?;
+                        true
+                    }
+                    Some(old) if !left.is_empty() => {
+                        let o = holds(
+                            skdm.chain_key != old.chain_key && skdm.signing_key != old.signing_key,
+                            format!("a new chain key and signing key after {} left", left.join(", ")),
+                            format!(
+                                "chain key {}, signing key {}",
+                                if skdm.chain_key == old.chain_key { "kept" } else { "new" },
+                                if skdm.signing_key == old.signing_key {
+                                    "kept"
+                                } else {
+                                    "new"
+                                }
+                            ),
+                        );
+                        steps.step(&label, &[req::REKEY], o)?;
+                        let o = holds(
+                            keys.iter().all(|(_, k)| k.id != skdm.id),
+                            "a rotated key draws a new key id",
+                            format!("key id {} again", skdm.id),
+                        );
+                        steps.step(&label, &[req::GENERATION], o)?;
+                        for who in &left {
+                            st.departed.push((who.clone(), st.receiver.clone()));
+                        }
+                        st.holders.clear();
+                        st.rotated = true;
+                        st.next_iteration = 0;
+                        true
+                    }
+                    Some(old) => {
+                        let ahead = st.next_iteration.saturating_sub(old.iteration);
+                        let chain_key = verify::chain_key_after(&old.chain_key, ahead);
+                        let o = holds(
+                            skdm.id == old.id
+                                && skdm.signing_key == old.signing_key
+                                && skdm.iteration == st.next_iteration
+                                && skdm.chain_key == chain_key,
+                            format!(
+                                "the current key: id {}, iteration {}, chain key {}",
+                                old.id,
+                                st.next_iteration,
+                                hex::encode(chain_key)
+                            ),
+                            format!(
+                                "id {}, iteration {}, chain key {}{}",
+                                skdm.id,
+                                skdm.iteration,
+                                hex::encode(skdm.chain_key),
+                                if skdm.signing_key == old.signing_key {
+                                    ""
+                                } else {
+                                    ", another signing key"
+                                }
+                            ),
+                        );
+                        steps.step(&label, &[req::SKDM], o)?;
+                        false
+                    }
+                };
+                if fresh {
+                    let reused = keys
+                        .iter()
+                        .find(|(_, k)| k.chain_key == skdm.chain_key || k.signing_key == skdm.signing_key);
+                    let o = holds(
+                        reused.is_none(),
+                        "a fresh chain key and signing key, used by no other sender key",
+                        reused.map_or(String::new(), |(g, k)| format!("the same as key {} of {g}", k.id)),
+                    );
+                    steps.step(&label, &[req::GENERATION], o)?;
+                    st.receiver = Receiver::default();
+                    keys.push((group.clone(), skdm.clone()));
+                }
+                if let Err(r) = st.receiver.install(&group, PROVIDER, &bytes) {
+                    return Err(steps
+                        .step(&label, &[req::SKDM], Observation::fail("installable", r.to_string()))
+                        .unwrap_err());
+                }
+                st.holders.extend(members);
+                st.current = Some(skdm);
+            }
+            ActionKind::Encrypt => {
+                let plaintext = action.plaintext.clone().unwrap_or_default();
+                let label = format!("step {} of {total} (encrypt {} to {group})", i + 1, plaintext.to_hex());
+                let request = GroupEncrypt {
+                    client: client.clone(),
+                    group: group.clone(),
+                    plaintext: plaintext.clone(),
+                };
+                let bytes = call(
+                    &mut steps,
+                    &label,
+                    req::SKMSG,
+                    ctx.provider.group_encrypt(&request).await,
+                )?;
+                encrypted(&mut steps, &label, &group, st, &bytes, &plaintext)?;
+            }
+        }
+    }
+    Ok(steps)
+}
+
+/// A call that must succeed; its failure is charged to `blame`.
+fn call<T>(steps: &mut Steps, label: &str, blame: &str, result: CallResult<T>) -> Result<T, Observation> {
+    result.map_err(|e| {
+        let o = Observation::from_call_error("an answer", &e);
+        steps.step(label, &[blame], o).unwrap_err()
+    })
+}
+
+/// Judge one skmsg the provider sent: format, key, signature, iteration, plaintext, and that no departed member
+/// opens it.
+fn encrypted(
+    steps: &mut Steps,
+    label: &str,
+    group: &str,
+    st: &mut Sending,
+    bytes: &[u8],
+    plaintext: &Bytes,
+) -> Result<(), Observation> {
+    let fail = |steps: &mut Steps, blame: &str, expected: String, observed: String| {
+        steps
+            .step(label, &[blame], Observation::fail(expected, observed))
+            .unwrap_err()
+    };
+    let m = match verify::parse_skmsg(bytes) {
+        Ok(m) => m,
+        Err(r) => {
+            let blame = if upstream_format(bytes) { req::WIRE } else { req::SKMSG };
+            return Err(fail(
+                steps,
+                blame,
+                "a WhatsApp SenderKeyMessage".into(),
+                format!("{r}: {}", hex::encode(bytes)),
+            ));
+        }
+    };
+    let Some(current) = st.current.clone() else {
+        return Err(fail(
+            steps,
+            req::SKDM,
+            "a sender key first".into(),
+            "no SKDM yet".into(),
+        ));
+    };
+    if m.id != current.id {
+        let blame = if st.rotated { req::REKEY } else { req::SKDM };
+        return Err(fail(
+            steps,
+            blame,
+            format!("the key id of the last SKDM, {}", current.id),
+            format!("key id {}", m.id),
+        ));
+    }
+    if let Err(r) = crate::verify::crypto::xeddsa_verify(&current.signing_key, &m.signed, &m.signature) {
+        let over_body =
+            crate::verify::crypto::xeddsa_verify(&current.signing_key, &m.signed[1..], &m.signature).is_ok();
+        let observed = if over_body {
+            "a signature over the protobuf without the version byte".to_string()
+        } else {
+            r.to_string()
+        };
+        return Err(fail(
+            steps,
+            req::SIGNATURE,
+            "an XEdDSA signature over 0x33 || protobuf".into(),
+            observed,
+        ));
+    }
+    if m.iteration < st.next_iteration {
+        return Err(fail(
+            steps,
+            req::KEYS,
+            format!("an iteration from {} on (never one already used)", st.next_iteration),
+            format!("iteration {}", m.iteration),
+        ));
+    }
+    match st.receiver.decrypt(group, PROVIDER, bytes) {
+        Ok(p) if p == plaintext.0 => {}
+        other => {
+            let observed = match other {
+                Ok(p) => format!("plaintext {}", hex::encode(p)),
+                Err(r) => r.to_string(),
+            };
+            return Err(fail(
+                steps,
+                req::KEYS,
+                format!("the suite's receiver opens it: plaintext {}", plaintext.to_hex()),
+                observed,
+            ));
+        }
+    }
+    steps.step(label, &[req::SKMSG], Observation::pass("a well-formed skmsg", "opened"))?;
+    st.next_iteration = m.iteration + 1;
+    st.rotated = false;
+    for (who, receiver) in &st.departed {
+        if let Ok(p) = receiver.clone().decrypt(group, PROVIDER, bytes) {
+            return Err(fail(
+                steps,
+                req::REKEY,
+                format!("{who}, who left, cannot open it"),
+                format!("{who}'s stored key opens it: {}", hex::encode(p)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One message a harness member sent.
+struct Sent {
+    sender: String,
+    iteration: usize,
+    skmsg: Vec<u8>,
+    plaintext: Vec<u8>,
+}
+
+async fn members(check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation> {
+    let mut steps = Steps::new();
+    let mut rng = StdRng::seed_from_u64(ctx.seed);
+    let n = check.test.members.unwrap_or(2) as usize;
+    let per = check.test.messages.unwrap_or(2) as usize;
+    let group = &check.group;
+    let client = match new_client(ctx.provider, PROVIDER, ctx.seed).await {
+        Ok(c) => c,
+        Err(e) => return Err(Observation::from_call_error("a client", &e).at_step("create client")),
+    };
+    let names: Vec<String> = (0..n).map(|i| format!("member{i}")).collect();
+    let harness_error = |what: &str, e: CallError| {
+        let mut o = Observation::from_call_error("the harness's peer", &e).at_step(what);
+        o.outcome = crate::outcome::Outcome::Error;
+        o
+    };
+    let mut skdms: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut sent: Vec<Sent> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let peer = new_client(ctx.peer, name, ctx.seed ^ (i as u64 + 1))
+            .await
+            .map_err(|e| harness_error("peer client", e))?;
+        // The first member's list starts with one more member, who leaves halfway: it rotates (RO-GROUP-006), so
+        // the provider holds two of its states and messages under both keys are in flight.
+        let mut others: Vec<String> = names.iter().filter(|m| *m != name).cloned().collect();
+        others.push(PROVIDER.into());
+        if i == 0 {
+            others.push("leaver".into());
+        }
+        for k in 0..per {
+            if i == 0 && k == per / 2 {
+                others.retain(|m| m != "leaver");
+            }
+            if k == 0 || (i == 0 && k == per / 2) {
+                let request = GroupSenderKey {
+                    client: peer.clone(),
+                    group: group.clone(),
+                    members: others.clone(),
+                };
+                let skdm = ctx
+                    .peer
+                    .group_sender_key(&request)
+                    .await
+                    .map_err(|e| harness_error("peer sender key", e))?;
+                skdms.push((name.clone(), skdm));
+            }
+            let plaintext = format!("{name} message {k}").into_bytes();
+            let request = GroupEncrypt {
+                client: peer.clone(),
+                group: group.clone(),
+                plaintext: plaintext.clone().into(),
+            };
+            let skmsg = ctx
+                .peer
+                .group_encrypt(&request)
+                .await
+                .map_err(|e| harness_error("peer encrypt", e))?;
+            sent.push(Sent {
+                sender: name.clone(),
+                iteration: k,
+                skmsg,
+                plaintext,
+            });
+        }
+    }
+    for (k, (sender, skdm)) in skdms.iter().enumerate() {
+        let request = GroupProcessSkdm {
+            client: client.clone(),
+            group: group.clone(),
+            sender: sender.clone(),
+            skdm: skdm.clone().into(),
+        };
+        let result = ctx.provider.group_process_skdm(&request).await;
+        let o = judge(
+            Expected::Valid,
+            "installed",
+            &[],
+            &result,
+            |_| "installed".into(),
+            |_| true,
+        );
+        steps.step(
+            &format!("SKDM {} of {} from {sender}", k + 1, skdms.len()),
+            &[req::SKDM],
+            o,
+        )?;
+    }
+    // The schedule: every message once in a random order, some lost, some delivered twice.
+    let mut schedule: Vec<usize> = (0..sent.len())
+        .filter(|_| rand::RngExt::random_ratio(&mut rng, 9, 10))
+        .collect();
+    let copies: Vec<usize> = schedule
+        .iter()
+        .copied()
+        .filter(|_| rand::RngExt::random_ratio(&mut rng, 1, 4))
+        .collect();
+    schedule.extend(copies);
+    schedule.shuffle(&mut rng);
+    let mut delivered: BTreeSet<usize> = BTreeSet::new();
+    let mut newest: HashMap<&str, usize> = HashMap::new();
+    let total = schedule.len();
+    for (step, &m) in schedule.iter().enumerate() {
+        let message = &sent[m];
+        let request = GroupDecrypt {
+            client: client.clone(),
+            group: group.clone(),
+            sender: message.sender.clone(),
+            skmsg: message.skmsg.clone().into(),
+        };
+        let result = ctx.provider.group_decrypt(&request).await;
+        let repeat = !delivered.insert(m);
+        let late = newest
+            .get(message.sender.as_str())
+            .is_some_and(|&n| n > message.iteration);
+        let label = format!(
+            "delivery {} of {total}: {}'s message {}{}",
+            step + 1,
+            message.sender,
+            message.iteration,
+            if repeat {
+                " again"
+            } else if late {
+                " (out of order)"
+            } else {
+                ""
+            }
+        );
+        let (expected, blame) = if repeat {
+            (Expected::Invalid, "RO-GROUP-005")
+        } else if late {
+            (Expected::Valid, "RO-GROUP-005")
+        } else {
+            (Expected::Valid, req::KEYS)
+        };
+        let want = &message.plaintext;
+        let o = judge(
+            expected,
+            &format!("plaintext {}", hex::encode(want)),
+            &[],
+            &result,
+            |p| format!("plaintext {}", hex::encode(p)),
+            |p| p == want,
+        );
+        steps.step(&label, &[blame], o)?;
+        if !repeat {
+            let e = newest.entry(message.sender.as_str()).or_default();
+            *e = (*e).max(message.iteration);
+        }
+    }
+    Ok(steps)
+}
