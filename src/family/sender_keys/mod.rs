@@ -103,28 +103,45 @@ pub(in crate::family) fn checks(group: &Group) -> Vec<(TestMeta, super::Check)> 
         .collect()
 }
 
-/// Labels each step and stops at the first that does not pass.
-// Step blame (which requirement a failing step charges) arrives with `outcome::Steps`; until then the step's
-// label names its requirement in the observation.
+/// Labels each step and stops at the first that does not pass, as `outcome::Steps` (step blame, helper
+/// `verdicts`) does; when that lands, this shim goes and its `charged`/`blocked` fields take over.
 struct Steps {
     passed: usize,
 }
 
 impl Steps {
-    fn new() -> Self {
+    fn new(_requirements: &[String]) -> Self {
         Self { passed: 0 }
     }
 
-    fn step(&mut self, label: &str, checks: &[&str], observation: Observation) -> Result<(), Observation> {
+    fn step<S: AsRef<str>>(&mut self, label: &str, checks: &[S], observation: Observation) -> Option<Observation> {
         if observation.outcome == crate::outcome::Outcome::Pass {
             self.passed += 1;
-            return Ok(());
+            return None;
         }
-        Err(observation.at_step(&format!("{label} [{}]", checks.join(", "))))
+        let names: Vec<&str> = checks.iter().map(AsRef::as_ref).collect();
+        Some(observation.at_step(&format!("{label} [{}]", names.join(", "))))
     }
 
-    fn pass(self, what: &str) -> Observation {
-        Observation::pass(what, format!("{} steps passed", self.passed))
+    fn pass(self, expected: impl Into<String>, observed: impl Into<String>) -> Observation {
+        let _ = self.passed;
+        Observation::pass(expected, observed)
+    }
+}
+
+/// `?`-friendly steps: `check` goes on or ends the case; `stop` ends it with an observation known not to pass.
+trait StepsExt {
+    fn check(&mut self, label: &str, checks: &[&str], observation: Observation) -> Result<(), Observation>;
+    fn stop(&mut self, label: &str, checks: &[&str], observation: Observation) -> Observation;
+}
+
+impl StepsExt for Steps {
+    fn check(&mut self, label: &str, checks: &[&str], observation: Observation) -> Result<(), Observation> {
+        self.step(label, checks, observation).map_or(Ok(()), Err)
+    }
+
+    fn stop(&mut self, label: &str, checks: &[&str], observation: Observation) -> Observation {
+        self.step(label, checks, observation.clone()).unwrap_or(observation)
     }
 }
 
@@ -150,12 +167,15 @@ async fn new_client(provider: &dyn Provider, name: &str, seed: u64) -> CallResul
 /// Run one case.
 pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Observation {
     let result = match check.test.operation {
-        Operation::Receive => receive(check, ctx).await,
-        Operation::Send => send(check, ctx).await,
-        Operation::Members => members(check, ctx).await,
+        Operation::Receive => receive(meta, check, ctx).await,
+        Operation::Send => send(meta, check, ctx).await,
+        Operation::Members => members(meta, check, ctx).await,
     };
     match result {
-        Ok(steps) => steps.pass(&format!("{}: every step as the vector says", meta.id)),
+        Ok(steps) => steps.pass(
+            format!("{}: every step as the vector says", meta.id),
+            "every step as expected",
+        ),
         Err(observation) => observation,
     }
 }
@@ -163,8 +183,8 @@ pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
 /// The provider's client for the case; its name is what senders address.
 const PROVIDER: &str = "provider";
 
-async fn receive(check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation> {
-    let mut steps = Steps::new();
+async fn receive(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation> {
+    let mut steps = Steps::new(&meta.requirements);
     let client = match new_client(ctx.provider, PROVIDER, ctx.seed).await {
         Ok(c) => c,
         Err(e) => return Err(Observation::from_call_error("a client", &e).at_step("create client")),
@@ -216,7 +236,7 @@ async fn receive(check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observat
             (None, None) => Observation::fail("a step with skdm or skmsg", "neither"),
         };
         let checks: Vec<&str> = step.checks.iter().map(String::as_str).collect();
-        steps.step(&label, &checks, observation)?;
+        steps.check(&label, &checks, observation)?;
     }
     Ok(steps)
 }
@@ -260,8 +280,8 @@ fn upstream_format(bytes: &[u8]) -> bool {
     })
 }
 
-async fn send(check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation> {
-    let mut steps = Steps::new();
+async fn send(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation> {
+    let mut steps = Steps::new(&meta.requirements);
     let client = match new_client(ctx.provider, PROVIDER, ctx.seed).await {
         Ok(c) => c,
         Err(e) => return Err(Observation::from_call_error("a client", &e).at_step("create client")),
@@ -296,7 +316,7 @@ async fn send(check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation
                     Err(r) => {
                         let blame = if upstream_format(&bytes) { req::WIRE } else { req::SKDM };
                         let o = Observation::fail("a WhatsApp SKDM", format!("{r}: {}", hex::encode(&bytes)));
-                        return Err(steps.step(&label, &[blame], o).unwrap_err());
+                        return Err(steps.stop(&label, &[blame], o));
                     }
                 };
                 let members: BTreeSet<String> = action.members.iter().cloned().collect();
@@ -308,30 +328,35 @@ async fn send(check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation
                             "a new sender key starts at iteration 0",
                             format!("iteration {}", skdm.iteration),
                         );
-                        steps.step(&label, &[req::GENERATION], o)?;
+                        steps.check(&label, &[req::GENERATION], o)?;
                         true
                     }
                     Some(old) if !left.is_empty() => {
+                        // The old chain, advanced to the new SKDM's iteration: equal means the key was kept.
+                        let ahead = skdm.iteration.checked_sub(old.iteration).filter(|n| *n <= 100_000);
+                        let chain_kept =
+                            ahead.is_some_and(|n| verify::chain_key_after(&old.chain_key, n) == skdm.chain_key);
+                        let signing_kept = skdm.signing_key == old.signing_key;
                         let o = holds(
-                            skdm.chain_key != old.chain_key && skdm.signing_key != old.signing_key,
+                            !chain_kept && !signing_kept,
                             format!("a new chain key and signing key after {} left", left.join(", ")),
                             format!(
-                                "chain key {}, signing key {}",
-                                if skdm.chain_key == old.chain_key { "kept" } else { "new" },
-                                if skdm.signing_key == old.signing_key {
-                                    "kept"
+                                "chain {}, signing key {}",
+                                if chain_kept {
+                                    "kept (the old chain, advanced)"
                                 } else {
                                     "new"
-                                }
+                                },
+                                if signing_kept { "kept" } else { "new" }
                             ),
                         );
-                        steps.step(&label, &[req::REKEY], o)?;
+                        steps.check(&label, &[req::REKEY], o)?;
                         let o = holds(
                             keys.iter().all(|(_, k)| k.id != skdm.id),
                             "a rotated key draws a new key id",
                             format!("key id {} again", skdm.id),
                         );
-                        steps.step(&label, &[req::GENERATION], o)?;
+                        steps.check(&label, &[req::GENERATION], o)?;
                         for who in &left {
                             st.departed.push((who.clone(), st.receiver.clone()));
                         }
@@ -366,7 +391,7 @@ async fn send(check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation
                                 }
                             ),
                         );
-                        steps.step(&label, &[req::SKDM], o)?;
+                        steps.check(&label, &[req::SKDM], o)?;
                         false
                     }
                 };
@@ -379,14 +404,12 @@ async fn send(check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation
                         "a fresh chain key and signing key, used by no other sender key",
                         reused.map_or(String::new(), |(g, k)| format!("the same as key {} of {g}", k.id)),
                     );
-                    steps.step(&label, &[req::GENERATION], o)?;
+                    steps.check(&label, &[req::GENERATION], o)?;
                     st.receiver = Receiver::default();
                     keys.push((group.clone(), skdm.clone()));
                 }
                 if let Err(r) = st.receiver.install(&group, PROVIDER, &bytes) {
-                    return Err(steps
-                        .step(&label, &[req::SKDM], Observation::fail("installable", r.to_string()))
-                        .unwrap_err());
+                    return Err(steps.stop(&label, &[req::SKDM], Observation::fail("installable", r.to_string())));
                 }
                 st.holders.extend(members);
                 st.current = Some(skdm);
@@ -416,7 +439,7 @@ async fn send(check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation
 fn call<T>(steps: &mut Steps, label: &str, blame: &str, result: CallResult<T>) -> Result<T, Observation> {
     result.map_err(|e| {
         let o = Observation::from_call_error("an answer", &e);
-        steps.step(label, &[blame], o).unwrap_err()
+        steps.stop(label, &[blame], o)
     })
 }
 
@@ -431,9 +454,7 @@ fn encrypted(
     plaintext: &Bytes,
 ) -> Result<(), Observation> {
     let fail = |steps: &mut Steps, blame: &str, expected: String, observed: String| {
-        steps
-            .step(label, &[blame], Observation::fail(expected, observed))
-            .unwrap_err()
+        steps.stop(label, &[blame], Observation::fail(expected, observed))
     };
     let m = match verify::parse_skmsg(bytes) {
         Ok(m) => m,
@@ -502,7 +523,7 @@ fn encrypted(
             ));
         }
     }
-    steps.step(label, &[req::SKMSG], Observation::pass("a well-formed skmsg", "opened"))?;
+    steps.check(label, &[req::SKMSG], Observation::pass("a well-formed skmsg", "opened"))?;
     st.next_iteration = m.iteration + 1;
     st.rotated = false;
     for (who, receiver) in &st.departed {
@@ -526,8 +547,8 @@ struct Sent {
     plaintext: Vec<u8>,
 }
 
-async fn members(check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation> {
-    let mut steps = Steps::new();
+async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation> {
+    let mut steps = Steps::new(&meta.requirements);
     let mut rng = StdRng::seed_from_u64(ctx.seed);
     let n = check.test.members.unwrap_or(2) as usize;
     let per = check.test.messages.unwrap_or(2) as usize;
@@ -607,7 +628,7 @@ async fn members(check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observat
             |_| "installed".into(),
             |_| true,
         );
-        steps.step(
+        steps.check(
             &format!("SKDM {} of {} from {sender}", k + 1, skdms.len()),
             &[req::SKDM],
             o,
@@ -669,7 +690,7 @@ async fn members(check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observat
             |p| format!("plaintext {}", hex::encode(p)),
             |p| p == want,
         );
-        steps.step(&label, &[blame], o)?;
+        steps.check(&label, &[blame], o)?;
         if !repeat {
             let e = newest.entry(message.sender.as_str()).or_default();
             *e = (*e).max(message.iteration);
