@@ -75,6 +75,8 @@ pub struct RunRequest {
     pub target_args: String,
     /// Run the wire monitor on live exchanges (always, except to measure what it costs).
     pub monitor: bool,
+    /// Show live progress on stderr ([`crate::progress::wanted`]).
+    pub progress: bool,
 }
 
 impl RunRequest {
@@ -92,6 +94,7 @@ impl RunRequest {
             deadline: None,
             target_args: String::new(),
             monitor: true,
+            progress: false,
         }
     }
 }
@@ -113,10 +116,16 @@ impl RunOutput {
         if !self.waiver_errors.is_empty() {
             return exit::INPUT_ERROR;
         }
-        match self.report.verdict {
-            Verdict::Conformant => exit::CONFORMANT,
-            Verdict::NotConformant => exit::NOT_CONFORMANT,
-        }
+        verdict_exit_code(self.report.scope_verdict())
+    }
+}
+
+/// Exit code of a verdict. A partial run exits by its verdict within scope (0 when nothing in scope failed), so
+/// that shards and focused CI jobs gate on what they ran; its report never reads CONFORMANT.
+pub fn verdict_exit_code(verdict: Verdict) -> i32 {
+    match verdict {
+        Verdict::Conformant => exit::CONFORMANT,
+        Verdict::NotConformant | Verdict::Partial => exit::NOT_CONFORMANT,
     }
 }
 
@@ -197,6 +206,9 @@ pub async fn run_with_waivers(
     for id in &request.plan.vectors {
         command.push_str(&format!(" --vector {id}"));
     }
+    if let Some(shard) = request.plan.shard {
+        command.push_str(&format!(" --shard {shard}"));
+    }
     let options = RunOptions {
         seed,
         concurrency: request.concurrency,
@@ -204,6 +216,7 @@ pub async fn run_with_waivers(
         deadline: request.deadline,
         replay_base: base,
         monitor: request.monitor.then_some(key_log),
+        progress: request.progress,
     };
     let started_at = now();
     // The folder is claimed before the run, so a clash is known before any case runs and no run's files
@@ -231,6 +244,7 @@ pub async fn run_with_waivers(
             only: request.plan.only.clone(),
             vector_filter: request.plan.vectors.clone(),
             command,
+            mode: request.plan.scenarios,
             started_at: started_at.clone(),
             finished_at,
         },

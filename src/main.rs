@@ -1,5 +1,7 @@
 //! `conformance`: the command line over the interop_conformance library.
 
+#[cfg(test)]
+mod ci_docs_check;
 mod report_cli;
 
 use clap::{Args, Parser, Subcommand};
@@ -9,6 +11,7 @@ use interop_conformance::plan::{self, Plan, PlanOptions};
 use interop_conformance::provider::Provider;
 use interop_conformance::reference::{Fault, Faults, ReferenceProvider};
 use interop_conformance::report::terminal;
+use interop_conformance::scope::Shard;
 use interop_conformance::selftest::{self, SelftestOptions};
 use interop_conformance::waiver::Waivers;
 use interop_conformance::{exit, listing};
@@ -113,6 +116,9 @@ struct RunArgs {
     /// Seed for all randomness; printed and written into the report. Default: random.
     #[arg(long)]
     seed: Option<u64>,
+    /// Run shard K of N: the cases whose id hashes to K (merge the shards with `report merge`).
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
     /// Output folder for the report files (default: reports/<run-id>/).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -223,9 +229,7 @@ fn plan_options(data: &DataArgs) -> PlanOptions {
         suites_dir: data.suites.clone(),
         vectors_dir: data.vectors.clone(),
         profile: data.profile.clone(),
-        only: Vec::new(),
-        vectors: Vec::new(),
-        scenarios: Default::default(),
+        ..PlanOptions::default()
     }
 }
 
@@ -286,6 +290,7 @@ fn run(args: RunArgs) -> i32 {
     let mut plan = plan_options(&args.data);
     plan.only = args.only.clone();
     plan.vectors = args.vector.clone();
+    plan.shard = args.shard;
     plan.scenarios.thorough = args.thorough;
     plan.scenarios.differential = args.differential;
     let request = RunRequest {
@@ -301,6 +306,7 @@ fn run(args: RunArgs) -> i32 {
             .collect::<Vec<_>>()
             .join(" "),
         monitor: true,
+        progress: interop_conformance::progress::wanted(args.quiet),
     };
     let waivers = match &args.waivers {
         Some(path) => match Waivers::load(path, chrono::Utc::now().date_naive(), args.allow_must_waivers) {
@@ -332,7 +338,7 @@ fn run(args: RunArgs) -> i32 {
                 if let Some(notice) = &output.report.waiver_notice {
                     println!("{notice}");
                 }
-                println!("verdict: {}", output.report.verdict.as_str());
+                println!("verdict: {}", output.report.verdict_label());
             } else {
                 print!("{}", terminal::render(&output.report));
             }

@@ -1,6 +1,7 @@
 //! The typed plan: a profile, its loaded vector files, and the cases selected by the filters.
 
 use crate::requirements::Profile;
+use crate::scope::Shard;
 use crate::vector::{self, Case, LoadedFile};
 use crate::yaml::InputError;
 use std::collections::BTreeSet;
@@ -24,6 +25,8 @@ pub struct PlanOptions {
     pub vectors: Vec<String>,
     /// How scenario cases run (`--thorough`, `--differential`).
     pub scenarios: crate::scenario::ScenarioMode,
+    /// Keep only the cases of this shard (`--shard K/N`).
+    pub shard: Option<Shard>,
 }
 
 /// A plan ready to run.
@@ -41,6 +44,12 @@ pub struct Plan {
     pub scope: Vec<String>,
     /// Whether filters narrowed the run.
     pub filtered: bool,
+    /// The shard, with `--shard`.
+    pub shard: Option<Shard>,
+    /// Cases selected before sharding.
+    pub plan_cases: usize,
+    /// [`crate::scope::plan_digest`] of the plan before sharding.
+    pub digest: String,
 }
 
 /// A data folder: `name/` under the working directory, else the one beside this crate's manifest.
@@ -110,6 +119,16 @@ impl Plan {
             .filter(|c| options.vectors.is_empty() || options.vectors.contains(&c.meta.id))
             .collect();
         let filtered = !options.only.is_empty() || !options.vectors.is_empty();
+        let plan_cases = cases.len();
+        let digest = crate::scope::plan_digest(
+            (&profile.file.name, &profile.file.version),
+            files.iter().map(|f| {
+                let path = f.path.strip_prefix(&vectors_dir).unwrap_or(&f.path);
+                (path.to_string_lossy().into_owned(), f.sha256.as_str())
+            }),
+            cases.iter().map(|c| c.meta.id.as_str()),
+            (options.scenarios.thorough, options.scenarios.differential),
+        );
         let scope = if filtered {
             let touched: BTreeSet<&String> = cases.iter().flat_map(|c| &c.meta.requirements).collect();
             profile
@@ -123,6 +142,16 @@ impl Plan {
         } else {
             profile.file.requirements.clone()
         };
+        // A shard judges the requirements its cases check; `report merge` scores the whole plan's scope again.
+        let (cases, scope) = match options.shard {
+            Some(shard) => {
+                let cases: Vec<Case> = cases.into_iter().filter(|c| shard.contains(&c.meta.id)).collect();
+                let touched: BTreeSet<&String> = cases.iter().flat_map(|c| &c.meta.requirements).collect();
+                let scope = scope.into_iter().filter(|r| touched.contains(r)).collect();
+                (cases, scope)
+            }
+            None => (cases, scope),
+        };
         Ok(Self {
             profile,
             vectors_dir,
@@ -130,6 +159,9 @@ impl Plan {
             cases,
             scope,
             filtered,
+            shard: options.shard,
+            plan_cases,
+            digest,
         })
     }
 }

@@ -4,8 +4,9 @@
 use chrono::{TimeDelta, Utc};
 use clap::Subcommand;
 use interop_conformance::certificate::{self, CertError};
+use interop_conformance::execute;
 use interop_conformance::exit;
-use interop_conformance::report::diff;
+use interop_conformance::report::{diff, merge, terminal};
 use interop_conformance::sanitize;
 use std::path::{Path, PathBuf};
 
@@ -40,7 +41,8 @@ pub enum ReportCommand {
         #[arg(long, value_name = "FILE")]
         signature: Option<PathBuf>,
     },
-    /// Compare two report.json files: exit 1 on any regression, 0 otherwise, 2 on unreadable input.
+    /// Compare two report.json files: exit 1 on any regression, 0 otherwise, 2 on unreadable input or runs that
+    /// are not comparable (other profile version, vector files or scope).
     Diff {
         /// The earlier report.
         old: PathBuf,
@@ -50,6 +52,29 @@ pub enum ReportCommand {
         #[arg(long, value_enum, default_value = "text")]
         format: DiffFormat,
     },
+    /// Merge the reports of `run --shard K/N` (all N shards) into one report, scored as a single run: exit by the
+    /// merged verdict; 2 when shards are missing, duplicated or from different runs.
+    Merge(MergeArgs),
+}
+
+/// `report merge` arguments.
+#[derive(clap::Args)]
+pub struct MergeArgs {
+    /// The shards' output folders (each with report.json), all N of them.
+    #[arg(required = true, value_name = "DIR")]
+    shards: Vec<PathBuf>,
+    /// Where to write the merged report.json, junit.xml, report.html, summary.md and badge.json.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Folder of profiles the shards used (default: ./suites, else the one shipped with the source).
+    #[arg(long, value_name = "DIR")]
+    suites: Option<PathBuf>,
+    /// Vector folder the shards used with `--vectors`.
+    #[arg(long, value_name = "DIR")]
+    vectors: Option<PathBuf>,
+    /// Print only the verdict line.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 /// How `report diff` prints.
@@ -76,6 +101,7 @@ pub fn run(command: ReportCommand) -> i32 {
             signature,
         } => verify(&report, &pubkey, signature),
         ReportCommand::Diff { old, new, format } => return diff_reports(&old, &new, format),
+        ReportCommand::Merge(args) => return merge_reports(&args),
     };
     match result {
         Ok(()) => exit::CONFORMANT,
@@ -139,7 +165,23 @@ fn sign(report: &Path, key: &Path, days: u32) -> Result<(), CertError> {
         sig.expires_at
     );
     println!("certificate: {}", path.display());
+    print_verdict(&bytes);
     Ok(())
+}
+
+/// What a signed report says, printed beside the certificate: a partial run's certificate vouches for its bytes,
+/// never for the whole profile, and says so.
+fn print_verdict(bytes: &[u8]) {
+    let Ok(report) = serde_json::from_slice::<interop_conformance::report::RunReport>(bytes) else {
+        return;
+    };
+    println!("verdict: {}", report.verdict_label());
+    if report.is_partial() {
+        println!(
+            "PARTIAL: {}; this certificate vouches for the report's bytes, not for conformance to the whole profile",
+            report.partial_note()
+        );
+    }
 }
 
 fn verify(report: &Path, pubkey: &Path, signature: Option<PathBuf>) -> Result<(), CertError> {
@@ -156,7 +198,34 @@ fn verify(report: &Path, pubkey: &Path, signature: Option<PathBuf>) -> Result<()
         ok.signed_at,
         ok.expires_at
     );
+    print_verdict(&bytes);
     Ok(())
+}
+
+fn merge_reports(args: &MergeArgs) -> i32 {
+    let data = merge::MergeData {
+        suites_dir: args.suites.clone(),
+        vectors_dir: args.vectors.clone(),
+    };
+    let report = match merge::merge(&args.shards, &data) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("conformance: error: {e}");
+            return exit::INPUT_ERROR;
+        }
+    };
+    if let Err(e) = execute::claim_given_folder(&args.out).and_then(|dir| execute::write_reports(&report, &dir)) {
+        eprintln!("conformance: error: {e}");
+        return e.exit_code();
+    }
+    if args.quiet {
+        println!("verdict: {}", report.verdict_label());
+    } else {
+        println!("merged {} shards: {} cases", args.shards.len(), report.cases.len());
+        print!("{}", terminal::render(&report));
+    }
+    println!("reports: {}", args.out.display());
+    execute::verdict_exit_code(report.scope_verdict())
 }
 
 fn diff_reports(old: &Path, new: &Path, format: DiffFormat) -> i32 {
@@ -167,6 +236,10 @@ fn diff_reports(old: &Path, new: &Path, format: DiffFormat) -> i32 {
             return exit::INPUT_ERROR;
         }
     };
+    if let Err(why) = diff::comparable(&old, &new) {
+        eprintln!("conformance: error: cannot compare these reports: {why}");
+        return exit::INPUT_ERROR;
+    }
     let d = diff::diff(&old, &new);
     match format {
         DiffFormat::Text => print!("{}", d.render()),

@@ -4,6 +4,7 @@
 use crate::family::{self, CaseContext, Family};
 use crate::outcome::{Observation, Outcome};
 use crate::plan::Plan;
+use crate::progress::Progress;
 use crate::provider::Provider;
 use crate::sanitize::{Budget, Sanitizer};
 use crate::vector::{Case, Expected};
@@ -28,6 +29,8 @@ pub struct RunOptions {
     pub replay_base: String,
     /// The harness peer's key log for the wire monitor; `None` runs live exchanges unmonitored.
     pub monitor: Option<Arc<crate::monitor::KeyLog>>,
+    /// Show live progress on stderr.
+    pub progress: bool,
 }
 
 impl Default for RunOptions {
@@ -39,6 +42,7 @@ impl Default for RunOptions {
             deadline: None,
             replay_base: "conformance run".into(),
             monitor: None,
+            progress: false,
         }
     }
 }
@@ -140,6 +144,7 @@ pub async fn run(
     }
     let mut results = Vec::with_capacity(handles.len());
     let mut total = Budget::default();
+    let mut progress = Progress::new(plan.cases.len(), options.progress);
     for (case, handle) in plan.cases.iter().zip(handles) {
         let (mut observation, ms) = match handle.await {
             Ok(done) => done,
@@ -149,8 +154,10 @@ pub async fn run(
             observation.expected = total.take(std::mem::take(&mut observation.expected));
             observation.observed = total.take(std::mem::take(&mut observation.observed));
         }
+        progress.case_done(matches!(observation.outcome, Outcome::Fail | Outcome::Error));
         results.push(result(plan, case, observation, ms, options));
     }
+    progress.finish();
     results
 }
 

@@ -58,6 +58,10 @@ pub enum Verdict {
     /// Some MUST requirement in scope did not pass.
     #[serde(rename = "NOT_CONFORMANT")]
     NotConformant,
+    /// The run covered only part of its profile (`--only`, `--vector`, `--shard`); never a certification.
+    /// Scoring never returns it: the report sets it and keeps the verdict within scope apart.
+    #[serde(rename = "PARTIAL")]
+    Partial,
 }
 
 impl Verdict {
@@ -66,6 +70,7 @@ impl Verdict {
         match self {
             Self::Conformant => "CONFORMANT",
             Self::NotConformant => "NOT_CONFORMANT",
+            Self::Partial => "PARTIAL",
         }
     }
 }

@@ -124,7 +124,7 @@ pub struct FaultResult {
     pub failed_cases: Vec<String>,
     /// Requirements that failed under it.
     pub failed_requirements: Vec<String>,
-    /// The run's verdict (`None` when the run could not be made).
+    /// The run's verdict within its scope (`None` when the run could not be made).
     pub verdict: Option<Verdict>,
     /// CAUGHT, SURVIVED or ERROR.
     pub status: Status,
@@ -148,9 +148,9 @@ pub struct SelftestReport {
 }
 
 impl SelftestReport {
-    /// Whether the clean run is CONFORMANT with every requirement passed.
+    /// Whether the clean run is CONFORMANT (within its scope, for `selftest --only`) with every requirement passed.
     pub fn clean_ok(&self) -> bool {
-        self.clean.verdict == Verdict::Conformant && self.clean.score >= 1.0
+        self.clean.scope_verdict() == Verdict::Conformant && self.clean.score >= 1.0
     }
 
     /// Faults caught.
@@ -194,7 +194,7 @@ impl SelftestReport {
         let _ = writeln!(
             out,
             "clean reference: {}, score {:.1}% ({} of {} cases passed){}",
-            clean.verdict.as_str(),
+            clean.verdict_label(),
             clean.score * 100.0,
             clean.summary.cases.pass,
             clean.cases.len(),
@@ -276,6 +276,7 @@ fn request(options: &SelftestOptions, target_args: String) -> RunRequest {
         deadline: None,
         target_args,
         monitor: true,
+        progress: false,
     }
 }
 
@@ -332,13 +333,13 @@ fn judge(fault: Fault, report: Result<RunReport, String>, scope: &[String]) -> F
         .iter()
         .any(|r| r.id == fault.breaks() && r.level == crate::requirements::Level::Must);
     let caught = failed_requirements.iter().any(|r| r == fault.breaks())
-        && (report.verdict == Verdict::NotConformant || !broken_is_must);
+        && (report.scope_verdict() == Verdict::NotConformant || !broken_is_must);
     FaultResult {
         fault,
         in_profile,
         failed_cases,
         failed_requirements,
-        verdict: Some(report.verdict),
+        verdict: Some(report.scope_verdict()),
         status: if caught { Status::Caught } else { Status::Survived },
         error: None,
         families,

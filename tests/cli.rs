@@ -34,6 +34,11 @@ fn default_run_is_conformant_and_writes_reports() {
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("verdict: CONFORMANT"), "{}", stdout(&o));
     assert!(stderr(&o).contains("seed 7"), "the seed is printed: {}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("cases/s"),
+        "no progress when stdout is not a terminal: {}",
+        stderr(&o)
+    );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["verdict"], "CONFORMANT");
@@ -98,7 +103,12 @@ fn passing_fixture_with_filter_is_conformant() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("filtered run"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("partial run (--only RO-SIG-002)"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("verdict: PARTIAL (CONFORMANT within scope)"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 fn broken_vector(name: &str, yaml: &str) -> Output {

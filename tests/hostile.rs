@@ -518,6 +518,7 @@ fn a_run_folder_that_exists_is_never_reused() {
         only: Vec::new(),
         vector_filter: Vec::new(),
         command: "c".into(),
+        mode: Default::default(),
         started_at: "s".into(),
         finished_at: "f".into(),
     };

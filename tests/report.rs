@@ -32,6 +32,7 @@ fn json_report_shape() {
         ".run.finished_at" => "[time]",
         ".run.vectors[].sha256" => "[sha256]",
         ".run.vectors[].path" => "[path]",
+        ".run.scope.plan_digest" => "[plan_digest]",
         ".cases[].duration_ms" => "[ms]",
         ".run.tool_version" => "[version]",
         ".run.implementation" => "[implementation]",

@@ -20,12 +20,14 @@ pub struct Badge {
     pub color: String,
 }
 
-/// The badge for a report: green when CONFORMANT, orange when only MUST waivers made it so, red otherwise.
+/// The badge for a report: green when CONFORMANT, orange when only MUST waivers made it so, grey for a partial
+/// run with nothing failed in scope (never green: it is no certification), red otherwise.
 pub fn badge(report: &RunReport) -> Badge {
-    let color = match report.verdict {
-        Verdict::Conformant if report.waiver_notice.is_some() => "orange",
-        Verdict::Conformant => "brightgreen",
-        Verdict::NotConformant => "red",
+    let color = match (report.verdict, report.scope_verdict()) {
+        (Verdict::Conformant, _) if report.waiver_notice.is_some() => "orange",
+        (Verdict::Conformant, _) => "brightgreen",
+        (Verdict::Partial, Verdict::Conformant) => "lightgrey",
+        _ => "red",
     };
     let waived = if report.waiver_notice.is_some() {
         " (MUST waived)"
@@ -35,7 +37,7 @@ pub fn badge(report: &RunReport) -> Badge {
     Badge {
         schema_version: 1,
         label: format!("{} conformance", report.run.profile),
-        message: format!("{} {:.1}%{waived}", report.verdict.as_str(), report.score * 100.0),
+        message: format!("{} {:.1}%{waived}", report.verdict_label(), report.score * 100.0),
         color: color.into(),
     }
 }

@@ -4,6 +4,10 @@
 //! and did not before; it was *fixed* when it passes now and did not before. Every other status change
 //! (e.g. fail -> waived, error -> unsupported, an id in only one report) is listed as *changed*. A verdict that
 //! drops from CONFORMANT is a regression too.
+//!
+//! Only comparable runs are compared ([`comparable`]): the same profile and version, the same vector files
+//! (by digest) and the same scope (`--only`, `--vector`, `--shard`). A narrowed run diffed against a whole one
+//! would read as "no regression" while it simply did not look; `report diff` refuses it (exit 2).
 
 use super::RunReport;
 use crate::scoring::Verdict;
@@ -43,6 +47,8 @@ pub struct Entry {
 pub struct ReportDiff {
     /// Verdicts, old and new.
     pub verdict: (Verdict, Verdict),
+    /// Verdicts within scope, old and new (the verdicts themselves for complete runs).
+    pub scope_verdict: (Verdict, Verdict),
     /// Scores, old and new.
     pub score: (f64, f64),
     /// Every changed id, requirements first, then cases, each in id order.
@@ -117,7 +123,47 @@ fn compare(kind: &'static str, old: &BTreeMap<String, &str>, new: &BTreeMap<Stri
         .collect()
 }
 
-/// Compare two reports.
+/// Whether two reports may be compared: `Err` names the first difference that makes a diff meaningless.
+pub fn comparable(old: &RunReport, new: &RunReport) -> Result<(), String> {
+    let (o, n) = (&old.run, &new.run);
+    if (&o.profile, &o.profile_version) != (&n.profile, &n.profile_version) {
+        return Err(format!(
+            "the runs used different profiles ({} v{} and {} v{}); a diff compares runs of one profile version",
+            o.profile, o.profile_version, n.profile, n.profile_version
+        ));
+    }
+    let digests = |r: &super::RunInfo| {
+        r.vectors
+            .iter()
+            .map(|v| (v.path.clone(), v.sha256.clone()))
+            .collect::<Vec<_>>()
+    };
+    if digests(o) != digests(n) {
+        return Err("the runs read different vector files (compare run.vectors in each report)".into());
+    }
+    let scope = |r: &RunReport| {
+        (
+            r.run.scope.complete,
+            r.run.only.clone(),
+            r.run.vector_filter.clone(),
+            r.run.scope.shard,
+        )
+    };
+    if scope(old) != scope(new) {
+        let describe = |r: &RunReport| match r.partial_note() {
+            note if note.is_empty() => "the whole profile".to_string(),
+            note => note,
+        };
+        return Err(format!(
+            "the runs have different scopes (old: {}; new: {}); rerun both with the same --only, --vector and --shard",
+            describe(old),
+            describe(new)
+        ));
+    }
+    Ok(())
+}
+
+/// Compare two reports (check [`comparable`] first).
 pub fn diff(old: &RunReport, new: &RunReport) -> ReportDiff {
     let reqs = |r: &RunReport| -> BTreeMap<String, &'static str> {
         r.requirements
@@ -131,26 +177,12 @@ pub fn diff(old: &RunReport, new: &RunReport) -> ReportDiff {
     let mut entries = compare("requirement", &reqs(old), &reqs(new));
     entries.extend(compare("case", &cases(old), &cases(new)));
     let mut notes = Vec::new();
-    if (old.run.profile.as_str(), old.run.profile_version.as_str())
-        != (new.run.profile.as_str(), new.run.profile_version.as_str())
-    {
-        notes.push(format!(
-            "profiles differ: {} v{} -> {} v{}",
-            old.run.profile, old.run.profile_version, new.run.profile, new.run.profile_version
-        ));
-    }
-    let digests = |r: &RunReport| {
-        r.run
-            .vectors
-            .iter()
-            .map(|v| (v.path.clone(), v.sha256.clone()))
-            .collect::<Vec<_>>()
-    };
-    if digests(old) != digests(new) {
-        notes.push("vector files differ (see run.vectors in each report)".into());
+    if (old.run.thorough, old.run.differential) != (new.run.thorough, new.run.differential) {
+        notes.push("scenario modes differ (--thorough / --differential): scenario cases drew other schedules".into());
     }
     ReportDiff {
         verdict: (old.verdict, new.verdict),
+        scope_verdict: (old.scope_verdict(), new.scope_verdict()),
         score: (old.score, new.score),
         entries,
         notes,
@@ -161,6 +193,7 @@ impl ReportDiff {
     /// Whether anything got worse (the verdict, a requirement or a case).
     pub fn has_regression(&self) -> bool {
         self.verdict == (Verdict::Conformant, Verdict::NotConformant)
+            || self.scope_verdict == (Verdict::Conformant, Verdict::NotConformant)
             || self.entries.iter().any(|e| e.change == Change::Regressed)
     }
 
@@ -170,6 +203,7 @@ impl ReportDiff {
         let value = serde_json::json!({
             "regression": self.has_regression(),
             "verdict": {"old": self.verdict.0, "new": self.verdict.1},
+            "scope_verdict": {"old": self.scope_verdict.0, "new": self.scope_verdict.1},
             "score": {"old": self.score.0, "new": self.score.1},
             "counts": {
                 "regressed": count(Change::Regressed),
@@ -190,8 +224,8 @@ impl ReportDiff {
         let _ = writeln!(
             out,
             "verdict: {} -> {}\nscore:   {:.1}% -> {:.1}%",
-            self.verdict.0.as_str(),
-            self.verdict.1.as_str(),
+            label(self.verdict.0, self.scope_verdict.0),
+            label(self.verdict.1, self.scope_verdict.1),
             self.score.0 * 100.0,
             self.score.1 * 100.0
         );
@@ -219,6 +253,13 @@ impl ReportDiff {
             }
         );
         out
+    }
+}
+
+fn label(verdict: Verdict, within: Verdict) -> String {
+    match verdict {
+        Verdict::Partial => format!("PARTIAL ({} within scope)", within.as_str()),
+        v => v.as_str().to_string(),
     }
 }
 

@@ -35,6 +35,7 @@ main { max-width: 1200px; margin: 0 auto; padding: 0 24px 48px; }
 .banner { color: #fff; padding: 28px 24px; }
 .banner.conformant { background: var(--ok); }
 .banner.not-conformant { background: var(--bad); }
+.banner.partial { background: var(--muted); }
 .banner h1 { margin: 0; font-size: 34px; letter-spacing: .04em; }
 .banner p { margin: 4px 0 0; font-size: 16px; opacity: .95; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 6px; margin: 20px 0; padding: 4px 20px 16px; }
@@ -72,7 +73,7 @@ pub fn render(report: &RunReport) -> String {
 
 fn write_page(out: &mut String, report: &RunReport) -> fmt::Result {
     let run = &report.run;
-    let verdict = report.verdict.as_str();
+    let verdict = escape(&report.verdict_label());
     writeln!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">"
@@ -91,9 +92,10 @@ fn write_page(out: &mut String, report: &RunReport) -> fmt::Result {
     if let Some(notice) = &report.waiver_notice {
         writeln!(out, "<div class=\"notice\" id=\"notice\">{}</div>", escape(notice))?;
     }
-    let class = match report.verdict {
-        Verdict::Conformant => "conformant",
-        Verdict::NotConformant => "not-conformant",
+    let class = match (report.verdict, report.scope_verdict()) {
+        (Verdict::Conformant, _) => "conformant",
+        (Verdict::Partial, Verdict::Conformant) => "partial",
+        _ => "not-conformant",
     };
     writeln!(
         out,
@@ -107,10 +109,11 @@ fn write_page(out: &mut String, report: &RunReport) -> fmt::Result {
         escape(&run.target),
         report.score * 100.0
     )?;
-    if run.filtered {
+    if report.is_partial() {
         writeln!(
             out,
-            "<p>Filtered run: the verdict covers only the {} requirement(s) in scope.</p>",
+            "<p id=\"partial\">{}; the verdict covers only the {} requirement(s) in scope.</p>",
+            escape(&report.partial_note()),
             report.requirements.len()
         )?;
     }
@@ -327,6 +330,15 @@ fn write_run(out: &mut String, report: &RunReport) -> fmt::Result {
         ("started", run.started_at.clone()),
         ("finished", run.finished_at.clone()),
         ("filtered", run.filtered.to_string()),
+        (
+            "scope",
+            if run.scope.complete {
+                "the whole profile".to_string()
+            } else {
+                report.partial_note()
+            },
+        ),
+        ("plan digest", run.scope.plan_digest.clone()),
     ];
     for (k, v) in rows {
         writeln!(out, "<dt>{k}</dt><dd>{}</dd>", escape(&v))?;

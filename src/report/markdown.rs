@@ -53,11 +53,12 @@ fn write_summary(out: &mut String, report: &RunReport) -> fmt::Result {
     let icon = match report.verdict {
         crate::scoring::Verdict::Conformant => "✅",
         crate::scoring::Verdict::NotConformant => "❌",
+        crate::scoring::Verdict::Partial => "🟡",
     };
     writeln!(
         out,
         "## {icon} {} &middot; score {:.1}%\n",
-        report.verdict.as_str(),
+        report.verdict_label(),
         report.score * 100.0
     )?;
     writeln!(
@@ -67,10 +68,13 @@ fn write_summary(out: &mut String, report: &RunReport) -> fmt::Result {
         escape(&run.profile_version),
         code(&run.target),
         run.seed,
-        if run.filtered {
-            " (filtered run: the verdict covers only the requirements in scope)"
+        if report.is_partial() {
+            format!(
+                " ({}; the verdict covers only the requirements in scope)",
+                escape(&report.partial_note())
+            )
         } else {
-            ""
+            String::new()
         }
     )?;
     let s = &report.summary;

@@ -6,11 +6,13 @@ pub mod diff;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod merge;
 pub mod terminal;
 
 use crate::plan::Plan;
 use crate::requirements::{Evidence, Level};
 use crate::runner::CaseResult;
+use crate::scope::Scope;
 use crate::scoring::{Counts, RequirementVerdict, SCORE_FORMULA, Scoring, Verdict};
 use crate::waiver::WaiverRecord;
 use schemars::JsonSchema;
@@ -28,8 +30,12 @@ pub struct RunReport {
     /// Set when `--allow-must-waivers` let waived MUST requirements count: every renderer shows it first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver_notice: Option<String>,
-    /// CONFORMANT or NOT_CONFORMANT.
+    /// CONFORMANT or NOT_CONFORMANT for a run of the whole profile; PARTIAL for any other run
+    /// (`run.scope.complete` is false), whose verdict within its scope is `scope_verdict`.
     pub verdict: Verdict,
+    /// A partial run's verdict over the requirements and cases it ran (CONFORMANT or NOT_CONFORMANT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope_verdict: Option<Verdict>,
     /// Weighted share of applicable requirements passed, 0..=1.
     pub score: f64,
     /// The score formula and its version.
@@ -125,6 +131,15 @@ pub struct RunInfo {
     /// Case ids given with `--vector`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vector_filter: Vec<String>,
+    /// What part of the profile ran: complete, or which shard of which plan.
+    #[serde(default)]
+    pub scope: Scope,
+    /// Scenarios drew their `thorough` case counts (`--thorough`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub thorough: bool,
+    /// Scenarios were compared with the reference (`--differential`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub differential: bool,
     /// Every vector file read, with the SHA-256 of its bytes.
     pub vectors: Vec<VectorDigest>,
     /// The command that replays the run.
@@ -184,6 +199,8 @@ pub struct RunContext {
     pub vector_filter: Vec<String>,
     /// Replay command.
     pub command: String,
+    /// `--thorough` and `--differential`.
+    pub mode: crate::scenario::ScenarioMode,
     /// Start time, RFC 3339.
     pub started_at: String,
     /// End time, RFC 3339.
@@ -229,10 +246,12 @@ impl RunReport {
                 cases: f.cases.len(),
             })
             .collect();
+        let complete = !plan.filtered && plan.shard.is_none();
         Self {
             schema_version: REPORT_SCHEMA_VERSION,
             waiver_notice: None,
-            verdict: scoring.verdict,
+            verdict: if complete { scoring.verdict } else { Verdict::Partial },
+            scope_verdict: (!complete).then_some(scoring.verdict),
             score: (scoring.score * 10_000.0).round() / 10_000.0,
             score_formula: SCORE_FORMULA.into(),
             summary,
@@ -246,6 +265,15 @@ impl RunReport {
                 filtered: plan.filtered,
                 only: ctx.only,
                 vector_filter: ctx.vector_filter,
+                scope: Scope {
+                    complete,
+                    shard: plan.shard,
+                    plan_digest: plan.digest.clone(),
+                    plan_cases: plan.plan_cases,
+                    cases: plan.cases.len(),
+                },
+                thorough: ctx.mode.thorough,
+                differential: ctx.mode.differential,
                 vectors,
                 command: ctx.command,
                 started_at: ctx.started_at,
@@ -254,6 +282,39 @@ impl RunReport {
             requirements,
             cases: results,
             waivers: Vec::new(),
+        }
+    }
+
+    /// The verdict over what ran: the verdict itself for a complete run, `scope_verdict` for a partial one.
+    pub fn scope_verdict(&self) -> Verdict {
+        self.scope_verdict.unwrap_or(self.verdict)
+    }
+
+    /// Whether the run covered only part of its profile.
+    pub fn is_partial(&self) -> bool {
+        self.verdict == Verdict::Partial
+    }
+
+    /// The verdict as every rendering shows it: `CONFORMANT`, `NOT_CONFORMANT`, or for a partial run
+    /// `PARTIAL (CONFORMANT within scope)` / `PARTIAL (NOT_CONFORMANT within scope)`.
+    pub fn verdict_label(&self) -> String {
+        if self.is_partial() {
+            format!("PARTIAL ({} within scope)", self.scope_verdict().as_str())
+        } else {
+            self.verdict.as_str().to_string()
+        }
+    }
+
+    /// One line saying why the run is partial (empty for a complete run).
+    pub fn partial_note(&self) -> String {
+        if !self.is_partial() {
+            return String::new();
+        }
+        let note = self.run.scope.describe(&self.run.only, &self.run.vector_filter);
+        if note.is_empty() {
+            "partial run: not a certification of the whole profile".into()
+        } else {
+            note
         }
     }
 

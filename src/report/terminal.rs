@@ -23,10 +23,11 @@ pub fn render(report: &RunReport) -> String {
         run.profile, run.profile_version, run.target, run.seed
     );
     let _ = writeln!(out, "implementation: {}", run.implementation);
-    if run.filtered {
+    if report.is_partial() {
         let _ = writeln!(
             out,
-            "filtered run: the verdict covers {} requirement(s) in scope, not the whole profile",
+            "{}; the verdict covers {} requirement(s) in scope",
+            report.partial_note(),
             report.requirements.len()
         );
     }
@@ -111,7 +112,7 @@ pub fn render(report: &RunReport) -> String {
         report.score * 100.0,
         score_version(&report.score_formula)
     );
-    let _ = writeln!(out, "verdict: {}", report.verdict.as_str());
+    let _ = writeln!(out, "verdict: {}", report.verdict_label());
     out
 }
 

@@ -5,5 +5,6 @@ mod certificates;
 mod chromium;
 mod cli;
 mod renderers;
+mod shards;
 mod support;
 mod waivers;

@@ -85,6 +85,7 @@ pub fn normalise(mut report: RunReport) -> RunReport {
     for v in &mut report.run.vectors {
         v.sha256 = "[sha256]".into();
     }
+    report.run.scope.plan_digest = "[plan_digest]".into();
     for c in &mut report.cases {
         c.duration_ms = 0.0;
     }

@@ -1,0 +1,87 @@
+//! Live progress for long runs: cases done of total, failures so far, rate and time left, on one stderr line
+//! rewritten in place. Shown only when stdout is a terminal and the run is not `--quiet`
+//! ([`wanted`]); pipes, CI logs and `--quiet` get nothing extra.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+/// How often the line is redrawn at most.
+const REDRAW: Duration = Duration::from_millis(200);
+
+/// Whether progress should be shown: stdout is a terminal and the user did not ask for quiet.
+pub fn wanted(quiet: bool) -> bool {
+    !quiet && std::io::stdout().is_terminal()
+}
+
+/// The progress of one run.
+#[derive(Debug)]
+pub struct Progress {
+    total: usize,
+    done: usize,
+    failed: usize,
+    started: Instant,
+    drawn: Option<Instant>,
+    enabled: bool,
+}
+
+impl Progress {
+    /// Progress over `total` cases; `enabled` false makes every call a no-op.
+    pub fn new(total: usize, enabled: bool) -> Self {
+        Self {
+            total,
+            done: 0,
+            failed: 0,
+            started: Instant::now(),
+            drawn: None,
+            enabled,
+        }
+    }
+
+    /// One more case ended; `failed` when it failed or errored.
+    pub fn case_done(&mut self, failed: bool) {
+        self.done += 1;
+        self.failed += usize::from(failed);
+        if self.enabled && self.drawn.is_none_or(|t| t.elapsed() >= REDRAW) {
+            self.drawn = Some(Instant::now());
+            // A closed stderr must not end the run: progress is a courtesy.
+            let _ = write!(std::io::stderr(), "\r{}", self.line(self.started.elapsed()));
+            let _ = std::io::stderr().flush();
+        }
+    }
+
+    /// The line after `elapsed`: `123/783 cases  2 failed  150.3 cases/s  ~4s left`.
+    pub fn line(&self, elapsed: Duration) -> String {
+        let rate = self.done as f64 / elapsed.as_secs_f64().max(1e-3);
+        let left = (self.total - self.done.min(self.total)) as f64 / rate.max(1e-9);
+        format!(
+            "{}/{} cases  {} failed  {rate:.1} cases/s  ~{left:.0}s left ",
+            self.done, self.total, self.failed
+        )
+    }
+
+    /// Clear the line before the report is printed.
+    pub fn finish(&mut self) {
+        if self.enabled && self.drawn.is_some() {
+            let width = self.line(self.started.elapsed()).len();
+            let _ = write!(std::io::stderr(), "\r{}\r", " ".repeat(width));
+            let _ = std::io::stderr().flush();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_counts_rate_and_time_left() {
+        let mut p = Progress::new(10, false);
+        for i in 0..4 {
+            p.case_done(i == 1);
+        }
+        assert_eq!(
+            p.line(Duration::from_secs(2)),
+            "4/10 cases  1 failed  2.0 cases/s  ~3s left "
+        );
+    }
+}
