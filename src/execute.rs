@@ -2,6 +2,7 @@
 
 use crate::exit;
 use crate::plan::{Plan, PlanError, PlanOptions};
+use crate::provider::contract::Contract;
 use crate::provider::{CallError, Provider};
 use crate::reference::ReferenceProvider;
 use crate::report::{RunContext, RunReport, badge, html, junit, markdown};
@@ -196,6 +197,8 @@ pub async fn run_with_waivers(
         Ok(()) | Err(CallError::Unsupported { .. }) => {}
         Err(e) => return Err(unreachable(format!("reset call failed: {e}"))),
     }
+    // From here on, `unsupported` only comes from an operation the provider did not advertise.
+    let provider: Arc<dyn Provider> = Arc::new(Contract::new(provider, capabilities.operations.clone()));
     let key_log = Arc::new(crate::monitor::KeyLog::default());
     let peer: Arc<dyn Provider> = Arc::new(ReferenceProvider::harness_peer(key_log.clone()));
     let base = replay_command(request, seed);

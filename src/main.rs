@@ -203,6 +203,9 @@ struct ListArgs {
     /// Print the requirement x family coverage table (Markdown).
     #[arg(long)]
     coverage: bool,
+    /// Print the rejection classes each family and case accepts (Markdown).
+    #[arg(long, conflicts_with = "coverage")]
+    classes: bool,
 }
 
 fn main() -> ExitCode {
@@ -426,6 +429,8 @@ fn list(args: ListArgs) -> i32 {
     };
     if args.coverage {
         print!("{}", listing::coverage_markdown(&plan));
+    } else if args.classes {
+        print!("{}", listing::classes_markdown(&plan));
     } else {
         let suites = options.suites_dir.unwrap_or_else(|| plan::data_dir("suites"));
         print!("{}", listing::render(&plan, &suites));

@@ -2,7 +2,7 @@
 //! a result: a case that panics, hangs or outlives the run deadline still ends as an `error` outcome.
 
 use crate::family::{self, CaseContext, Family};
-use crate::outcome::{Observation, Outcome};
+use crate::outcome::{FIDELITY, Observation, Outcome};
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::provider::Provider;
@@ -74,6 +74,16 @@ pub struct CaseResult {
     /// What was observed (for failures and errors).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed: Option<String>,
+    /// On a non-pass outcome, the requirements the failing step checks (empty: all of `requirements`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charged: Vec<String>,
+    /// Requirements whose steps were never reached because an earlier step did not pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<String>,
+    /// Rejections with a class the vector does not list ("rejected as invalid_key; the vector expects
+    /// invalid_message"): the behaviour was right; they count only toward the error-class fidelity SHOULD.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub class_mismatch: Vec<String>,
     /// The command that replays just this case.
     pub replay: String,
     /// Wall time of the case in milliseconds.
@@ -173,21 +183,34 @@ fn sanitized(observation: Observation, sanitizer: &Sanitizer) -> Observation {
         };
     }
     Observation {
-        outcome: observation.outcome,
         expected: sanitizer.field(&observation.expected),
         observed: sanitizer.field(&observation.observed),
+        class_mismatch: observation.class_mismatch.iter().map(|m| sanitizer.field(m)).collect(),
+        ..observation
     }
 }
 
 fn error(message: &str) -> Observation {
-    Observation {
-        outcome: Outcome::Error,
-        expected: "case completes".into(),
-        observed: message.into(),
+    Observation::with(Outcome::Error, "case completes", message)
+}
+
+/// A case whose behaviour passed but whose rejections named other classes fails the error-class fidelity
+/// requirement alone, when it lists it; otherwise the mismatch stays a note.
+fn charge_class_mismatch(mut observation: Observation, requirements: &[String]) -> Observation {
+    if observation.outcome == Outcome::Pass
+        && !observation.class_mismatch.is_empty()
+        && requirements.iter().any(|r| r == FIDELITY)
+    {
+        observation.outcome = Outcome::Fail;
+        observation.expected = "every rejection names the class the vector lists".into();
+        observation.observed = observation.class_mismatch.join("\n");
+        observation.charged = vec![FIDELITY.to_string()];
     }
+    observation
 }
 
 fn result(plan: &Plan, case: &Case, observation: Observation, ms: f64, options: &RunOptions) -> CaseResult {
+    let observation = charge_class_mismatch(observation, &case.meta.requirements);
     let show = observation.outcome != Outcome::Pass;
     let file = case
         .file
@@ -206,6 +229,9 @@ fn result(plan: &Plan, case: &Case, observation: Observation, ms: f64, options: 
         outcome: observation.outcome,
         expected: show.then_some(observation.expected),
         observed: show.then_some(observation.observed),
+        charged: observation.charged,
+        blocked: observation.blocked,
+        class_mismatch: observation.class_mismatch,
         replay: format!("{} --vector {}", options.replay_base, case.meta.id),
         duration_ms: ms,
     }

@@ -1,11 +1,14 @@
 //! Per-requirement verdicts, the overall verdict, and the score.
 //!
 //! A requirement passes when it has at least one applicable case and all of them pass. A requirement with no
-//! applicable case is `untested`, never `pass`. The run is CONFORMANT when every MUST requirement in scope
-//! passes; an untested, unsupported or errored MUST blocks it. A waived MUST blocks it too, unless the caller
+//! applicable case is `untested`, never `pass`. A case counts toward each requirement it lists as described in
+//! [`crate::outcome`] (blame): its outcome where the requirement is charged, `blocked` where its steps were never
+//! reached, `pass` otherwise. A requirement with an unsupported case is not `pass` either. The run is
+//! CONFORMANT when every MUST requirement in scope passes; an untested, unsupported, blocked or errored MUST
+//! blocks it. A waived MUST blocks it too, unless the caller
 //! allows MUST waivers (`--allow-must-waivers`), and the report then says so first.
 
-use crate::outcome::Outcome;
+use crate::outcome::{FIDELITY, Outcome};
 use crate::requirements::{Level, Profile};
 use crate::runner::CaseResult;
 use schemars::JsonSchema;
@@ -13,9 +16,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
 /// Version and statement of the score formula, written into every report.
-pub const SCORE_FORMULA: &str = "score-v1: sum of weights of passed requirements / sum of weights of applicable \
+pub const SCORE_FORMULA: &str = "score-v2: sum of weights of passed requirements / sum of weights of applicable \
 requirements; weights MUST=3, SHOULD=2, MAY=1; applicable = every requirement in scope except `unsupported`; \
-a `waived` requirement is applicable and not passed";
+a `waived` or `blocked` requirement is applicable and not passed";
 
 /// Verdict of one requirement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -27,7 +30,10 @@ pub enum RequirementVerdict {
     Fail,
     /// No failure, but at least one case could not be judged.
     Error,
-    /// Every case needed an operation the provider does not implement.
+    /// No failure or error, but some case stopped at an earlier step (of another requirement) before this
+    /// requirement's steps: not tested, never pass.
+    Blocked,
+    /// Some case needed an operation the provider does not implement (and none failed, errored or was blocked).
     Unsupported,
     /// No case ran for it.
     Untested,
@@ -42,6 +48,7 @@ impl RequirementVerdict {
             Self::Pass => "pass",
             Self::Fail => "fail",
             Self::Error => "error",
+            Self::Blocked => "blocked",
             Self::Unsupported => "unsupported",
             Self::Untested => "untested",
             Self::Waived => "waived",
@@ -89,6 +96,22 @@ pub struct Counts {
     /// Failed or errored, and covered by a waiver.
     #[serde(default)]
     pub waived: usize,
+    /// Stopped before this requirement's steps (per requirement only; a case's own outcome is never blocked).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub blocked: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// What one case contributes to one requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contribution {
+    /// The case's outcome (or `pass` when the failure was charged elsewhere).
+    Outcome(Outcome),
+    /// The case stopped before the requirement's steps.
+    Blocked,
 }
 
 impl Counts {
@@ -102,7 +125,15 @@ impl Counts {
         }
     }
 
-    /// Cases that were judged or could have been: everything but unsupported.
+    fn add_contribution(&mut self, c: Contribution) {
+        match c {
+            Contribution::Outcome(o) => self.add(o),
+            Contribution::Blocked => self.blocked += 1,
+        }
+    }
+
+    /// Cases that were judged or could have been: everything but unsupported (and blocked, counted per
+    /// requirement only).
     pub fn applicable(&self) -> usize {
         self.pass + self.fail + self.error + self.waived
     }
@@ -128,6 +159,8 @@ pub struct RequirementScore {
     pub cases: Vec<String>,
     /// Case counts.
     pub counts: Counts,
+    /// For each case that stopped before this requirement's steps: "case-id (by RO-...)".
+    pub blocked_by: Vec<String>,
 }
 
 /// Everything scoring decides.
@@ -165,12 +198,49 @@ pub fn score(profile: &Profile, scope: &[String], results: &[CaseResult]) -> Sco
     score_with(profile, scope, results, &WaiverPolicy::default())
 }
 
-/// The outcome a case contributes to one requirement: failures and errors in a waived requirement are `waived`.
-fn outcome_in(case: &CaseResult, requirement: &str, policy: &WaiverPolicy) -> Outcome {
-    match case.outcome {
-        Outcome::Fail | Outcome::Error if policy.requirements.contains(requirement) => Outcome::Waived,
+/// What `case` contributes to `requirement` by blame alone (see [`crate::outcome`]).
+pub fn contribution(case: &CaseResult, requirement: &str) -> Contribution {
+    let blocked = case.blocked.iter().any(|r| r == requirement);
+    if requirement == FIDELITY {
+        // Judged by the class notes alone; a behaviour failure stopped the case before every class was seen.
+        return match case.outcome {
+            _ if !case.class_mismatch.is_empty() => Contribution::Outcome(Outcome::Fail),
+            _ if blocked => Contribution::Blocked,
+            Outcome::Fail if !case.charged.iter().any(|r| r == FIDELITY) => Contribution::Blocked,
+            other => Contribution::Outcome(other),
+        };
+    }
+    if blocked {
+        return Contribution::Blocked;
+    }
+    if !case.charged.is_empty() && !case.charged.iter().any(|r| r == requirement) {
+        return Contribution::Outcome(Outcome::Pass);
+    }
+    Contribution::Outcome(case.outcome)
+}
+
+/// What a case contributes to one requirement: failures and errors in a waived requirement are `waived`.
+fn contribution_in(case: &CaseResult, requirement: &str, policy: &WaiverPolicy) -> Contribution {
+    match contribution(case, requirement) {
+        Contribution::Outcome(Outcome::Fail | Outcome::Error) if policy.requirements.contains(requirement) => {
+            Contribution::Outcome(Outcome::Waived)
+        }
         other => other,
     }
+}
+
+/// The requirement a blocked case stopped at: what it charged, or all its non-blocked requirements.
+fn blocker(case: &CaseResult) -> String {
+    let by: Vec<&str> = if case.charged.is_empty() {
+        case.requirements
+            .iter()
+            .filter(|r| !case.blocked.contains(r) && r.as_str() != FIDELITY)
+            .map(String::as_str)
+            .collect()
+    } else {
+        case.charged.iter().map(String::as_str).collect()
+    };
+    format!("{} (by {})", case.id, by.join(", "))
 }
 
 /// Score with waivers: cases already marked `waived` (by [`crate::waiver`]) and waived requirements.
@@ -186,18 +256,27 @@ pub fn score_with(profile: &Profile, scope: &[String], results: &[CaseResult], p
         .filter_map(|id| profile.catalog.get(id))
         .map(|req| {
             let cases = by_requirement.get(req.id.as_str()).cloned().unwrap_or_default();
-            let outcomes: Vec<Outcome> = cases.iter().map(|c| outcome_in(c, &req.id, policy)).collect();
-            let counts = Counts::of(outcomes.iter());
+            let mut counts = Counts::default();
+            let mut blocked_by = Vec::new();
+            for case in &cases {
+                let c = contribution_in(case, &req.id, policy);
+                if c == Contribution::Blocked {
+                    blocked_by.push(blocker(case));
+                }
+                counts.add_contribution(c);
+            }
             let verdict = if counts.fail > 0 {
                 RequirementVerdict::Fail
             } else if counts.error > 0 {
                 RequirementVerdict::Error
+            } else if counts.blocked > 0 {
+                RequirementVerdict::Blocked
             } else if counts.waived > 0 {
                 RequirementVerdict::Waived
-            } else if counts.pass > 0 {
-                RequirementVerdict::Pass
             } else if counts.unsupported > 0 {
                 RequirementVerdict::Unsupported
+            } else if counts.pass > 0 {
+                RequirementVerdict::Pass
             } else {
                 RequirementVerdict::Untested
             };
@@ -207,6 +286,7 @@ pub fn score_with(profile: &Profile, scope: &[String], results: &[CaseResult], p
                 verdict,
                 cases: cases.iter().map(|c| c.id.clone()).collect(),
                 counts,
+                blocked_by,
             }
         })
         .collect();

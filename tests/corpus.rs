@@ -1,6 +1,7 @@
 //! The committed corpus, checked without running a provider: every expected value agrees with the
-//! independent recomputation (`conformance vectors verify`), `docs/coverage.md` is the current output of
-//! `conformance list --coverage`, and no two cases feed a provider the same inputs.
+//! independent recomputation (`conformance vectors verify`), `docs/coverage.md` and `docs/error-classes.md` are
+//! the current output of `conformance list --coverage` and `--classes`, and no two cases feed a provider the same
+//! inputs.
 
 use interop_conformance::listing;
 use interop_conformance::plan::{DEFAULT_PROFILE, Plan, PlanOptions};
@@ -105,16 +106,28 @@ fn no_two_cases_have_identical_inputs() {
     );
 }
 
+/// The committed generated document at `path` is `expected`; `command` regenerates it.
+fn assert_doc_current(path: &str, expected: &str, command: &str) {
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let committed = std::fs::read_to_string(&full).unwrap_or_default();
+    assert!(
+        committed == expected,
+        "{path} is stale; regenerate it with `{command} > {path}`"
+    );
+}
+
 #[test]
 fn coverage_doc_is_current() {
     let plan = Plan::build(&options()).expect("the corpus loads");
     let expected = listing::coverage_markdown(&plan);
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/coverage.md");
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == expected,
-        "docs/coverage.md is stale; regenerate it with `cargo run -- list --coverage > docs/coverage.md`"
-    );
+    assert_doc_current("docs/coverage.md", &expected, "cargo run -- list --coverage");
+}
+
+#[test]
+fn error_classes_doc_is_current() {
+    let plan = Plan::build(&options()).expect("the corpus loads");
+    let expected = listing::classes_markdown(&plan);
+    assert_doc_current("docs/error-classes.md", &expected, "cargo run -- list --classes");
 }
 
 /// Every requirement of the profile has a case that must pass and one that must be refused, except those whose
@@ -138,6 +151,8 @@ fn every_profile_requirement_has_positive_and_negative_cases() {
         "RO-ID-005F",
         "RO-ID-005G",
         "RO-ID-005H",
+        // RO-ERR-001 judges the class of a rejection; it has nothing to accept.
+        "RO-ERR-001",
     ];
     // RO-ID-009: a security code is displayed, not accepted or refused; its cases are known answers and
     // symmetry/key-binding claims.

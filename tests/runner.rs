@@ -54,7 +54,11 @@ impl Provider for RecordingPush {
         self.inner.target()
     }
     async fn capabilities(&self) -> CallResult<Capabilities> {
-        self.inner.capabilities().await
+        // It does not implement the group operations, so it does not advertise them (an advertised operation
+        // answering unsupported would be an error, not `unsupported`).
+        let mut c = self.inner.capabilities().await?;
+        c.operations.retain(|o| o != "groups");
+        Ok(c)
     }
     async fn reset(&self) -> CallResult<()> {
         self.inner.reset().await

@@ -4,7 +4,7 @@
 //! session behind (RO-SIG-003: abort before X3DH).
 
 use super::CaseContext;
-use crate::outcome::{Observation, Outcome, describe_rejection, judge};
+use crate::outcome::{Observation, Outcome, class_mismatch, describe_rejection, judge};
 use crate::provider::{CallError, CiphertextKind, CreateClient, ErrorClass, PreKeyBundle};
 use crate::vector_format::{Expected, TestMeta, vector_test};
 
@@ -92,6 +92,13 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
                 ..
             }),
         ) => verdict,
+        // Any refusal shows that no session was kept; the class is a diagnostic.
+        (Err(_), Err(CallError::Rejected { class, .. })) => {
+            let mut o = verdict;
+            o.class_mismatch
+                .push(format!("encrypt: {}", class_mismatch(class, &[ErrorClass::NoSession])));
+            o
+        }
         (Err(_), Err(e @ (CallError::Transport { .. } | CallError::Unsupported { .. }))) => {
             Observation::from_call_error("no session after a refused bundle", &e).at_step("encrypt")
         }

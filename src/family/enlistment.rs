@@ -169,11 +169,7 @@ fn call_failed(expected: &str, error: &CallError, step: &str) -> Observation {
 }
 
 fn harness_error(expected: &str, message: String) -> Observation {
-    Observation {
-        outcome: Outcome::Error,
-        expected: expected.into(),
-        observed: message,
-    }
+    Observation::with(Outcome::Error, expected, message)
 }
 
 fn form_aspect(inspection: &Inspection, aspect: FormAspect) -> Result<String, String> {

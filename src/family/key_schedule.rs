@@ -109,6 +109,7 @@ pub(super) fn validate(file: &VectorFile<Group>) -> Result<(), (String, String)>
             session::validate_steps(
                 &format!("groups[{g}].tests[{t}]"),
                 &test.id,
+                &test.requirements,
                 test.expected,
                 &test.messages,
             )?;

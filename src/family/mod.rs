@@ -71,6 +71,84 @@ pub enum Check {
     SenderKeys(sender_keys::Check),
 }
 
+/// One rejection a case expects: at which step, the classes the vector lists, and why the class is the
+/// behaviour under test when it is (otherwise the class is a diagnostic).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedRejection {
+    /// The step (`message 2 of 3`, `late delivery of a`), or empty for a single-step case.
+    pub step: String,
+    /// invalid or acceptable.
+    pub expected: crate::vector::Expected,
+    /// Classes listed (any when empty).
+    pub classes: Vec<crate::provider::ErrorClass>,
+    /// Why the class is required, when it is.
+    pub class_required: Option<String>,
+}
+
+impl Check {
+    /// The rejections this case may expect, step by step (for the generated class table).
+    pub fn rejections(&self, expected: crate::vector::Expected) -> Vec<ExpectedRejection> {
+        use crate::vector::Expected;
+        let single = |classes: &[crate::provider::ErrorClass]| {
+            (expected != Expected::Valid)
+                .then(|| ExpectedRejection {
+                    step: String::new(),
+                    expected,
+                    classes: classes.to_vec(),
+                    class_required: None,
+                })
+                .into_iter()
+                .collect()
+        };
+        let steps = |messages: &[session::Step]| {
+            messages
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.expected != Expected::Valid)
+                .map(|(i, m)| ExpectedRejection {
+                    step: format!("message {} of {}", i + 1, messages.len()),
+                    expected: m.expected,
+                    classes: m.errors.clone(),
+                    class_required: m.class_required.clone(),
+                })
+                .collect()
+        };
+        match self {
+            Self::Bundle(c) => single(&c.errors),
+            Self::Media(c) => single(&c.errors),
+            Self::SecurityCode(c) => single(&c.errors),
+            Self::Xeddsa(_) => single(&[]),
+            Self::Session(c) => steps(&c.messages),
+            Self::KeySchedule(c) => steps(&c.session.messages),
+            Self::Roundtrip(c) => c
+                .late
+                .iter()
+                .filter(|l| l.expected != Expected::Valid)
+                .map(|l| ExpectedRejection {
+                    step: format!("late delivery of `{}`", l.hold),
+                    expected: l.expected,
+                    classes: l.errors.clone(),
+                    class_required: None,
+                })
+                .collect(),
+            Self::SenderKeys(c) => c
+                .test
+                .steps
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.expected != Expected::Valid)
+                .map(|(i, s)| ExpectedRejection {
+                    step: format!("step {}", i + 1),
+                    expected: s.expected,
+                    classes: s.errors.clone(),
+                    class_required: None,
+                })
+                .collect(),
+            Self::Scenario(_) | Self::Enlistment(_) | Self::EnlistmentDecode(_) | Self::Push(_) => Vec::new(),
+        }
+    }
+}
+
 /// A parsed file, flattened to tests with their key paths.
 pub struct Parsed {
     /// Format version.

@@ -87,11 +87,7 @@ impl PushJwks {
 }
 
 fn error(expected: &str, message: String) -> Observation {
-    Observation {
-        outcome: Outcome::Error,
-        expected: expected.into(),
-        observed: message,
-    }
+    Observation::with(Outcome::Error, expected, message)
 }
 
 pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Observation {

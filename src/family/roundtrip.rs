@@ -9,9 +9,10 @@
 //! sender may start a new session mid-exchange (`new_session`), which archives the receiver's current one.
 
 use super::CaseContext;
+use super::session::SETUP;
 use crate::bytes::Bytes;
-use crate::monitor::Monitor;
-use crate::outcome::{Observation, Outcome, judge};
+use crate::monitor::{Finding, Monitor};
+use crate::outcome::{Observation, Steps, judge};
 use crate::provider::{CallError, Ciphertext, CiphertextKind, ClientId, CreateClient, ErrorClass, Provider};
 use crate::vector_format::{Expected, TestMeta, VectorFile, vector_test};
 use schemars::JsonSchema;
@@ -175,12 +176,26 @@ struct Side<'a> {
     other: &'static str,
 }
 
-/// Turn a call error into an observation; a rejection by the harness peer blames the provider's output.
-fn failed(step: &str, expected: &str, error: &CallError) -> Observation {
-    Observation::from_call_error(expected, error).at_step(step)
+/// The requirement late deliveries check (state limits).
+const LIMITS: &str = "RO-ENC-015B";
+
+/// Turn a call error at a step into the case's end, blamed on what the step checks; a rejection by the
+/// harness peer blames the provider's output.
+fn failed(steps: &mut Steps, step: &str, checks: &[&str], expected: &str, error: &CallError) -> Observation {
+    let o = Observation::from_call_error(expected, error);
+    steps.step(step, checks, o).unwrap_or_default()
 }
 
-pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Observation {
+/// A wire-monitor finding ends the case as a failure of the rule's own requirement.
+fn monitored(steps: &mut Steps, finding: &Finding) -> Observation {
+    steps
+        .step(&finding.step, finding.rule.checks(), finding.observation())
+        .unwrap_or_default()
+}
+
+pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Observation {
+    let mut steps = Steps::new(&meta.requirements);
+    let s = &mut steps;
     let provider_client = CreateClient {
         name: PROVIDER_NAME.into(),
         seed: Some(ctx.seed),
@@ -198,7 +213,7 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
             name: PROVIDER_NAME,
             other: PEER_NAME,
         },
-        Err(e) => return failed("create_client", "client created", &e),
+        Err(e) => return failed(s, "create_client", &[SETUP], "client created", &e),
     };
     let peer = match ctx.peer.create_client(&peer_client).await {
         Ok(c) => Side {
@@ -220,12 +235,20 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
         // The monitor needs what the provider published (identity, registration id) to judge its pkmsgs.
         match provider.provider.prekey_bundle(&provider.client).await {
             Ok(b) => m.provider_bundle(PROVIDER_NAME, &b, "provider prekey_bundle (for the wire monitor)"),
-            Err(e) => return failed("provider prekey_bundle", "bundle published", &e),
+            Err(e) => return failed(s, "provider prekey_bundle", &[SETUP], "bundle published", &e),
         }
     }
     let mut bundle = match responder.provider.prekey_bundle(&responder.client).await {
         Ok(b) => b,
-        Err(e) => return failed(&format!("{} prekey_bundle", responder.name), "bundle published", &e),
+        Err(e) => {
+            return failed(
+                s,
+                &format!("{} prekey_bundle", responder.name),
+                &[SETUP],
+                "bundle published",
+                &e,
+            );
+        }
     };
     if let Some(m) = monitor.as_mut()
         && check.initiator == Party::Peer
@@ -247,10 +270,16 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
         .process_bundle(&initiator.client, responder.name, &bundle)
         .await
     {
-        return failed(&format!("{} process_bundle", initiator.name), "bundle accepted", &e);
+        return failed(
+            s,
+            &format!("{} process_bundle", initiator.name),
+            &[SETUP],
+            "bundle accepted",
+            &e,
+        );
     }
-    if let Some(o) = monitor.as_mut().and_then(Monitor::take_finding) {
-        return o;
+    if let Some(f) = monitor.as_mut().and_then(Monitor::take_finding) {
+        return monitored(s, &f);
     }
     let mut provider_has_received = false;
     let mut held: Vec<(&str, Party, &Message, Ciphertext)> = Vec::new();
@@ -260,10 +289,20 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
             Party::Peer => (&peer, &provider),
         };
         let step = format!("message {} ({} -> {})", i + 1, from.name, to.name);
+        // The first message creates the session at its receiver: session setup. Later ones check the case.
+        let checks: &[&str] = if i == 0 { &[SETUP] } else { &[] };
         if message.new_session {
             let mut fresh = match to.provider.prekey_bundle(&to.client).await {
                 Ok(b) => b,
-                Err(e) => return failed(&format!("{step}: {} prekey_bundle", to.name), "bundle published", &e),
+                Err(e) => {
+                    return failed(
+                        s,
+                        &format!("{step}: {} prekey_bundle", to.name),
+                        &[],
+                        "bundle published",
+                        &e,
+                    );
+                }
             };
             if let (Party::Peer, Some(m)) = (message.from, monitor.as_mut()) {
                 m.provider_bundle(PROVIDER_NAME, &fresh, &format!("{step}: provider prekey_bundle"));
@@ -275,12 +314,12 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
                     Party::Provider => m.provider_starts(&fresh),
                     Party::Peer => m.peer_starts(&fresh),
                 }
-                if let Some(o) = m.take_finding() {
-                    return o;
+                if let Some(f) = m.take_finding() {
+                    return monitored(s, &f);
                 }
             }
             if let Err(e) = from.provider.process_bundle(&from.client, from.other, &fresh).await {
-                return failed(&format!("{step}: new session"), "bundle accepted", &e);
+                return failed(s, &format!("{step}: new session"), &[], "bundle accepted", &e);
             }
             if message.from == Party::Provider {
                 provider_has_received = false;
@@ -292,34 +331,32 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
             .await
         {
             Ok(c) => c,
-            Err(e) => return failed(&step, "encrypt succeeds", &e),
+            Err(e) => return failed(s, &step, checks, "encrypt succeeds", &e),
         };
         if message.from == Party::Provider
             && let Some(m) = monitor.as_mut()
         {
             m.provider_sent(&ciphertext, &message.plaintext, &step);
-            if let Some(o) = m.take_finding() {
-                return o;
+            if let Some(f) = m.take_finding() {
+                return monitored(s, &f);
             }
         }
         if message.from == Party::Provider && provider_has_received && ciphertext.kind != CiphertextKind::Msg {
-            return Observation::fail("msg once a message was received", format!("{:?}", ciphertext.kind))
-                .at_step(&step);
+            let o = Observation::fail("msg once a message was received", format!("{:?}", ciphertext.kind));
+            return s.step(&step, &[SETUP], o).unwrap_or_default();
         }
         if let Some(label) = &message.hold {
             held.push((label, message.from, message, ciphertext));
             continue;
         }
-        match to.provider.decrypt(&to.client, to.other, &ciphertext).await {
-            Ok(p) if p == message.plaintext.0 => {}
-            Ok(p) => {
-                return Observation::fail(
-                    format!("plaintext {}", message.plaintext),
-                    format!("plaintext {}", hex::encode(p)),
-                )
-                .at_step(&step);
-            }
-            Err(e) => return failed(&step, &format!("plaintext {}", message.plaintext), &e),
+        let want = format!("plaintext {}", message.plaintext);
+        let o = match to.provider.decrypt(&to.client, to.other, &ciphertext).await {
+            Ok(p) if p == message.plaintext.0 => Observation::pass(want, "decrypted"),
+            Ok(p) => Observation::fail(want, format!("plaintext {}", hex::encode(p))),
+            Err(e) => Observation::from_call_error(want, &e),
+        };
+        if let Some(failed) = s.step(&step, checks, o) {
+            return failed;
         }
         if message.from == Party::Peer {
             provider_has_received = true;
@@ -330,7 +367,8 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
     }
     for late in &check.late {
         let Some((_, sender, message, ciphertext)) = held.iter().find(|(label, ..)| *label == late.hold) else {
-            return Observation::fail(format!("held message `{}`", late.hold), "no such message").at_step("late");
+            let o = Observation::fail(format!("held message `{}`", late.hold), "no such message");
+            return s.step("late", &[LIMITS], o).unwrap_or_default();
         };
         let to = match sender {
             Party::Provider => &peer,
@@ -348,8 +386,12 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
             |p: &Vec<u8>| format!("plaintext {}", hex::encode(p)),
             |p| *p == message.plaintext.0,
         );
-        if observation.outcome != Outcome::Pass {
-            return observation.at_step(&format!("late delivery of `{}` to {}", late.hold, to.name));
+        if let Some(failed) = s.step(
+            &format!("late delivery of `{}` to {}", late.hold, to.name),
+            &[LIMITS],
+            observation,
+        ) {
+            return failed;
         }
     }
     let judged = monitor
@@ -357,7 +399,7 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
         .map(|m| format!("; {}", m.summary()))
         .unwrap_or_default();
     if !check.late.is_empty() {
-        return Observation::pass(
+        return steps.pass(
             format!(
                 "{} messages decrypt; {} late deliveries as expected",
                 check.exchange.len() - held.len(),
@@ -366,7 +408,7 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
             format!("{} late deliveries as expected{judged}", check.late.len()),
         );
     }
-    Observation::pass(
+    steps.pass(
         format!("{} messages decrypt exactly once", check.exchange.len()),
         format!("{} messages decrypted{judged}", check.exchange.len()),
     )

@@ -1,7 +1,7 @@
 //! Prekey-bundle vectors: valid bundles (with and without a one-time prekey) and bundles that must be refused
 //! before X3DH (bad or misplaced signatures, wrong key types and lengths).
 
-use super::{Generated, file, flags, render, reqs};
+use super::{Generated, file, flags, render, reqs, with_fidelity};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::bundle::{Group, Test};
@@ -25,7 +25,7 @@ fn test(c: Case<'_>) -> Test {
     Test {
         id: format!("bundle.{}", c.id),
         comment: c.comment.into(),
-        requirements: reqs(c.requirements),
+        requirements: with_fidelity(reqs(c.requirements), !c.errors.is_empty()),
         flags: flags(c.flags),
         expected: c.expected,
         bundle: c.bundle,

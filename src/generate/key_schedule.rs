@@ -5,7 +5,7 @@
 //! can refuse them.
 
 use super::session::key_material;
-use super::{Generated, file, flags, render, reqs};
+use super::{Generated, file, flags, render};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::key_schedule::{ChainStep, Group, Schedule, SenderPrivate, Test};
@@ -72,6 +72,8 @@ pub(crate) fn ok(comment: &str, ct: Ciphertext, plaintext: &[u8]) -> Step {
         expected: Expected::Valid,
         plaintext: Some(Bytes(plaintext.to_vec())),
         errors: vec![],
+        class_required: None,
+        requirements: vec![],
     }
 }
 
@@ -82,6 +84,8 @@ pub(crate) fn bad(comment: &str, ct: Ciphertext, expected: Expected, errors: &[E
         expected,
         plaintext: None,
         errors: errors.to_vec(),
+        class_required: None,
+        requirements: vec![],
     }
 }
 
@@ -141,11 +145,11 @@ pub(super) fn generate() -> Result<Generated, String> {
             let sched = schedule(&honest, &[0, 1, 2, 5]);
             let variant = if prekey.is_some() { "with-opk" } else { "without-opk" };
             let dh = if prekey.is_some() { "4-DH" } else { "3-DH" };
-            let mut t = |name: &str, comment: String, r: &[&str], f: &[&str], messages: Vec<Step>| {
+            let mut t = |name: &str, comment: String, r: &[&str], f: &[&str], mut messages: Vec<Step>| {
                 tests.push(Test {
                     id: format!("schedule.k{g}.{variant}.{name}"),
                     comment,
-                    requirements: reqs(r),
+                    requirements: super::session::blame_steps(r, &mut messages),
                     flags: flags(f),
                     expected: Expected::summarise(messages.iter().map(|s| s.expected)),
                     one_time_prekey_id: prekey,

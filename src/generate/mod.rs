@@ -24,6 +24,7 @@ mod session;
 mod wire;
 mod xeddsa;
 
+use crate::outcome::FIDELITY;
 pub use crate::vector_format::Generated;
 pub(crate) use crate::vector_format::{file, flags, render, reqs};
 
@@ -56,3 +57,13 @@ pub(crate) const WRONG_KEY_TYPE_NOTE: (&str, &str, &str, &str) = (
     "Serialized Curve25519 keys start with the type byte 0x05.",
     "",
 );
+
+/// A test's requirement ids, with the error-class fidelity SHOULD ([`FIDELITY`]) added when the test is class
+/// sensitive (it lists rejection classes as diagnostics): any rejection then meets the behaviour, and whether
+/// the class names the cause is judged under that requirement alone (see [`crate::outcome`]).
+pub(crate) fn with_fidelity(mut ids: Vec<String>, class_sensitive: bool) -> Vec<String> {
+    if class_sensitive && !ids.iter().any(|r| r == FIDELITY) {
+        ids.push(FIDELITY.to_string());
+    }
+    ids
+}

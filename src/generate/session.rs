@@ -2,10 +2,10 @@
 //! `alice`, produced by the reference library from seeded RNGs. Positive steps expect exact plaintexts; negative
 //! steps mutate a ciphertext or replay one, and the next untampered step shows the session survived.
 
-use super::{Generated, file, flags, render, reqs};
+use super::{Generated, file, flags, render, reqs, with_fidelity};
 use crate::bytes::Bytes;
 use crate::family::Family;
-use crate::family::session::{Group, Step, Test};
+use crate::family::session::{Group, SETUP, Step, Test};
 use crate::provider::{
     Ciphertext, CiphertextKind, ClientId, CreateClient, ErrorClass, KeyMaterial, OneTimePrekey, PreKeyBundle, Provider,
 };
@@ -101,6 +101,8 @@ pub(super) fn ok(comment: &str, ct: &Ciphertext, plaintext: &[u8]) -> Step {
         expected: Expected::Valid,
         plaintext: Some(Bytes(plaintext.to_vec())),
         errors: vec![],
+        class_required: None,
+        requirements: vec![],
     }
 }
 
@@ -111,14 +113,35 @@ pub(super) fn bad(comment: &str, ct: Ciphertext, expected: Expected, errors: &[E
         expected,
         plaintext: None,
         errors: errors.to_vec(),
+        class_required: None,
+        requirements: vec![],
     }
 }
 
-pub(super) fn test(id: &str, comment: &str, r: &[&str], f: &[&str], messages: Vec<Step>) -> Test {
+/// Name what each delivery checks (see [`crate::outcome`], blame): in a test of several deliveries whose first
+/// must decrypt, that first delivery sets up the session and checks [`SETUP`]; every later one checks the
+/// test's own requirements `r`. Returns the test's requirements, [`SETUP`] added where a step checks it, and
+/// the error-class fidelity SHOULD where a step lists rejection classes.
+pub(super) fn blame_steps(r: &[&str], messages: &mut [Step]) -> Vec<String> {
+    let sensitive = messages
+        .iter()
+        .any(|m| !m.errors.is_empty() && m.class_required.is_none());
+    let mut all = with_fidelity(reqs(r), sensitive);
+    if messages.len() > 1 && messages[0].expected == Expected::Valid {
+        messages[0].requirements = reqs(&[SETUP]);
+        if !r.contains(&SETUP) {
+            all.push(SETUP.to_string());
+            messages[1..].iter_mut().for_each(|m| m.requirements = reqs(r));
+        }
+    }
+    all
+}
+
+pub(super) fn test(id: &str, comment: &str, r: &[&str], f: &[&str], mut messages: Vec<Step>) -> Test {
     Test {
         id: format!("session.{id}"),
         comment: comment.into(),
-        requirements: reqs(r),
+        requirements: blame_steps(r, &mut messages),
         flags: flags(f),
         expected: Expected::summarise(messages.iter().map(|s| s.expected)),
         messages,
@@ -358,12 +381,19 @@ pub(super) async fn generate() -> Result<Generated, String> {
             &["IdentityChange"],
             vec![
                 ok("", &pk[0], t0),
-                bad(
-                    "new identity",
-                    impostor.clone(),
-                    Expected::Invalid,
-                    &[ErrorClass::UntrustedIdentity],
-                ),
+                Step {
+                    class_required: Some(
+                        "RO-ID-008 asks that an identity change be reported; untrusted_identity is that report, \
+                         and a refusal under another class hides it"
+                            .into(),
+                    ),
+                    ..bad(
+                        "new identity",
+                        impostor.clone(),
+                        Expected::Invalid,
+                        &[ErrorClass::UntrustedIdentity],
+                    )
+                },
             ],
         ),
         test(

@@ -4,8 +4,8 @@
 //! negative is followed by the genuine message to show the session survived (or was never created).
 
 use super::key_schedule::{bad, bundle_of, msg, ok, pkmsg, sender_keys};
-use super::session::key_material;
-use super::{Generated, file, flags, render, reqs};
+use super::session::{blame_steps, key_material};
+use super::{Generated, file, flags, render};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::session::{Group, Step, Test};
@@ -65,11 +65,11 @@ struct Builder {
 }
 
 impl Builder {
-    fn push(&mut self, id: &str, comment: &str, r: &[&str], f: &[&str], messages: Vec<Step>) {
+    fn push(&mut self, id: &str, comment: &str, r: &[&str], f: &[&str], mut messages: Vec<Step>) {
         self.tests.push(Test {
             id: format!("wire.{id}"),
             comment: comment.into(),
-            requirements: reqs(r),
+            requirements: blame_steps(r, &mut messages),
             flags: flags(f),
             expected: Expected::summarise(messages.iter().map(|s| s.expected)),
             messages,

@@ -117,7 +117,8 @@ pub struct ErrorBody {
 }
 
 impl ErrorBody {
-    /// The status and body that carry a call error. `None` for transport errors, which a server never sends.
+    /// The status and body that carry a call error. `None` for transport errors and contract violations, which
+    /// only the harness side produces.
     pub fn from_call_error(error: &CallError) -> Option<(u16, Self)> {
         match error {
             CallError::Rejected { class, detail } => Some((
@@ -134,7 +135,7 @@ impl ErrorBody {
                     detail: operation.clone(),
                 },
             )),
-            CallError::Transport { .. } => None,
+            CallError::Transport { .. } | CallError::Violation { .. } => None,
         }
     }
 }

@@ -33,6 +33,17 @@ pub struct Rule {
     pub requirement: &'static str,
 }
 
+impl Rule {
+    /// The rule's requirement as a failing step's checks: a finding is charged to that requirement alone.
+    pub fn checks(&self) -> &'static [&'static str] {
+        static ALL: [Rule; rules::ALL.len()] = rules::ALL;
+        ALL.iter()
+            .find(|r| r.requirement == self.requirement)
+            .map(|r| std::slice::from_ref(&r.requirement))
+            .unwrap_or_default()
+    }
+}
+
 /// The monitor's rules.
 pub mod rules {
     use super::Rule;
@@ -170,9 +181,10 @@ impl Finding {
 }
 
 impl Monitor<'_> {
-    /// The first finding not reported yet, as a failure (each is reported once).
-    pub fn take_finding(&mut self) -> Option<crate::outcome::Observation> {
-        let first = self.findings.get(self.reported).map(Finding::observation);
+    /// The first finding not reported yet (each is reported once): a step failure charged to
+    /// [`Rule::checks`], made by [`Finding::observation`].
+    pub fn take_finding(&mut self) -> Option<Finding> {
+        let first = self.findings.get(self.reported).cloned();
         self.reported = self.findings.len();
         first
     }

@@ -369,3 +369,28 @@ fn bundles_are_checked_and_one_time_prekeys_handed_out_once() {
         m.findings
     );
 }
+
+#[test]
+fn a_finding_is_charged_to_its_rule_requirement_alone() {
+    let case: Vec<String> = ["RO-ENC-004", "RO-ENC-006", "RO-ENC-010"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for rule in [rules::DH_RATCHET, rules::VERSION] {
+        assert_eq!(rule.checks(), [rule.requirement]);
+        let finding = Finding {
+            rule,
+            step: "provider encrypts m1".into(),
+            expected: "a new ratchet key".into(),
+            observed: "the old one".into(),
+            message: None,
+        };
+        let mut steps = crate::outcome::Steps::new(&case);
+        let o = steps
+            .step(&finding.step, rule.checks(), finding.observation())
+            .expect("a finding ends the case");
+        assert_eq!(o.outcome, crate::outcome::Outcome::Fail);
+        assert_eq!(o.charged, vec![rule.requirement.to_string()]);
+        assert!(!o.blocked.contains(&rule.requirement.to_string()));
+    }
+}

@@ -2,9 +2,11 @@
 //!
 //! One trait, two implementations: the embedded reference ([`crate::reference`]) and the HTTP adapter client.
 //! A provider's rejection is data ([`CallError::Rejected`] with an [`ErrorClass`]); the harness compares classes,
-//! never library-specific strings. Optional operations answer [`CallError::Unsupported`], which scores
-//! `unsupported`, never `fail`.
+//! never library-specific strings. An optional operation the provider does not advertise scores `unsupported`;
+//! [`contract::Contract`] holds every provider to that rule during a run: a mandatory operation answering
+//! unsupported is a [`CallError::Violation`] (`fail`), an advertised one an error.
 
+pub mod contract;
 mod groups;
 mod signature;
 mod types;
@@ -118,6 +120,12 @@ pub enum CallError {
         /// What went wrong, naming the operation.
         message: String,
     },
+    /// The provider broke the adapter contract in a way that is a finding, not a harness problem: it answered
+    /// "unsupported" to a mandatory operation. The case scores `fail`, whatever the vector expects.
+    Violation {
+        /// What it did, naming the operation.
+        message: String,
+    },
 }
 
 impl CallError {
@@ -137,6 +145,7 @@ impl fmt::Display for CallError {
             Self::Rejected { class, detail } => write!(f, "rejected: {class} ({detail})"),
             Self::Unsupported { operation } => write!(f, "unsupported operation: {operation}"),
             Self::Transport { message } => write!(f, "transport error: {message}"),
+            Self::Violation { message } => write!(f, "contract violation: {message}"),
         }
     }
 }

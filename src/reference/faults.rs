@@ -100,11 +100,15 @@ pub enum Fault {
     GroupUpstreamJumpBound,
     /// Groups: send SenderKeyMessages in upstream Signal's fields (RO-GROUP-019).
     GroupUpstreamFormat,
+    /// Answer "unsupported" (501 over HTTP) to `decrypt` for a replayed message instead of refusing it: an
+    /// adapter opting out of a mandatory operation for the requests it would fail (RO-ENC-014).
+    #[serde(rename = "selective-501")]
+    Selective501,
 }
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 43] = [
+    pub const ALL: [Fault; 44] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -148,6 +152,7 @@ impl Fault {
         Self::GroupUnboundedJump,
         Self::GroupUpstreamJumpBound,
         Self::GroupUpstreamFormat,
+        Self::Selective501,
     ];
 
     /// The name used on the command line.
@@ -196,6 +201,7 @@ impl Fault {
             Self::GroupUnboundedJump => "group-unbounded-jump",
             Self::GroupUpstreamJumpBound => "group-upstream-jump-bound",
             Self::GroupUpstreamFormat => "group-upstream-format",
+            Self::Selective501 => "selective-501",
         }
     }
 
@@ -206,7 +212,7 @@ impl Fault {
             Self::AcceptRawKeySignature => "RO-SIG-002",
             Self::XeddsaMaskSTopBits => "RO-SIG-001",
             Self::SkipMacCheck | Self::PartialMacCheck => "RO-ENC-011",
-            Self::AcceptDuplicates => "RO-ENC-014",
+            Self::AcceptDuplicates | Self::Selective501 => "RO-ENC-014",
             Self::KeepConsumedPrekeys => "RO-ENC-005",
             Self::AcceptAnyVersion => "RO-ENC-010",
             Self::AcceptWrongKeyType => "RO-ID-007",

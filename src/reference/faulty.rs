@@ -36,6 +36,7 @@
 //!   constant 0x33 rather than the byte received.
 //! - identity-pinned-before-auth: a first `pkmsg` from an address with no known identity pins the identity key
 //!   it carries before the correct path checks its MAC, so a refused forgery still changes what is trusted.
+//! - selective-501: when the correct path refuses a message as `duplicate`, answer "unsupported" instead.
 
 use super::chain;
 use super::strict::VERSION_BYTE;
@@ -242,6 +243,12 @@ pub(super) async fn decrypt(
             let refused = CallError::rejected(class, detail);
             retry_on_kept_state(client, peer, &ciphertext, refused).await
         }
+        Err(CallError::Rejected {
+            class: ErrorClass::Duplicate,
+            ..
+        }) if faults.has(Fault::Selective501) => Err(CallError::Unsupported {
+            operation: "decrypt".into(),
+        }),
         Err(CallError::Rejected {
             class: ErrorClass::Duplicate,
             detail,

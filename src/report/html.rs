@@ -50,7 +50,7 @@ td.num { text-align: right; white-space: nowrap; }
 .v { font-weight: 700; text-transform: uppercase; font-size: 13px; white-space: nowrap; }
 .v-pass { color: var(--ok); }
 .v-fail, .v-error { color: var(--bad); }
-.v-waived, .v-untested, .v-unsupported { color: var(--warn); }
+.v-waived, .v-untested, .v-unsupported, .v-blocked { color: var(--warn); }
 .case { border-left: 4px solid var(--bad); padding: 2px 12px; margin: 12px 0; background: #fff5f5; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 8px 0; }
 dt { font-weight: 600; color: var(--muted); }
@@ -120,6 +120,7 @@ fn write_page(out: &mut String, report: &RunReport) -> fmt::Result {
     writeln!(out, "</header>\n<main>")?;
     write_score(out, report)?;
     write_matrix(out, report)?;
+    write_root_causes(out, report)?;
     write_failures(out, report)?;
     write_waivers(out, report)?;
     write_run(out, report)?;
@@ -162,7 +163,10 @@ fn verdict_cell(v: RequirementVerdict) -> String {
 fn is_failing(r: &RequirementReport) -> bool {
     matches!(
         r.verdict,
-        RequirementVerdict::Fail | RequirementVerdict::Error | RequirementVerdict::Untested
+        RequirementVerdict::Fail
+            | RequirementVerdict::Error
+            | RequirementVerdict::Blocked
+            | RequirementVerdict::Untested
     )
 }
 
@@ -204,7 +208,7 @@ fn write_matrix(out: &mut String, report: &RunReport) -> fmt::Result {
                 r.level.as_str(),
                 verdict_cell(r.verdict),
                 r.counts.pass,
-                r.counts.applicable() + r.counts.unsupported,
+                r.counts.applicable() + r.counts.unsupported + r.counts.blocked,
                 escape(&evidence),
                 escape(&r.source)
             )?;
@@ -237,7 +241,7 @@ fn write_failures(out: &mut String, report: &RunReport) -> fmt::Result {
             r.level.as_str(),
             verdict_cell(r.verdict),
             r.counts.pass,
-            r.counts.applicable() + r.counts.unsupported,
+            r.counts.applicable() + r.counts.unsupported + r.counts.blocked,
             escape(&r.source)
         )?;
         if r.verdict == RequirementVerdict::Untested {
@@ -246,9 +250,51 @@ fn write_failures(out: &mut String, report: &RunReport) -> fmt::Result {
                 "<p>No case ran for this requirement: it is untested, never passed.</p>"
             )?;
         }
+        if !r.blocked_by.is_empty() {
+            writeln!(
+                out,
+                "<p>Blocked, not tested: these cases stopped at an earlier step before reaching this requirement: {}.</p>",
+                escape(&r.blocked_by.join("; "))
+            )?;
+        }
         for c in report.failing_cases(&r.id) {
             write_case(out, c)?;
         }
+        writeln!(out, "</article>")?;
+    }
+    writeln!(out, "</section>")
+}
+
+fn write_root_causes(out: &mut String, report: &RunReport) -> fmt::Result {
+    let causes = report.root_causes();
+    if causes.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "<section id=\"root-causes\">\n<h2>Root causes ({})</h2>\n<p>Failed and errored cases grouped by what \
+         went wrong at their first failing step: one bug reads as one bug.</p>",
+        causes.len()
+    )?;
+    for (i, g) in causes.iter().enumerate() {
+        writeln!(
+            out,
+            "<article>\n<h3>{}. fails {} &middot; {} case(s)</h3>",
+            i + 1,
+            escape(&g.fails.join(", ")),
+            g.cases.len()
+        )?;
+        if !g.blocks.is_empty() {
+            writeln!(out, "<p>Also blocks: {}</p>", escape(&g.blocks.join(", ")))?;
+        }
+        if g.cases.len() > 1 {
+            let others: Vec<String> = g.cases[1..]
+                .iter()
+                .map(|c| format!("<code>{}</code>", escape(&c.id)))
+                .collect();
+            writeln!(out, "<p>Same in: {}</p>", others.join(", "))?;
+        }
+        write_case(out, g.first())?;
         writeln!(out, "</article>")?;
     }
     writeln!(out, "</section>")
@@ -269,6 +315,15 @@ fn write_case(out: &mut String, c: &CaseResult) -> fmt::Result {
         "<dt>requirements</dt><dd>{}</dd>",
         escape(&c.requirements.join(", "))
     )?;
+    if !c.charged.is_empty() {
+        writeln!(out, "<dt>charged to</dt><dd>{}</dd>", escape(&c.charged.join(", ")))?;
+    }
+    if !c.blocked.is_empty() {
+        writeln!(out, "<dt>blocks</dt><dd>{}</dd>", escape(&c.blocked.join(", ")))?;
+    }
+    for note in &c.class_mismatch {
+        writeln!(out, "<dt>class</dt><dd>{}</dd>", escape(note))?;
+    }
     writeln!(out, "<dt>vector file</dt><dd><code>{}</code></dd>", escape(&c.file))?;
     let dash = |v: &Option<String>| escape(v.as_deref().unwrap_or("-"));
     writeln!(out, "<dt>expected</dt><dd><pre>{}</pre></dd>", dash(&c.expected))?;

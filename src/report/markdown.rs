@@ -88,6 +88,27 @@ fn write_summary(out: &mut String, report: &RunReport) -> fmt::Result {
         writeln!(out, "| {name} | {} |", cells.join(" | "))?;
     }
     writeln!(out)?;
+    let causes = report.root_causes();
+    if !causes.is_empty() {
+        writeln!(out, "### Root causes ({})\n", causes.len())?;
+        for g in &causes {
+            let first = g.first();
+            let also = if g.blocks.is_empty() {
+                String::new()
+            } else {
+                format!("; also blocks: {}", escape(&g.blocks.join(", ")))
+            };
+            writeln!(
+                out,
+                "- fails **{}** in {} case(s), e.g. {}{also}",
+                escape(&g.fails.join(", ")),
+                g.cases.len(),
+                code(&first.id)
+            )?;
+            writeln!(out, "  - observed: {}", code(first.observed.as_deref().unwrap_or("-")))?;
+        }
+        writeln!(out)?;
+    }
     let failing: Vec<_> = report.failing_requirements().collect();
     if !failing.is_empty() {
         writeln!(out, "### Failing requirements ({})\n", failing.len())?;
@@ -112,6 +133,11 @@ fn write_summary(out: &mut String, report: &RunReport) -> fmt::Result {
                     writeln!(out, "  - observed: {}", code(first.observed.as_deref().unwrap_or("-")))?;
                     writeln!(out, "  - replay: {}", code(&first.replay))?;
                 }
+                None if !r.blocked_by.is_empty() => writeln!(
+                    out,
+                    "  - blocked: its steps were never reached in {}",
+                    escape(&r.blocked_by.join("; "))
+                )?,
                 None => writeln!(out, "  - no case ran for it")?,
             }
         }

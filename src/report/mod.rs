@@ -64,6 +64,9 @@ pub struct Summary {
     pub requirements_failed: usize,
     /// Requirements with errors and no failure.
     pub requirements_error: usize,
+    /// Requirements with no failure or error whose steps some case never reached (another step failed first).
+    #[serde(default)]
+    pub requirements_blocked: usize,
     /// Requirements the provider does not support.
     pub requirements_unsupported: usize,
     /// Requirements with no case.
@@ -77,14 +80,24 @@ pub struct Summary {
 
 impl Summary {
     /// Column names of the count table every renderer shows.
-    pub const COLUMNS: [&'static str; 7] = ["pass", "fail", "error", "waived", "unsupported", "untested", "total"];
+    pub const COLUMNS: [&'static str; 8] = [
+        "pass",
+        "fail",
+        "error",
+        "blocked",
+        "waived",
+        "unsupported",
+        "untested",
+        "total",
+    ];
 
     /// The requirements row of the count table.
-    pub fn requirement_row(&self) -> [Option<usize>; 7] {
+    pub fn requirement_row(&self) -> [Option<usize>; 8] {
         [
             self.requirements_passed,
             self.requirements_failed,
             self.requirements_error,
+            self.requirements_blocked,
             self.requirements_waived,
             self.requirements_unsupported,
             self.requirements_untested,
@@ -93,13 +106,14 @@ impl Summary {
         .map(Some)
     }
 
-    /// The cases row of the count table (`None` under `untested`: a case always has an outcome).
-    pub fn case_row(&self) -> [Option<usize>; 7] {
+    /// The cases row of the count table (`None` under `blocked` and `untested`: a case always has an outcome).
+    pub fn case_row(&self) -> [Option<usize>; 8] {
         let c = &self.cases;
         [
             Some(c.pass),
             Some(c.fail),
             Some(c.error),
+            None,
             Some(c.waived),
             Some(c.unsupported),
             None,
@@ -182,6 +196,9 @@ pub struct RequirementReport {
     pub cases: Vec<String>,
     /// Case counts.
     pub counts: Counts,
+    /// Cases that stopped before this requirement's steps, each with the requirement it stopped at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_by: Vec<String>,
 }
 
 /// What the caller knows about the run besides the plan and results.
@@ -216,6 +233,7 @@ impl RunReport {
             requirements_passed: count(RequirementVerdict::Pass),
             requirements_failed: count(RequirementVerdict::Fail),
             requirements_error: count(RequirementVerdict::Error),
+            requirements_blocked: count(RequirementVerdict::Blocked),
             requirements_unsupported: count(RequirementVerdict::Unsupported),
             requirements_untested: count(RequirementVerdict::Untested),
             requirements_waived: count(RequirementVerdict::Waived),
@@ -235,6 +253,7 @@ impl RunReport {
                 verdict: s.verdict,
                 cases: s.cases.clone(),
                 counts: s.counts,
+                blocked_by: s.blocked_by.clone(),
             })
             .collect();
         let vectors = plan
@@ -318,28 +337,84 @@ impl RunReport {
         }
     }
 
-    /// Requirements that did not pass and are not waived or unsupported: fail, error, untested.
+    /// Requirements that did not pass and are not waived or unsupported: fail, error, blocked, untested.
     pub fn failing_requirements(&self) -> impl Iterator<Item = &RequirementReport> {
         self.requirements.iter().filter(|r| {
             matches!(
                 r.verdict,
-                RequirementVerdict::Fail | RequirementVerdict::Error | RequirementVerdict::Untested
+                RequirementVerdict::Fail
+                    | RequirementVerdict::Error
+                    | RequirementVerdict::Blocked
+                    | RequirementVerdict::Untested
             )
         })
     }
 
-    /// The cases of requirement `id` that failed or errored (waived ones excluded).
+    /// The cases that failed or errored requirement `id` by blame (waived ones excluded): cases that stopped
+    /// at another requirement's step are not among them.
     pub fn failing_cases<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a CaseResult> {
         self.cases.iter().filter(move |c| {
             matches!(
-                c.outcome,
-                crate::outcome::Outcome::Fail | crate::outcome::Outcome::Error
+                crate::scoring::contribution(c, id),
+                crate::scoring::Contribution::Outcome(crate::outcome::Outcome::Fail | crate::outcome::Outcome::Error)
             ) && c.requirements.iter().any(|r| r == id)
                 && !self
                     .waivers
                     .iter()
                     .any(|w| w.entry.requirement.as_deref() == Some(id) && w.waived.iter().any(|x| x.case == c.id))
         })
+    }
+
+    /// Failed and errored cases grouped by root cause: the same observation at the same kind of step (step
+    /// numbers, counts and hex normalised away), so that one bug reads as one bug, whichever requirements its
+    /// cases list. Biggest group first; waived cases are left out.
+    pub fn root_causes(&self) -> Vec<RootCause<'_>> {
+        let mut groups: Vec<RootCause<'_>> = Vec::new();
+        for case in &self.cases {
+            if !matches!(
+                case.outcome,
+                crate::outcome::Outcome::Fail | crate::outcome::Outcome::Error
+            ) {
+                continue;
+            }
+            let key = (
+                case.outcome,
+                shape(case.expected.as_deref().unwrap_or_default()),
+                shape(case.observed.as_deref().unwrap_or_default()),
+            );
+            let at = match groups.iter().position(|g| g.key == key) {
+                Some(at) => at,
+                None => {
+                    groups.push(RootCause {
+                        key,
+                        cases: Vec::new(),
+                        fails: Vec::new(),
+                        blocks: Vec::new(),
+                    });
+                    groups.len() - 1
+                }
+            };
+            let group = &mut groups[at];
+            group.cases.push(case);
+            let charged = case.requirements.iter().filter(|r| {
+                crate::scoring::contribution(case, r) == crate::scoring::Contribution::Outcome(case.outcome)
+            });
+            for r in charged {
+                if !group.fails.contains(r) {
+                    group.fails.push(r.clone());
+                }
+            }
+            for r in &case.blocked {
+                if !group.blocks.contains(r) {
+                    group.blocks.push(r.clone());
+                }
+            }
+        }
+        for g in &mut groups {
+            g.blocks.retain(|r| !g.fails.contains(r));
+        }
+        groups.sort_by_key(|g| std::cmp::Reverse(g.cases.len()));
+        groups
     }
 
     /// The waiver record that covered case `id`, if any.
@@ -351,6 +426,44 @@ impl RunReport {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
+}
+
+/// One root cause: cases that failed the same way.
+#[derive(Debug)]
+pub struct RootCause<'a> {
+    key: (crate::outcome::Outcome, String, String),
+    /// The cases, in report order; the first stands for the group.
+    pub cases: Vec<&'a CaseResult>,
+    /// Requirements these cases fail (their first failing step's).
+    pub fails: Vec<String>,
+    /// Requirements they left untested: "also blocks".
+    pub blocks: Vec<String>,
+}
+
+impl RootCause<'_> {
+    /// The case that stands for the group.
+    pub fn first(&self) -> &CaseResult {
+        self.cases[0]
+    }
+}
+
+/// An observation's shape: numbers and hex replaced by `#`, so that the same failure at another message index
+/// or on other bytes reads the same.
+fn shape(text: &str) -> String {
+    text.split_whitespace()
+        .map(|word| {
+            let core = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+            if !core.is_empty()
+                && core.chars().all(|c| c.is_ascii_hexdigit())
+                && core.chars().any(|c| c.is_ascii_digit())
+            {
+                word.replace(core, "#")
+            } else {
+                word.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn relative(path: &Path, base: &Path) -> String {

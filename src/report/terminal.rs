@@ -1,7 +1,6 @@
 //! The terminal rendering: requirement table, failures with replay commands, verdict.
 
 use super::{RunReport, Summary};
-use crate::outcome::Outcome;
 use std::fmt::Write;
 
 /// A multi-line field with its continuation lines indented under the field, so no line of case text (which
@@ -38,7 +37,11 @@ pub fn render(report: &RunReport) -> String {
         "REQUIREMENT", "LEVEL", "VERDICT", "CASES"
     );
     for r in &report.requirements {
-        let cases = format!("{}/{}", r.counts.pass, r.counts.applicable() + r.counts.unsupported);
+        let cases = format!(
+            "{}/{}",
+            r.counts.pass,
+            r.counts.applicable() + r.counts.unsupported + r.counts.blocked
+        );
         let _ = writeln!(
             out,
             "{:<14} {:<6} {:<12} {:>7}  {}",
@@ -49,27 +52,50 @@ pub fn render(report: &RunReport) -> String {
             truncate(&r.title, 60)
         );
     }
-    let problems: Vec<_> = report
-        .cases
-        .iter()
-        .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error))
-        .collect();
-    if !problems.is_empty() {
-        let _ = writeln!(out, "\nFAILURES AND ERRORS ({})", problems.len());
-        for c in problems {
+    let causes = report.root_causes();
+    if !causes.is_empty() {
+        let cases: usize = causes.iter().map(|g| g.cases.len()).sum();
+        let _ = writeln!(
+            out,
+            "\nFAILURES AND ERRORS ({cases} case(s), {} root cause(s))",
+            causes.len()
+        );
+        for g in &causes {
+            let c = g.first();
             let _ = writeln!(
                 out,
                 "\n{} {}  [{}]",
                 c.outcome.as_str().to_uppercase(),
                 c.id,
-                c.requirements.join(", ")
+                g.fails.join(", ")
             );
             if !c.comment.is_empty() {
                 let _ = writeln!(out, "  why:      {}", c.comment);
             }
             let _ = writeln!(out, "  expected: {}", indented(c.expected.as_deref().unwrap_or("-")));
             let _ = writeln!(out, "  observed: {}", indented(c.observed.as_deref().unwrap_or("-")));
+            if g.cases.len() > 1 {
+                let others: Vec<&str> = g.cases[1..].iter().map(|c| c.id.as_str()).collect();
+                let _ = writeln!(out, "  same in:  {}", truncate(&others.join(", "), 300));
+            }
+            if !g.blocks.is_empty() {
+                let _ = writeln!(out, "  also blocks: {}", g.blocks.join(", "));
+            }
             let _ = writeln!(out, "  replay:   {}", c.replay);
+        }
+    }
+    let blocked: Vec<_> = report
+        .requirements
+        .iter()
+        .filter(|r| !r.blocked_by.is_empty())
+        .collect();
+    if !blocked.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nBLOCKED: steps never reached because an earlier step failed (not tested, never pass)"
+        );
+        for r in blocked {
+            let _ = writeln!(out, "  {:<14} {}", r.id, r.blocked_by.join("; "));
         }
     }
     if !report.waivers.is_empty() {
@@ -91,8 +117,8 @@ pub fn render(report: &RunReport) -> String {
     }
     let s = &report.summary;
     // The count table as prose: "N pass, N fail, ..." over the columns a row has, the total apart.
-    let prose = |row: [Option<usize>; 7]| {
-        let parts: Vec<String> = Summary::COLUMNS[..6]
+    let prose = |row: [Option<usize>; 8]| {
+        let parts: Vec<String> = Summary::COLUMNS[..7]
             .iter()
             .zip(row)
             .filter_map(|(name, n)| n.map(|n| format!("{n} {name}")))

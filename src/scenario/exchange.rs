@@ -23,13 +23,15 @@ use std::collections::HashMap;
 pub enum Stop {
     /// The provider broke the property at the last traced step.
     Fail {
+        /// The requirement(s) the step checks (blame); empty: all of the scenario's.
+        checks: &'static [&'static str],
         /// What the step should have done.
         expected: String,
         /// What it did.
         observed: String,
     },
     /// The step could not be judged (transport error, unsupported operation, harness problem).
-    Halt(Observation),
+    Halt(Box<Observation>),
 }
 
 /// One traced step: what was done, and what came of it (the observable part, compared in differential mode).
@@ -99,6 +101,8 @@ pub struct Exchange<'a> {
     pub events: Vec<Event>,
     /// The wire monitor of what the provider sends, when the run monitors.
     monitor: Option<Monitor<'a>>,
+    /// A first message has decrypted: session setup is over (for blame).
+    established: bool,
 }
 
 /// The provider's name for the peer and the peer's for the provider.
@@ -149,11 +153,21 @@ fn describe<T>(result: &CallResult<T>, ok: impl Fn(&T) -> String) -> String {
 }
 
 fn halt(step: &str, error: &CallError) -> Stop {
-    Stop::Halt(Observation::from_call_error("the step completes", error).at_step(step))
+    Stop::Halt(Box::new(
+        Observation::from_call_error("the step completes", error).at_step(step),
+    ))
 }
 
-fn fail(expected: impl Into<String>, observed: impl Into<String>) -> Stop {
+/// What session setup checks: every step until the first message has decrypted.
+const SETUP: &[&str] = &[crate::family::session::SETUP];
+/// What a tampered copy checks.
+const MAC: &[&str] = &["RO-ENC-011"];
+/// What a replayed copy checks.
+const REPLAY: &[&str] = &["RO-ENC-014"];
+
+fn fail(checks: &'static [&'static str], expected: impl Into<String>, observed: impl Into<String>) -> Stop {
     Stop::Fail {
+        checks,
         expected: expected.into(),
         observed: observed.into(),
     }
@@ -181,7 +195,7 @@ impl<'a> Exchange<'a> {
         });
         let p = match p {
             Ok(c) => c,
-            Err(e @ CallError::Rejected { .. }) => return Err(fail("client created", e.to_string())),
+            Err(e @ CallError::Rejected { .. }) => return Err(fail(SETUP, "client created", e.to_string())),
             Err(e) => return Err(halt("create_client", &e)),
         };
         let q = peer
@@ -201,6 +215,7 @@ impl<'a> Exchange<'a> {
             decrypted_by_provider: Vec::new(),
             events,
             monitor: keys.map(Monitor::new),
+            established: false,
         })
     }
 
@@ -209,6 +224,11 @@ impl<'a> Exchange<'a> {
             Party::Peer => &self.peer,
             Party::Provider => &self.provider,
         }
+    }
+
+    /// What a failing step checks by default: session setup until a first message decrypted, then all.
+    fn stage(&self) -> &'static [&'static str] {
+        if self.established { &[] } else { SETUP }
     }
 
     fn fresh_key(&mut self) -> u32 {
@@ -255,7 +275,9 @@ impl<'a> Exchange<'a> {
                 Ok(b)
             }
             (Ok(b), _) => Ok(b),
-            (Err(e @ CallError::Rejected { .. }), Party::Provider) => Err(fail("bundle published", e.to_string())),
+            (Err(e @ CallError::Rejected { .. }), Party::Provider) => {
+                Err(fail(self.stage(), "bundle published", e.to_string()))
+            }
             (Err(e), _) => Err(halt("prekey_bundle", &e)),
         }
     }
@@ -290,7 +312,9 @@ impl<'a> Exchange<'a> {
         );
         match (result, who) {
             (Ok(()), _) => Ok(()),
-            (Err(e @ CallError::Rejected { .. }), Party::Provider) => Err(fail("bundle accepted", e.to_string())),
+            (Err(e @ CallError::Rejected { .. }), Party::Provider) => {
+                Err(fail(self.stage(), "bundle accepted", e.to_string()))
+            }
             (Err(e), _) => Err(halt("process_bundle", &e)),
         }
     }
@@ -312,7 +336,7 @@ impl<'a> Exchange<'a> {
         let ciphertext = match (result, from) {
             (Ok(c), _) => c,
             (Err(e @ CallError::Rejected { .. }), Party::Provider) => {
-                return Err(fail("encrypt succeeds", e.to_string()));
+                return Err(fail(self.stage(), "encrypt succeeds", e.to_string()));
             }
             (Err(e), _) => return Err(halt("encrypt", &e)),
         };
@@ -331,6 +355,7 @@ impl<'a> Exchange<'a> {
         if from == Party::Provider && ciphertext.kind != want {
             let name = |k| if k == CiphertextKind::Pkmsg { "pkmsg" } else { "msg" };
             return Err(fail(
+                SETUP,
                 format!(
                     "{} (RO-ENC-004: pkmsg until the first message is received, msg after)",
                     name(want)
@@ -363,7 +388,9 @@ impl<'a> Exchange<'a> {
                         describe::<()>(&Err(e.clone()), |_| String::new()),
                     );
                     return Err(match (e, from) {
-                        (e @ CallError::Rejected { .. }, Party::Provider) => fail("encrypt succeeds", e.to_string()),
+                        (e @ CallError::Rejected { .. }, Party::Provider) => {
+                            fail(self.stage(), "encrypt succeeds", e.to_string())
+                        }
                         (e, _) => halt("encrypt", &e),
                     });
                 }
@@ -440,7 +467,10 @@ impl<'a> Exchange<'a> {
     /// Stop at the wire monitor's first new finding.
     fn monitored(&mut self) -> Result<(), Stop> {
         match self.monitor.as_mut().and_then(Monitor::take_finding) {
-            Some(o) => Err(fail(o.expected, o.observed)),
+            Some(f) => {
+                let o = f.observation();
+                Err(fail(f.rule.checks(), o.expected, o.observed))
+            }
             None => Ok(()),
         }
     }
@@ -480,15 +510,16 @@ impl<'a> Exchange<'a> {
         let expected = format!("{m} decrypts to {}", hex::encode(&flight.plaintext));
         match result {
             Ok(p) if p == flight.plaintext => self.decrypted(to, flight.clone()),
-            Ok(_) => return Err(fail(expected, shown)),
+            Ok(_) => return Err(fail(self.stage(), expected, shown)),
             Err(CallError::Rejected { .. }) if must == Must::DecryptOrReject => {}
             Err(e @ CallError::Rejected { .. }) if to == Party::Peer => {
                 return Err(fail(
+                    self.stage(),
                     expected,
                     format!("the reference peer rejects the provider's {m}: {e}"),
                 ));
             }
-            Err(e @ CallError::Rejected { .. }) => return Err(fail(expected, e.to_string())),
+            Err(e @ CallError::Rejected { .. }) => return Err(fail(self.stage(), expected, e.to_string())),
             Err(e) => return Err(halt(&m, &e)),
         }
         if let (Party::Provider, Fault::Duplicate { back }) = (to, flight.fault) {
@@ -501,6 +532,7 @@ impl<'a> Exchange<'a> {
 
     fn decrypted(&mut self, to: Party, flight: Flight) {
         let fresh = self.fresh_key();
+        self.established = true;
         let model = &mut self.models[idx(to)];
         model.has_received = true;
         if flight.key > model.newest_remote {
@@ -529,7 +561,7 @@ impl<'a> Exchange<'a> {
         );
         match result {
             Err(CallError::Rejected { .. }) => Ok(()),
-            Ok(_) => Err(fail("the tampered copy is rejected (RO-ENC-011)", shown)),
+            Ok(_) => Err(fail(MAC, "the tampered copy is rejected (RO-ENC-011)", shown)),
             Err(e) => Err(halt("decrypt", &e)),
         }
     }
@@ -545,11 +577,11 @@ impl<'a> Exchange<'a> {
         self.trace(format!("m{} {what}", flight.label), shown.clone());
         match result {
             Err(CallError::Rejected { class, .. }) if knows && class != ErrorClass::Duplicate => {
-                Err(fail("rejected: duplicate (RO-ENC-014)", shown))
+                Err(fail(REPLAY, "rejected: duplicate (RO-ENC-014)", shown))
             }
             Err(CallError::Rejected { .. }) => Ok(()),
-            Ok(_) if knows => Err(fail("rejected: duplicate (RO-ENC-014)", shown)),
-            Ok(_) => Err(fail("rejected (RO-ENC-014)", shown)),
+            Ok(_) if knows => Err(fail(REPLAY, "rejected: duplicate (RO-ENC-014)", shown)),
+            Ok(_) => Err(fail(REPLAY, "rejected (RO-ENC-014)", shown)),
             Err(e) => Err(halt("decrypt", &e)),
         }
     }

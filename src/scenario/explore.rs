@@ -12,7 +12,7 @@ use super::exchange::{Event, Exchange, Stop};
 use super::{special, strategy};
 use crate::family::CaseContext;
 use crate::monitor::KeyLog;
-use crate::outcome::{Observation, Outcome};
+use crate::outcome::{Observation, Outcome, Steps};
 use crate::provider::Provider;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngSeed, TestRunner};
@@ -85,21 +85,28 @@ async fn flow(ex: &mut Exchange<'_>, f: &strategy::Flow) -> Result<(), Stop> {
 
 /// How one schedule was judged.
 enum Judged {
-    Pass,
+    /// It held; differential mode may have noted rejections whose class differs from the reference's.
+    Pass(Vec<String>),
     Fail {
+        checks: &'static [&'static str],
         events: Vec<Event>,
         expected: String,
         observed: String,
     },
-    Halt(Observation),
+    Halt(Box<Observation>),
 }
 
 async fn judge(schedule: &Schedule, check: &Check, ctx: &CaseContext<'_>) -> Judged {
     let mut t = trial(schedule, ctx.provider, ctx.peer, ctx.seed, ctx.monitor).await;
     match t.stop.take() {
         Some(Stop::Halt(o)) => return Judged::Halt(o),
-        Some(Stop::Fail { expected, observed }) => {
+        Some(Stop::Fail {
+            checks,
+            expected,
+            observed,
+        }) => {
             return Judged::Fail {
+                checks,
                 events: t.events,
                 expected,
                 observed,
@@ -108,23 +115,46 @@ async fn judge(schedule: &Schedule, check: &Check, ctx: &CaseContext<'_>) -> Jud
         None => {}
     }
     if !check.differential {
-        return Judged::Pass;
+        return Judged::Pass(Vec::new());
     }
-    // The reference plays the provider's part too, with the same schedule and seeds.
+    // The reference plays the provider's part too, with the same schedule and seeds. Behaviour is compared
+    // (accepted or rejected, and the plaintext); a rejection class that differs is only a note.
     let r = trial(schedule, ctx.peer, ctx.peer, ctx.seed, ctx.monitor).await;
     if let Some(Stop::Halt(o)) = r.stop {
         return Judged::Halt(o);
     }
     let n = t.events.len().max(r.events.len());
     let result = |events: &[Event], i: usize| events.get(i).map(|e| e.result.clone());
-    let Some(i) = (0..n).find(|&i| result(&t.events, i) != result(&r.events, i)) else {
-        return Judged::Pass;
+    let behaviour = |r: Option<String>| {
+        r.map(|r| {
+            if r.starts_with("rejected: ") {
+                "rejected".into()
+            } else {
+                r
+            }
+        })
+    };
+    let Some(i) = (0..n).find(|&i| behaviour(result(&t.events, i)) != behaviour(result(&r.events, i))) else {
+        let notes = (0..n)
+            .filter_map(|i| match (result(&t.events, i), result(&r.events, i)) {
+                (Some(mine), Some(theirs)) if mine != theirs => Some(format!(
+                    "step {}: {}: rejected as {}; the reference rejects as {}",
+                    i + 1,
+                    t.events[i].action,
+                    mine.trim_start_matches("rejected: "),
+                    theirs.trim_start_matches("rejected: ")
+                )),
+                _ => None,
+            })
+            .collect();
+        return Judged::Pass(notes);
     };
     let what = |r: Option<String>| r.unwrap_or_else(|| "(no such step)".to_string());
     let (mine, theirs) = (what(result(&t.events, i)), what(result(&r.events, i)));
     let mut events = t.events;
     events.truncate(i + 1);
     Judged::Fail {
+        checks: &[],
         events,
         expected: format!("as the reference: {theirs}"),
         observed: format!("{mine} (differential mode: first difference from the reference)"),
@@ -160,21 +190,29 @@ where
     };
     let mut runner = TestRunner::new(config);
     let statement = statement(check);
+    let mut steps = Steps::new(&check.scenario.requirements);
+    let mut notes: Vec<String> = Vec::new();
     for case in 1..=check.cases {
         let mut tree = match strategy.new_tree(&mut runner) {
             Ok(t) => t,
             Err(reason) => return harness_error(&format!("cannot draw a schedule: {reason}")),
         };
-        let (events, expected, observed) = match judge(&wrap(tree.current()), check, ctx).await {
-            Judged::Pass => continue,
-            Judged::Halt(o) => return o,
+        let (checks, events, expected, observed) = match judge(&wrap(tree.current()), check, ctx).await {
+            Judged::Pass(n) => {
+                if notes.is_empty() {
+                    notes = n.into_iter().map(|n| format!("schedule {case}, {n}")).collect();
+                }
+                continue;
+            }
+            Judged::Halt(o) => return *o,
             Judged::Fail {
+                checks,
                 events,
                 expected,
                 observed,
-            } => (events, expected, observed),
+            } => (checks, events, expected, observed),
         };
-        let mut last = (events, expected, observed);
+        let mut last = (checks, events, expected, observed);
         let mut shrinks = 0;
         let mut iterations = 0;
         if tree.simplify() {
@@ -182,17 +220,18 @@ where
                 iterations += 1;
                 match judge(&wrap(tree.current()), check, ctx).await {
                     Judged::Fail {
+                        checks,
                         events,
                         expected,
                         observed,
                     } => {
-                        last = (events, expected, observed);
+                        last = (checks, events, expected, observed);
                         shrinks += 1;
                         if !tree.simplify() {
                             break;
                         }
                     }
-                    Judged::Pass | Judged::Halt(_) => {
+                    Judged::Pass(_) | Judged::Halt(_) => {
                         if !tree.complicate() {
                             break;
                         }
@@ -200,17 +239,20 @@ where
                 }
             }
         }
-        let (events, expected, observed) = last;
-        return Observation {
-            outcome: Outcome::Fail,
-            expected: format!("{statement}; at step {}: {expected}", events.len()),
-            observed: render(&events, &observed, case, check.cases, shrinks),
-        };
+        let (checks, events, expected, observed) = last;
+        let o = Observation::fail(
+            format!("{statement}; at step {}: {expected}", events.len()),
+            render(&events, &observed, case, check.cases, shrinks),
+        );
+        return steps.step("", checks, o).unwrap_or_default();
     }
-    Observation::pass(
-        statement,
-        format!("{} schedules held (proptest seed {})", check.cases, ctx.seed),
-    )
+    Observation {
+        class_mismatch: notes,
+        ..steps.pass(
+            statement,
+            format!("{} schedules held (proptest seed {})", check.cases, ctx.seed),
+        )
+    }
 }
 
 fn statement(check: &Check) -> String {
@@ -242,9 +284,5 @@ fn render(events: &[Event], observed: &str, case: u32, cases: u32, shrinks: u32)
 }
 
 fn harness_error(message: &str) -> Observation {
-    Observation {
-        outcome: Outcome::Error,
-        expected: "a schedule is drawn".into(),
-        observed: message.into(),
-    }
+    Observation::with(Outcome::Error, "a schedule is drawn", message)
 }

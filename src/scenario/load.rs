@@ -3,6 +3,7 @@
 use super::definition;
 use super::explore::Check;
 use crate::family::{self, Family};
+use crate::outcome::FIDELITY;
 use crate::requirements::Profile;
 use crate::vector::{Case, Expected, LoadedFile, TestMeta};
 use crate::yaml::InputError;
@@ -25,10 +26,16 @@ pub fn load_profile_scenarios(profile: &Profile, mode: ScenarioMode) -> Result<V
     for name in &profile.file.scenarios {
         let path = dir.join(name);
         let (file, bytes) = definition::load(&path, profile)?;
+        let mut requirements = with_monitor(&file.requirements);
+        // Differential mode also compares rejection classes with the reference's: a difference counts toward the
+        // error-class fidelity SHOULD only, when the profile has it.
+        if mode.differential && profile.catalog.contains_key(FIDELITY) && !requirements.iter().any(|r| r == FIDELITY) {
+            requirements.push(FIDELITY.to_string());
+        }
         let meta = TestMeta {
             id: file.id.clone(),
             comment: file.comment.clone(),
-            requirements: with_monitor(&file.requirements),
+            requirements,
             flags: Vec::new(),
             expected: Expected::Valid,
         };

@@ -4,7 +4,7 @@
 use super::exchange::{Exchange, PEER, PROVIDER, Stop, name, other};
 use super::strategy::{Fault, IdentityChange, Message, PrekeyReuse};
 use crate::family::roundtrip::Party;
-use crate::outcome::Observation;
+use crate::outcome::{Observation, Outcome};
 use crate::provider::{CallError, CallResult, CreateClient, ErrorClass};
 
 fn first(from: Party) -> Message {
@@ -26,17 +26,20 @@ fn shown<T>(result: &CallResult<T>) -> String {
 }
 
 fn harness(step: &str, e: &CallError) -> Stop {
-    Stop::Halt(Observation::from_call_error("the harness peer's step completes", e).at_step(step))
+    Stop::Halt(Box::new(
+        Observation::from_call_error("the harness peer's step completes", e).at_step(step),
+    ))
 }
 
 /// Judge a provider call that must be rejected with `class`.
 fn must_reject<T>(result: &CallResult<T>, class: ErrorClass, why: &str) -> Result<(), Stop> {
     match result {
         Err(CallError::Rejected { class: c, .. }) if *c == class => Ok(()),
-        Err(e @ (CallError::Transport { .. } | CallError::Unsupported { .. })) => Err(Stop::Halt(
-            Observation::from_call_error(format!("rejected: {class}"), e),
-        )),
+        Err(e @ (CallError::Transport { .. } | CallError::Unsupported { .. } | CallError::Violation { .. })) => Err(
+            Stop::Halt(Box::new(Observation::from_call_error(format!("rejected: {class}"), e))),
+        ),
         _ => Err(Stop::Fail {
+            checks: &[],
             expected: format!("rejected: {class} ({why})"),
             observed: shown(result),
         }),
@@ -48,13 +51,12 @@ fn must_reject<T>(result: &CallResult<T>, class: ErrorClass, why: &str) -> Resul
 pub async fn prekey_reuse(ex: &mut Exchange<'_>, s: &PrekeyReuse, seed: u64) -> Result<(), Stop> {
     let stale = ex.fetch_bundle(Party::Provider).await?;
     let Some(prekey) = stale.prekey_id else {
-        let e = CallError::Unsupported {
-            operation: "one-time prekeys (the provider's bundle offers none)".into(),
-        };
-        return Err(Stop::Halt(Observation::from_call_error(
+        // Not judgeable, and never `unsupported`: that only comes from an operation left out of `operations`.
+        return Err(Stop::Halt(Box::new(Observation::with(
+            Outcome::Error,
             "a bundle with a one-time prekey",
-            &e,
-        )));
+            "the provider's bundle offers none: one-time prekey reuse cannot be judged",
+        ))));
     };
     ex.start_from(Party::Peer, &stale).await?;
     // The peer's first message consumes the prekey, whatever `before` holds.
@@ -139,6 +141,7 @@ pub async fn identity_change(ex: &mut Exchange<'_>, s: &IdentityChange, seed: u6
                 Ok(b) => b,
                 Err(e @ CallError::Rejected { .. }) => {
                     return Err(Stop::Fail {
+                        checks: &[],
                         expected: "bundle published".into(),
                         observed: e.to_string(),
                     });
