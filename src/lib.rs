@@ -30,6 +30,8 @@ pub mod scope;
 pub mod scoring;
 pub mod selftest;
 pub mod signature;
+pub mod transport;
+pub mod transport_wire;
 pub mod vector;
 pub mod vector_format;
 pub mod verify;

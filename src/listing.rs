@@ -38,6 +38,24 @@ pub fn render(plan: &Plan, suites_dir: &Path) -> String {
             req.title
         );
     }
+    let untestable: Vec<_> = plan
+        .profile
+        .catalog
+        .values()
+        .filter_map(|r| r.not_testable.as_ref().map(|why| (r, why)))
+        .collect();
+    if !untestable.is_empty() {
+        let _ = writeln!(out, "\nnot testable from here (in no profile, never scored as passed):");
+        for (req, why) in untestable {
+            let _ = writeln!(
+                out,
+                "  {:<16} {:<6} {}\n    why: {why}",
+                req.id,
+                req.level.as_str(),
+                req.title
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "\nvectors ({} cases in {} files):",

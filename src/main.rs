@@ -81,7 +81,7 @@ enum VectorsCommand {
     },
     /// Recompute every case's expected outcome without the reference library; exit 1 on any disagreement.
     Verify {
-        /// Another vector folder: every *.yaml in it (default: the profile's vectors).
+        /// Another vector folder: every *.yaml in it (default: every profile's files and the transport known answers).
         #[arg(long, value_name = "DIR")]
         vectors: Option<PathBuf>,
         /// Only this profile's vectors (default: every profile's; with --vectors, the Phase-1 profile's catalog).

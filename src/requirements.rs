@@ -74,6 +74,10 @@ pub struct Requirement {
     pub source: String,
     /// Evidence grade.
     pub evidence: Evidence,
+    /// Why no case can test it from the suite's place; such a requirement is never in a profile, so it is
+    /// never scored, and never passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_testable: Option<String>,
 }
 
 /// The requirements catalog file.
@@ -163,6 +167,13 @@ impl Profile {
                         .at_key(format!("requirements[{i}]")),
                 );
             }
+            if let Some(why) = catalog.get(id).and_then(|r| r.not_testable.as_ref()) {
+                return Err(InputError::file(
+                    &profile_path,
+                    format!("requirement `{id}` is not testable and cannot be in a profile: {why}"),
+                )
+                .at_key(format!("requirements[{i}]")));
+            }
             if !seen.insert(id) {
                 return Err(
                     InputError::file(&profile_path, format!("requirement `{id}` listed twice"))
@@ -196,5 +207,26 @@ impl Profile {
     /// The profile's requirements, in profile order.
     pub fn requirements(&self) -> impl Iterator<Item = &Requirement> {
         self.file.requirements.iter().filter_map(|id| self.catalog.get(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Profile;
+
+    /// A requirement the catalog marks not testable can never be put into a profile, so it is never passed.
+    #[test]
+    fn a_profile_cannot_list_a_requirement_that_is_not_testable() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let shipped = crate::plan::data_dir("suites").join(crate::plan::DEFAULT_PROFILE);
+        let profile_dir = dir.path().join(crate::plan::DEFAULT_PROFILE);
+        std::fs::create_dir_all(&profile_dir).expect("profile dir");
+        std::fs::copy(shipped.join("requirements.yaml"), profile_dir.join("requirements.yaml")).expect("catalog");
+        let profile = std::fs::read_to_string(shipped.join("profile.yaml")).expect("profile");
+        let with_proxy = profile.replacen("requirements:\n", "requirements:\n  - RO-TRANSPORT-012\n", 1);
+        std::fs::write(profile_dir.join("profile.yaml"), with_proxy).expect("write profile");
+        let err = Profile::load(dir.path(), crate::plan::DEFAULT_PROFILE).expect_err("refused");
+        assert!(err.to_string().contains("RO-TRANSPORT-012` is not testable"), "{err}");
+        assert!(Profile::load(&crate::plan::data_dir("suites"), crate::plan::DEFAULT_PROFILE).is_ok());
     }
 }

@@ -169,11 +169,13 @@ pub enum Family {
     PushToken,
     /// Group messaging with Sender Keys (the groups profile).
     SenderKeys,
+    /// Known answers for the suite's own side of the Noise channel to chatd (no provider involved).
+    NoiseKnownAnswer,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 13] = [
+    pub const ALL: [Family; 14] = [
         Self::XeddsaVerify,
         Self::PrekeyBundle,
         Self::Session,
@@ -187,6 +189,7 @@ impl Family {
         Self::EnlistmentDecode,
         Self::PushToken,
         Self::SenderKeys,
+        Self::NoiseKnownAnswer,
     ];
 
     /// The family's name in files.
@@ -205,6 +208,7 @@ impl Family {
             Self::EnlistmentDecode => "enlistment_decode",
             Self::PushToken => "push_token",
             Self::SenderKeys => "sender_keys",
+            Self::NoiseKnownAnswer => "noise_known_answer",
         }
     }
 }

@@ -209,4 +209,6 @@ fn list_prints_profiles_requirements_and_ids() {
     assert!(text.contains("whatsapp-ro-2024 (selected)"), "{text}");
     assert!(text.contains("RO-SIG-001"), "{text}");
     assert!(text.contains("xeddsa.ro-example.over-serialized-key"), "{text}");
+    assert!(text.contains("not testable from here"), "{text}");
+    assert!(text.contains("RO-TRANSPORT-012"), "{text}");
 }

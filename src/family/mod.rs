@@ -5,6 +5,7 @@ pub mod enlistment;
 pub mod enlistment_decode;
 pub mod key_schedule;
 pub mod media;
+pub mod noise_known_answer;
 pub mod push;
 pub mod roundtrip;
 pub mod security_code;
@@ -38,6 +39,7 @@ impl Family {
             Self::EnlistmentDecode => schemars::schema_for!(VectorFile<enlistment_decode::Group>),
             Self::PushToken => schemars::schema_for!(VectorFile<push::Group>),
             Self::SenderKeys => schemars::schema_for!(VectorFile<sender_keys::Group>),
+            Self::NoiseKnownAnswer => schemars::schema_for!(VectorFile<noise_known_answer::Group>),
         }
     }
 }
@@ -69,6 +71,8 @@ pub enum Check {
     Push(push::Check),
     /// See [`sender_keys`].
     SenderKeys(sender_keys::Check),
+    /// See [`noise_known_answer`].
+    NoiseKnownAnswer(noise_known_answer::Check),
 }
 
 /// One rejection a case expects: at which step, the classes the vector lists, and why the class is the
@@ -144,7 +148,12 @@ impl Check {
                     class_required: None,
                 })
                 .collect(),
-            Self::Scenario(_) | Self::Enlistment(_) | Self::EnlistmentDecode(_) | Self::Push(_) => Vec::new(),
+            // Noise known answers are judged by the suite's own transport code: no provider, no class.
+            Self::Scenario(_)
+            | Self::Enlistment(_)
+            | Self::EnlistmentDecode(_)
+            | Self::Push(_)
+            | Self::NoiseKnownAnswer(_) => Vec::new(),
         }
     }
 }
@@ -219,6 +228,11 @@ pub fn parse(family: Family, path: &Path, text: &str) -> Result<Parsed, InputErr
             sender_keys::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
             flatten(file, sender_keys::checks)
         }
+        Family::NoiseKnownAnswer => {
+            let file = yaml::parse::<VectorFile<noise_known_answer::Group>>(path, text)?;
+            noise_known_answer::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
+            flatten(file, noise_known_answer::checks)
+        }
     }
 }
 
@@ -267,5 +281,6 @@ pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
         Check::EnlistmentDecode(c) => enlistment_decode::run(meta, c, ctx).await,
         Check::Push(c) => push::run(meta, c, ctx).await,
         Check::SenderKeys(c) => sender_keys::run(meta, c, ctx).await,
+        Check::NoiseKnownAnswer(c) => noise_known_answer::run(meta, c, ctx).await,
     }
 }

@@ -21,6 +21,7 @@ mod push;
 mod roundtrip;
 mod security_code;
 mod session;
+mod transport;
 mod wire;
 mod xeddsa;
 
@@ -47,6 +48,7 @@ pub async fn all() -> Result<Vec<Generated>, String> {
     files.push(push::generate()?);
     files.push(crate::family::sender_keys::generate::generate()?);
     files.push(crate::family::sender_keys::generate::generate_live()?);
+    files.push(transport::generate()?);
     Ok(files)
 }
 

@@ -11,6 +11,7 @@
 pub mod crypto;
 pub mod media;
 pub mod media_file;
+pub mod noise;
 pub mod receiver;
 pub mod security_code;
 pub mod sender;
@@ -57,10 +58,13 @@ pub struct FileResult {
 /// Verify every case of every file the plan loads.
 pub fn verify(options: &PlanOptions) -> Result<Vec<FileResult>, PlanError> {
     let plan = Plan::build(options)?;
-    Ok(plan
-        .files
-        .iter()
-        .map(|file| {
+    Ok(plan.files.iter().map(verify_file).collect())
+}
+
+/// Verify one loaded file.
+fn verify_file(file: &crate::vector::LoadedFile) -> FileResult {
+    {
+        {
             let mut result = FileResult {
                 path: file.path.clone(),
                 family: file.cases.first().map(|c| c.family),
@@ -77,9 +81,13 @@ pub fn verify(options: &PlanOptions) -> Result<Vec<FileResult>, PlanError> {
                 _ => file.cases.iter().for_each(|case| verify_case(case, &mut result)),
             }
             result
-        })
-        .collect())
+        }
+    }
 }
+
+/// Vector files no profile lists (known answers for the suite's own code, such as
+/// `transport-known-answers.yaml`): each is verified under the first profile whose catalog names its requirements.
+const HARNESS_FILES: [&str; 1] = ["transport-known-answers.yaml"];
 
 /// Verify the files of every profile under the suites folder (each file once): what `conformance vectors verify`
 /// does without `--profile`.
@@ -97,6 +105,24 @@ pub fn verify_every_profile(options: &PlanOptions) -> Result<Vec<FileResult>, Pl
         for result in verify(&options)? {
             if !results.iter().any(|r| r.path == result.path) {
                 results.push(result);
+            }
+        }
+    }
+    let dir = options
+        .vectors_dir
+        .clone()
+        .unwrap_or_else(|| crate::plan::data_dir("vectors"));
+    for name in HARNESS_FILES {
+        let path = dir.join(name);
+        let loaded = crate::requirements::Profile::available(&suites).iter().find_map(|p| {
+            let profile = crate::requirements::Profile::load(&suites, p).ok()?;
+            crate::vector::load_file(&path, &profile).ok()
+        });
+        match loaded {
+            Some(file) => results.push(verify_file(&file)),
+            None => {
+                let profile = crate::requirements::Profile::load(&suites, crate::plan::DEFAULT_PROFILE)?;
+                crate::vector::load_file(&path, &profile)?;
             }
         }
     }
@@ -186,6 +212,14 @@ fn verify_case(case: &Case, out: &mut FileResult) {
                  oracle (test generate::push::tests)",
             );
         }
+        Check::NoiseKnownAnswer(ka) => findings.push(match noise::check(case.meta.expected, ka) {
+            Ok(()) => Finding::Agree,
+            Err((vector, independent)) => Finding::Disagree {
+                at: "known answer".into(),
+                vector,
+                independent,
+            },
+        }),
         Check::EnlistmentDecode(_) => {
             return not_verifiable(out, "known answers for the harness's own decoder, pinned by unit tests");
         }
