@@ -163,6 +163,7 @@ async fn profile_seconds(provider: Arc<dyn Provider>, concurrency: usize, target
         concurrency,
         target_args,
         transcript: false,
+        monitor: true,
         ..RunRequest::embedded(1)
     };
     let started = Instant::now();

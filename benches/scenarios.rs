@@ -1,6 +1,7 @@
 //! Scenario throughput: messages per second through the `scenario.exactly-once` and `scenario.duplicates`
 //! exchanges (encrypt by one side, decrypt by the other, judged), with the provider in-process and then served
-//! over loopback HTTP (the harness peer stays in-process, as in a real run). `cargo bench --bench scenarios`.
+//! over loopback HTTP (the harness peer stays in-process, as in a real run), each with the wire monitor on and
+//! off in the same run. `cargo bench --bench scenarios`.
 
 use interop_conformance::execute::{self, RunRequest};
 use interop_conformance::http::client::{HttpOptions, HttpProvider};
@@ -21,11 +22,15 @@ fn main() {
     let http: Arc<dyn Provider> = Arc::new(HttpProvider::new(&HttpOptions::new(served.url())).expect("HTTP client"));
     let targets: [(&str, Arc<dyn Provider>); 2] =
         [("in-process", Arc::new(ReferenceProvider::new())), ("over HTTP", http)];
-    for ((label, thorough), (where_, provider)) in [("default", false), ("thorough", true)]
+    // The same cases with the wire monitor on (as every run) and off, to show what it costs.
+    let mut rates: Vec<(String, bool, f64)> = Vec::new();
+    for (((label, thorough), (where_, provider)), monitor) in [("default", false), ("thorough", true)]
         .into_iter()
         .flat_map(|mode| targets.iter().map(move |t| (mode, t)))
+        .flat_map(|run| [true, false].map(move |m| (run, m)))
     {
         let mut request = RunRequest::embedded(1);
+        request.monitor = monitor;
         request.plan.vectors = vec!["scenario.exactly-once".into(), "scenario.duplicates".into()];
         request.plan.scenarios.thorough = thorough;
         if *where_ == "over HTTP" {
@@ -55,10 +60,20 @@ fn main() {
                 messages += f64::from(check.cases) * f64::from(m.min + m.max) / 2.0;
             }
         }
+        let with = if monitor { "with monitor" } else { "without monitor" };
         println!(
-            "scenarios ({label}, {where_}): {} cases, ~{messages:.0} messages in {seconds:.3}s = ~{:.0} messages/s",
+            "scenarios ({label}, {where_}, {with}): {} cases, ~{messages:.0} messages in {seconds:.3}s = ~{:.0} messages/s",
             output.report.cases.len(),
             messages / seconds
         );
+        rates.push((format!("{label}, {where_}"), monitor, messages / seconds));
+    }
+    for pair in rates.chunks(2) {
+        if let [(run, true, on), (_, false, off)] = pair {
+            println!(
+                "wire monitor cost ({run}): {on:.0} vs {off:.0} messages/s, {:.2}x the unmonitored rate",
+                on / off
+            );
+        }
     }
 }

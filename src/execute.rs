@@ -77,6 +77,8 @@ pub struct RunRequest {
     pub target_args: String,
     /// Record every case's adapter exchanges: transcript.jsonl, and failing cases' transcripts in report.html.
     pub transcript: bool,
+    /// Run the wire monitor on live exchanges (always, except to measure what it costs).
+    pub monitor: bool,
     /// Show live progress on stderr ([`crate::progress::wanted`]).
     pub progress: bool,
 }
@@ -96,6 +98,7 @@ impl RunRequest {
             deadline: None,
             target_args: String::new(),
             transcript: false,
+            monitor: true,
             progress: false,
         }
     }
@@ -200,7 +203,8 @@ pub async fn run_with_waivers(
     }
     // From here on, `unsupported` only comes from an operation the provider did not advertise.
     let provider: Arc<dyn Provider> = Arc::new(Contract::new(provider, capabilities.operations.clone()));
-    let peer: Arc<dyn Provider> = Arc::new(ReferenceProvider::new());
+    let key_log = Arc::new(crate::monitor::KeyLog::default());
+    let peer: Arc<dyn Provider> = Arc::new(ReferenceProvider::harness_peer(key_log.clone()));
     let base = replay_command(request, seed);
     let mut command = base.clone();
     for id in &request.plan.only {
@@ -219,6 +223,7 @@ pub async fn run_with_waivers(
         deadline: request.deadline,
         replay_base: base,
         transcripts: request.transcript,
+        monitor: request.monitor.then_some(key_log),
         progress: request.progress,
     };
     let started_at = now();

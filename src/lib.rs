@@ -16,6 +16,7 @@ pub mod generate;
 pub mod http;
 pub mod listing;
 pub mod matrix;
+pub mod monitor;
 pub mod outcome;
 pub mod plan;
 pub mod progress;

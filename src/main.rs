@@ -379,6 +379,7 @@ fn run(args: RunArgs) -> i32 {
             .collect::<Vec<_>>()
             .join(" "),
         transcript: args.transcript,
+        monitor: true,
         progress: interop_conformance::progress::wanted(args.quiet),
     };
     let waivers = match &args.waivers {

@@ -30,6 +30,8 @@ pub struct RunOptions {
     pub replay_base: String,
     /// Record each case's adapter exchanges ([`crate::transcript`]).
     pub transcripts: bool,
+    /// The harness peer's key log for the wire monitor; `None` runs live exchanges unmonitored.
+    pub monitor: Option<Arc<crate::monitor::KeyLog>>,
     /// Show live progress on stderr.
     pub progress: bool,
 }
@@ -43,6 +45,7 @@ impl Default for RunOptions {
             deadline: None,
             replay_base: "conformance run".into(),
             transcripts: false,
+            monitor: None,
             progress: false,
         }
     }
@@ -127,6 +130,7 @@ pub async fn run(
             push_jwks.clone(),
             sanitizer.clone(),
         );
+        let monitor = options.monitor.clone();
         let (seed, timeout, deadline) = (
             case_seed(options.seed, &case.meta.id),
             options.case_timeout,
@@ -146,6 +150,7 @@ pub async fn run(
                 peer: peer.as_ref(),
                 seed,
                 push_jwks: push_jwks.as_ref(),
+                monitor: monitor.as_deref(),
             };
             let t0 = Instant::now();
             let recorder = record.then(Recorder::default);

@@ -276,6 +276,7 @@ fn request(options: &SelftestOptions, target_args: String) -> RunRequest {
         deadline: None,
         target_args,
         transcript: false,
+        monitor: true,
         progress: false,
     }
 }

@@ -165,7 +165,15 @@ fn every_profile_requirement_has_positive_and_negative_cases() {
     // symmetry/key-binding claims.
     // RO-ID-005A: "accepts a correct push token"; each way of being wrong is its own requirement (005B..005H).
     // RO-MEDIA-003: the provider's own uploads are judged; there is nothing to refuse.
-    let accept_only = ["RO-ENC-001", "RO-ID-009", "RO-ID-005A", "RO-MEDIA-003"];
+    // RO-ID-010, RO-ID-010A: judged by the wire monitor on what the provider sends; there is nothing to refuse.
+    let accept_only = [
+        "RO-ENC-001",
+        "RO-ID-009",
+        "RO-ID-005A",
+        "RO-MEDIA-003",
+        "RO-ID-010",
+        "RO-ID-010A",
+    ];
     for req in plan.profile.requirements() {
         let count = |e: Expected| {
             plan.cases

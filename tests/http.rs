@@ -27,6 +27,7 @@ fn http(url: &str, configure: impl FnOnce(&mut HttpOptions)) -> Arc<HttpProvider
 fn over_http(url: &str) -> RunRequest {
     RunRequest {
         target_args: format!("--target {url}"),
+        monitor: true,
         concurrency: 4,
         ..RunRequest::embedded(SEED)
     }

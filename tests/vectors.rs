@@ -2,6 +2,7 @@
 //! and `cargo nextest run` runs each case in its own process.
 
 use interop_conformance::family::{self, CaseContext};
+use interop_conformance::monitor::KeyLog;
 use interop_conformance::outcome::Outcome;
 use interop_conformance::plan::{self, DEFAULT_PROFILE, Plan, PlanOptions};
 use interop_conformance::reference::ReferenceProvider;
@@ -9,6 +10,7 @@ use interop_conformance::requirements::Profile;
 use interop_conformance::runner::case_seed;
 use interop_conformance::vector::Case;
 use libtest_mimic::{Arguments, Failed, Trial};
+use std::sync::Arc;
 
 /// The run seed for these tests; `CONFORMANCE_SEED=N` replays another.
 fn seed() -> u64 {
@@ -53,13 +55,15 @@ fn main() {
                     .enable_all()
                     .build()
                     .map_err(|e| Failed::from(format!("runtime: {e}")))?;
-                let (provider, peer) = (ReferenceProvider::new(), ReferenceProvider::new());
+                let keys = Arc::new(KeyLog::default());
+                let (provider, peer) = (ReferenceProvider::new(), ReferenceProvider::harness_peer(keys.clone()));
                 let push_jwks = family::push::PushJwks::default();
                 let ctx = CaseContext {
                     provider: &provider,
                     peer: &peer,
                     seed: case_seed(seed, &case.meta.id),
                     push_jwks: &push_jwks,
+                    monitor: Some(&keys),
                 };
                 let observation = runtime.block_on(family::run(&case.meta, &case.check, &ctx));
                 match observation.outcome {

@@ -293,6 +293,7 @@ pub(crate) mod tests {
             peer: &provider,
             seed: 1,
             push_jwks: &push_jwks,
+            monitor: None,
         };
         parsed
             .tests

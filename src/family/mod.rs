@@ -261,6 +261,9 @@ pub struct CaseContext<'a> {
     pub seed: u64,
     /// The run's WhatsApp JWKS for push cases (one per run; see [`push::PushJwks`]).
     pub push_jwks: &'a push::PushJwks,
+    /// The peer's private keys for the wire monitor ([`crate::monitor`]); `None` runs live exchanges unmonitored
+    /// (benchmarks compare both).
+    pub monitor: Option<&'a crate::monitor::KeyLog>,
 }
 
 /// Run one case's check.

@@ -11,6 +11,7 @@
 use super::CaseContext;
 use super::session::SETUP;
 use crate::bytes::Bytes;
+use crate::monitor::{Finding, Monitor};
 use crate::outcome::{Observation, Steps, judge};
 use crate::provider::{CallError, Ciphertext, CiphertextKind, ClientId, CreateClient, ErrorClass, Provider};
 use crate::vector_format::{Expected, TestMeta, VectorFile, vector_test};
@@ -153,7 +154,14 @@ pub(super) fn checks(group: &Group) -> Vec<(TestMeta, super::Check)> {
                 exchange: t.exchange.clone(),
                 late: t.late.clone(),
             };
-            (t.meta(), super::Check::Roundtrip(check))
+            // The wire monitor judges what the provider sends in every exchange, each rule under its own requirement.
+            let mut meta = t.meta();
+            for id in crate::monitor::requirements() {
+                if !meta.requirements.contains(&id) {
+                    meta.requirements.push(id);
+                }
+            }
+            (meta, super::Check::Roundtrip(check))
         })
         .collect()
 }
@@ -176,6 +184,13 @@ const LIMITS: &str = "RO-ENC-015B";
 fn failed(steps: &mut Steps, step: &str, checks: &[&str], expected: &str, error: &CallError) -> Observation {
     let o = Observation::from_call_error(expected, error);
     steps.step(step, checks, o).unwrap_or_default()
+}
+
+/// A wire-monitor finding ends the case as a failure of the rule's own requirement.
+fn monitored(steps: &mut Steps, finding: &Finding) -> Observation {
+    steps
+        .step(&finding.step, finding.rule.checks(), finding.observation())
+        .unwrap_or_default()
 }
 
 pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Observation {
@@ -213,6 +228,16 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
         Party::Provider => (&provider, &peer),
         Party::Peer => (&peer, &provider),
     };
+    let mut monitor = ctx.monitor.map(Monitor::new);
+    if check.initiator == Party::Provider
+        && let Some(m) = monitor.as_mut()
+    {
+        // The monitor needs what the provider published (identity, registration id) to judge its pkmsgs.
+        match provider.provider.prekey_bundle(&provider.client).await {
+            Ok(b) => m.provider_bundle(PROVIDER_NAME, &b, "provider prekey_bundle (for the wire monitor)"),
+            Err(e) => return failed(s, "provider prekey_bundle", &[SETUP], "bundle published", &e),
+        }
+    }
     let mut bundle = match responder.provider.prekey_bundle(&responder.client).await {
         Ok(b) => b,
         Err(e) => {
@@ -225,9 +250,20 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
             );
         }
     };
+    if let Some(m) = monitor.as_mut()
+        && check.initiator == Party::Peer
+    {
+        m.provider_bundle(PROVIDER_NAME, &bundle, "provider prekey_bundle");
+    }
     if !check.one_time_prekey {
         bundle.prekey = None;
         bundle.prekey_id = None;
+    }
+    if let Some(m) = monitor.as_mut() {
+        match check.initiator {
+            Party::Provider => m.provider_starts(&bundle),
+            Party::Peer => m.peer_starts(&bundle),
+        }
     }
     if let Err(e) = initiator
         .provider
@@ -241,6 +277,9 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
             "bundle accepted",
             &e,
         );
+    }
+    if let Some(f) = monitor.as_mut().and_then(Monitor::take_finding) {
+        return monitored(s, &f);
     }
     let mut provider_has_received = false;
     let mut held: Vec<(&str, Party, &Message, Ciphertext)> = Vec::new();
@@ -265,8 +304,20 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
                     );
                 }
             };
+            if let (Party::Peer, Some(m)) = (message.from, monitor.as_mut()) {
+                m.provider_bundle(PROVIDER_NAME, &fresh, &format!("{step}: provider prekey_bundle"));
+            }
             fresh.prekey = None;
             fresh.prekey_id = None;
+            if let Some(m) = monitor.as_mut() {
+                match message.from {
+                    Party::Provider => m.provider_starts(&fresh),
+                    Party::Peer => m.peer_starts(&fresh),
+                }
+                if let Some(f) = m.take_finding() {
+                    return monitored(s, &f);
+                }
+            }
             if let Err(e) = from.provider.process_bundle(&from.client, from.other, &fresh).await {
                 return failed(s, &format!("{step}: new session"), &[], "bundle accepted", &e);
             }
@@ -282,6 +333,14 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
             Ok(c) => c,
             Err(e) => return failed(s, &step, checks, "encrypt succeeds", &e),
         };
+        if message.from == Party::Provider
+            && let Some(m) = monitor.as_mut()
+        {
+            m.provider_sent(&ciphertext, &message.plaintext, &step);
+            if let Some(f) = m.take_finding() {
+                return monitored(s, &f);
+            }
+        }
         if message.from == Party::Provider && provider_has_received && ciphertext.kind != CiphertextKind::Msg {
             let o = Observation::fail("msg once a message was received", format!("{:?}", ciphertext.kind));
             return s.step(&step, &[SETUP], o).unwrap_or_default();
@@ -301,6 +360,9 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
         }
         if message.from == Party::Peer {
             provider_has_received = true;
+            if let Some(m) = monitor.as_mut() {
+                m.provider_received(&ciphertext);
+            }
         }
     }
     for late in &check.late {
@@ -313,6 +375,9 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
             Party::Peer => &provider,
         };
         let result = to.provider.decrypt(&to.client, to.other, ciphertext).await;
+        if let (Party::Peer, Ok(_), Some(m)) = (sender, &result, monitor.as_mut()) {
+            m.provider_received(ciphertext);
+        }
         let observation = judge(
             late.expected,
             &format!("plaintext {}", message.plaintext),
@@ -329,6 +394,10 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
             return failed;
         }
     }
+    let judged = monitor
+        .as_ref()
+        .map(|m| format!("; {}", m.summary()))
+        .unwrap_or_default();
     if !check.late.is_empty() {
         return steps.pass(
             format!(
@@ -336,12 +405,12 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
                 check.exchange.len() - held.len(),
                 held.len()
             ),
-            format!("{} late deliveries as expected", check.late.len()),
+            format!("{} late deliveries as expected{judged}", check.late.len()),
         );
     }
     steps.pass(
         format!("{} messages decrypt exactly once", check.exchange.len()),
-        format!("{} messages decrypted", check.exchange.len()),
+        format!("{} messages decrypted{judged}", check.exchange.len()),
     )
 }
 

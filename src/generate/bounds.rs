@@ -5,7 +5,9 @@
 //! the next index is 1, so counter 2,001 is a jump of 2,000. Sources disagree on the bound (2,000 in Go
 //! libsignal, libsignal-node and wacore-libsignal's peer sessions; 25,000 in Signal's libsignal and
 //! whatsapp-rust), and WhatsApp's own limit is unconfirmed: a jump of up to 2,000 must decrypt, one beyond
-//! 25,000 must be refused, and anything between is `acceptable`.
+//! 25,000 must be refused (also 100,000 and a made-up 2^31-1, which only a bound checked before any derivation
+//! refuses in time), a jump of 2,001 should be refused (RO-ENC-015C, WA Web's value), and anything between is
+//! `acceptable`.
 //!
 //! Skipped keys: two jumps of 2,000 leave 4,000 skipped keys in one chain. A store bounded at 2,000 (Signal's
 //! libsignal; wacore-libsignal prunes back to 2,000 once it holds 2,050) has evicted the oldest, so counter 1
@@ -21,7 +23,7 @@ use super::{Generated, file, render};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::session::Group;
-use crate::provider::{ErrorClass, KeyMaterial};
+use crate::provider::{Ciphertext, CiphertextKind, ErrorClass, KeyMaterial};
 use crate::reference::ReferenceProvider;
 use crate::vector::Expected;
 use rand::SeedableRng;
@@ -48,7 +50,7 @@ pub(super) async fn generate() -> Result<Generated, String> {
     // One sending chain; counters only grow, so they are produced in order.
     let a1 = Sender::new(&provider, &alice, 21, &bundle).await?;
     let mut sent = Vec::new();
-    for counter in [0u32, 1, 2_001, 2_002, 4_001, 4_002, 25_001, 25_002] {
+    for counter in [0u32, 1, 2_001, 2_002, 4_001, 4_002, 25_001, 25_002, 100_001] {
         let ct = a1.send_at(counter, &text(counter)).await?;
         // Later messages travel as the inner WhisperMessage (a `msg`), as after any first pkmsg.
         let ct = if counter == 0 { ct } else { inner(&ct)? };
@@ -69,6 +71,22 @@ pub(super) async fn generate() -> Result<Generated, String> {
     let a2 = Sender::new(&provider, &alice, 22, &no_otk).await?;
     let first_at_2000 = a2.send_at(2_000, &text(2_000)).await?;
 
+    // The largest counter a message can carry, made up (a sender cannot reach it honestly): only the bound
+    // can refuse it before any key is derived, and its MAC is not valid.
+    let at_max = {
+        use prost::Message;
+        let body = at(25_002)?.body.0;
+        let split = body.len() - 8;
+        let mut proto = crate::wire::WhisperMessage::decode(&body[1..split]).map_err(|e| e.to_string())?;
+        proto.counter = Some(i32::MAX as u32);
+        let mut out = vec![body[0]];
+        out.extend_from_slice(&proto.encode_to_vec());
+        out.extend_from_slice(&body[split..]);
+        Ciphertext {
+            kind: CiphertextKind::Msg,
+            body: Bytes(out),
+        }
+    };
     let too_far = [ErrorClass::TooFarInFuture];
     // An evicted key looks like a used one (Signal's libsignal: DuplicatedMessage) or a malformed message.
     let evicted = [ErrorClass::Duplicate, ErrorClass::InvalidMessage];
@@ -77,7 +95,7 @@ pub(super) async fn generate() -> Result<Generated, String> {
         test(
             "bounds.jump-2000",
             "after counter 0, counter 2,001: a jump of exactly 2,000, which every source accepts",
-            &["RO-ENC-015", "RO-ENC-015A"],
+            &["RO-ENC-015", "RO-ENC-015A", "RO-ENC-015C"],
             &["ForwardJump"],
             vec![
                 first.clone(),
@@ -94,13 +112,42 @@ pub(super) async fn generate() -> Result<Generated, String> {
         ),
         test(
             "bounds.jump-2001",
-            "a jump of 2,001: refused by 2,000-bound stacks, accepted by 25,000-bound ones. Nothing follows: \
-             whether counter 1 still decrypts then depends on how many skipped keys a stack keeps",
-            &["RO-ENC-015"],
+            "a jump of 2,001 after counter 0, the mirror of the accepted 2,000: refused (SHOULD; 25,000-bound \
+             stacks accept it and still meet the MUST RO-ENC-015). Nothing follows: whether counter 1 still \
+             decrypts then depends on how many skipped keys a stack keeps",
+            &["RO-ENC-015C"],
             &disagreement,
             vec![
                 first.clone(),
-                bad("counter 2,002 (jump 2,001)", at(2_002)?, Expected::Acceptable, &too_far),
+                bad("counter 2,002 (jump 2,001)", at(2_002)?, Expected::Invalid, &too_far),
+            ],
+        ),
+        test(
+            "bounds.jump-100000",
+            "a jump of 100,000: refused without deriving the keys in between, and the session still works",
+            &["RO-ENC-015"],
+            &["TooFarInFuture"],
+            vec![
+                first.clone(),
+                bad(
+                    "counter 100,001 (jump 100,000)",
+                    at(100_001)?,
+                    Expected::Invalid,
+                    &too_far,
+                ),
+                ok("counter 1, the next in order", &at(1)?, &text(1)),
+            ],
+        ),
+        test(
+            "bounds.jump-max",
+            "counter 2^31-1, made up (its MAC is not valid): refused by the bound before any key is derived; a \
+             receiver that walks the chain instead does 2^31 steps and times out, which is no pass",
+            &["RO-ENC-015"],
+            &["TooFarInFuture"],
+            vec![
+                first.clone(),
+                bad("counter 2,147,483,647", at_max, Expected::Invalid, &too_far),
+                ok("counter 1, the next in order", &at(1)?, &text(1)),
             ],
         ),
         test(
@@ -177,7 +224,8 @@ pub(super) async fn generate() -> Result<Generated, String> {
             "EDGE_CASE",
             "Sources disagree on the forward-jump bound: 2,000 (Go libsignal, libsignal-node, wacore-libsignal 0.7 \
              for peers, after WA Web's signalFutureMessagesMax) versus 25,000 (Signal's libsignal, whatsapp-rust). \
-             WhatsApp's limit is unconfirmed, so a jump from 2,001 to 25,000 may decrypt or be refused.",
+             WhatsApp's limit is unconfirmed: a jump of 2,001 SHOULD be refused (RO-ENC-015C, WA Web's value) \
+             and one up to 25,000 may decrypt without breaking the MUST.",
             "",
         ),
         (

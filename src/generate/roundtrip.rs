@@ -171,7 +171,7 @@ pub(super) fn generate() -> Result<Generated, String> {
         exchange: exchange(pattern),
         late: vec![],
     };
-    let tests = vec![
+    let mut tests = vec![
         t(
             "peer-initiates",
             "the harness starts a session from the provider's bundle; replies flow both ways",
@@ -227,6 +227,24 @@ pub(super) fn generate() -> Result<Generated, String> {
             ],
         ),
     ];
+    // The provider starts a second session (as after losing its state): a fresh base key, pkmsgs again until
+    // the peer replies on the new session, previousCounter from zero (RO-ENC-003, RO-ENC-004).
+    let mut again = t(
+        "provider-new-session",
+        "the provider starts a second session from the harness's bundle mid-exchange",
+        Provider,
+        true,
+        &[
+            (Provider, "hi"),
+            (Peer, "hello"),
+            (Provider, "new session"),
+            (Provider, "still new"),
+            (Peer, "got it"),
+            (Provider, "back to msg"),
+        ],
+    );
+    again.exchange[2].new_session = true;
+    tests.push(again);
     render(
         "session-roundtrip.yaml",
         &file(

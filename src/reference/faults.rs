@@ -53,6 +53,22 @@ pub enum Fault {
     SkipAudienceCheck,
     /// Enlistment: sign the signed prekey over its raw 32 bytes, not 0x05 || key (RO-SIG-002).
     SignPrekeyOverRawKey,
+    /// Keep the first sending ratchet key forever: no DH ratchet step on send (RO-ENC-006).
+    NoDhRatchetOnSend,
+    /// Send the first message's counter (and key) twice (RO-ENC-007).
+    ReuseCounter,
+    /// Write a registration id into every pkmsg that differs from the published one (RO-ID-010).
+    RegistrationIdDrift,
+    /// Start every session with the same base key (RO-ENC-003).
+    StaleBaseKey,
+    /// Write preKeyId 0 into a pkmsg when the bundle offered no one-time prekey (RO-ENC-013).
+    MadeUpPrekeyId,
+    /// Send pkmsgs with version byte 0x32 (RO-ENC-010).
+    SendVersion0x32,
+    /// Hand the same one-time prekey out in every bundle until it is consumed (RO-ENC-005).
+    HandOutPrekeyTwice,
+    /// Accept forward jumps up to 25,000 instead of refusing beyond 2,000 (RO-ENC-015C).
+    LooseForwardBound,
     /// MAC a constant 0x33 instead of the received version byte, and accept any version byte with a nibble 3
     /// (RO-ENC-011).
     VersionOutsideMac,
@@ -92,7 +108,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 36] = [
+    pub const ALL: [Fault; 44] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -113,6 +129,14 @@ impl Fault {
         Self::AcceptAlgNone,
         Self::SkipAudienceCheck,
         Self::SignPrekeyOverRawKey,
+        Self::NoDhRatchetOnSend,
+        Self::ReuseCounter,
+        Self::RegistrationIdDrift,
+        Self::StaleBaseKey,
+        Self::MadeUpPrekeyId,
+        Self::SendVersion0x32,
+        Self::HandOutPrekeyTwice,
+        Self::LooseForwardBound,
         Self::VersionOutsideMac,
         Self::IdentityPinnedBeforeAuth,
         Self::GroupSkipSignature,
@@ -154,6 +178,14 @@ impl Fault {
             Self::AcceptAlgNone => "accept-alg-none",
             Self::SkipAudienceCheck => "skip-audience-check",
             Self::SignPrekeyOverRawKey => "sign-prekey-over-raw-key",
+            Self::NoDhRatchetOnSend => "no-dh-ratchet-on-send",
+            Self::ReuseCounter => "reuse-counter",
+            Self::RegistrationIdDrift => "registration-id-drift",
+            Self::StaleBaseKey => "stale-base-key",
+            Self::MadeUpPrekeyId => "made-up-prekey-id",
+            Self::SendVersion0x32 => "send-version-0x32",
+            Self::HandOutPrekeyTwice => "hand-out-prekey-twice",
+            Self::LooseForwardBound => "loose-forward-bound",
             Self::VersionOutsideMac => "version-outside-mac",
             Self::IdentityPinnedBeforeAuth => "identity-pinned-before-auth",
             Self::GroupSkipSignature => "group-skip-signature",
@@ -195,6 +227,14 @@ impl Fault {
             Self::AcceptAlgNone => "RO-ID-005F",
             Self::SkipAudienceCheck => "RO-ID-005D",
             Self::SignPrekeyOverRawKey => "RO-SIG-002",
+            Self::NoDhRatchetOnSend => "RO-ENC-006",
+            Self::ReuseCounter => "RO-ENC-007",
+            Self::RegistrationIdDrift => "RO-ID-010",
+            Self::StaleBaseKey => "RO-ENC-003",
+            Self::MadeUpPrekeyId => "RO-ENC-013",
+            Self::SendVersion0x32 => "RO-ENC-010",
+            Self::HandOutPrekeyTwice => "RO-ENC-005",
+            Self::LooseForwardBound => "RO-ENC-015C",
             Self::VersionOutsideMac => "RO-ENC-011",
             Self::IdentityPinnedBeforeAuth => "RO-ID-008",
             Self::GroupSkipSignature | Self::GroupSignWithoutVersion => "RO-SIG-004",

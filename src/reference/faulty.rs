@@ -21,6 +21,16 @@
 //!   the correct path refuses a `msg` as `bad_mac` or `invalid_message` (its chain or session was dropped), try it
 //!   against the copies, newest first, leaving the current record as it was.
 //! - accept-identity-change: the identity store trusts any key (`Identities::trust_changed_identities`).
+//! - no-dh-ratchet-on-send: after a decrypt that stepped the DH ratchet, put the old sending chain (ratchet key
+//!   pair and chain key) back, so the client keeps sending under its first ratchet key; the peer still holds that
+//!   receiving chain and decrypts everything.
+//! - reuse-counter: after the first message to a peer, put the session record back as it was before it, so the
+//!   second message carries the same counter and key.
+//! - registration-id-drift, made-up-prekey-id, send-version-0x32: rewrite the outgoing pkmsg (its outer
+//!   protobuf and version byte carry no MAC): registrationId + 1, preKeyId 0 when none was offered, version 0x32.
+//! - stale-base-key: after the correct path accepted a bundle, redo X3DH with the client's first base key.
+//! - loose-forward-bound: on `too_far_in_future` for a jump of at most 25,000, fast-forward as
+//!   no-forward-jump-bound does.
 //! - version-outside-mac: a version byte with either nibble 3 (a loose check) is read as 0x33 (the outer byte of
 //!   a `pkmsg`, its inner message's byte, a `msg`'s byte) before the correct path, so the MAC is computed over a
 //!   constant 0x33 rather than the byte received.
@@ -54,7 +64,14 @@ pub(super) struct Memory {
     plaintexts: HashMap<(String, Vec<u8>), Vec<u8>>,
     /// keep-dropped-state: per peer, the last sender ratchet key seen and a record copy per ratchet key.
     kept: HashMap<String, (Vec<u8>, Vec<SessionRecord>)>,
+    /// reuse-counter: peers whose first counter was already sent twice.
+    reused: std::collections::HashSet<String>,
+    /// stale-base-key: the base key every session starts from.
+    base_key: Option<KeyPair>,
 }
+
+/// loose-forward-bound: the looser bound it applies.
+const LOOSE_BOUND: u32 = 25_000;
 
 /// Switches that live in the stores rather than in a call path.
 pub(super) fn configure(client: &mut Client, faults: &Faults) {
@@ -92,7 +109,17 @@ pub(super) async fn process_bundle(
         }) if faults.has(Fault::SkipSignedPrekeyCheck)
             || (faults.has(Fault::AcceptRawKeySignature) && signed_over_raw_key(&bundle)) =>
         {
-            unverified_x3dh(client, peer, &bundle).await
+            let base = KeyPair::generate(&mut client.rng);
+            unverified_x3dh(client, peer, &bundle, base).await
+        }
+        Ok(()) if faults.has(Fault::StaleBaseKey) => {
+            if client.faulty.base_key.is_none() {
+                client.faulty.base_key = Some(KeyPair::generate(&mut client.rng));
+            }
+            let Some(base) = client.faulty.base_key.clone() else {
+                return Err(CallError::rejected(ErrorClass::Internal, "no base key"));
+            };
+            unverified_x3dh(client, peer, &bundle, base).await
         }
         other => other,
     }
@@ -109,8 +136,8 @@ fn signed_over_raw_key(bundle: &PreKeyBundle) -> bool {
         && identity.verify_signature(signed.public_key_bytes(), &bundle.signed_prekey_signature.0)
 }
 
-/// X3DH as initiator, as `process_prekey_bundle` does it, minus the signature check.
-async fn unverified_x3dh(client: &mut Client, peer: &str, bundle: &PreKeyBundle) -> CallResult<()> {
+/// X3DH as initiator from base key `base`, as `process_prekey_bundle` does it, minus the signature check.
+async fn unverified_x3dh(client: &mut Client, peer: &str, bundle: &PreKeyBundle, base: KeyPair) -> CallResult<()> {
     let identity = IdentityKey::new(public_key(&bundle.identity_key, "identity_key")?);
     let signed = public_key(&bundle.signed_prekey, "signed_prekey")?;
     let address = address(peer);
@@ -125,7 +152,6 @@ async fn unverified_x3dh(client: &mut Client, peer: &str, bundle: &PreKeyBundle)
             format!("{peer}: identity not trusted"),
         ));
     }
-    let base = KeyPair::generate(&mut client.rng);
     let base_public = base.public_key;
     let mut parameters = AliceSignalProtocolParameters::new(
         client.identities.own.clone(),
@@ -184,6 +210,11 @@ pub(super) async fn decrypt(
         *byte = VERSION_BYTE;
     }
     let prekeys = faults.has(Fault::KeepConsumedPrekeys).then(|| client.prekeys.0.clone());
+    let sending = if faults.has(Fault::NoDhRatchetOnSend) {
+        sending_chain(client, peer)
+    } else {
+        None
+    };
     let result = match client.decrypt(peer, &ciphertext).await {
         Err(CallError::Rejected {
             class: ErrorClass::BadMac,
@@ -199,7 +230,9 @@ pub(super) async fn decrypt(
         Err(CallError::Rejected {
             class: ErrorClass::TooFarInFuture,
             detail,
-        }) if faults.has(Fault::NoForwardJumpBound) => {
+        }) if faults.has(Fault::NoForwardJumpBound)
+            || (faults.has(Fault::LooseForwardBound) && jump(client, peer, &ciphertext) <= Some(LOOSE_BOUND)) =>
+        {
             let refused = CallError::rejected(ErrorClass::TooFarInFuture, detail);
             retry_fast_forwarded(client, peer, &ciphertext, refused).await
         }
@@ -238,8 +271,97 @@ pub(super) async fn decrypt(
                 client.prekeys.0.entry(id).or_insert(record);
             }
         }
+        if let Some(old) = sending {
+            restore_sending_chain(client, peer, old);
+        }
     }
     result
+}
+
+/// The jump of a `msg` beyond its receiving chain, when the current session has that chain.
+fn jump(client: &Client, peer: &str, ciphertext: &Ciphertext) -> Option<u32> {
+    if ciphertext.kind != CiphertextKind::Msg {
+        return None;
+    }
+    let message = SignalMessage::try_from(ciphertext.body.as_slice()).ok()?;
+    let record = client.sessions.0.get(&address(peer))?;
+    chain::forward_jump(record, message.sender_ratchet_key(), message.counter())
+}
+
+/// The current session's base key, sending ratchet key pair and chain key.
+type Sending = (Vec<u8>, KeyPair, wacore_libsignal::protocol::ChainKey);
+
+fn sending_chain(client: &Client, peer: &str) -> Option<Sending> {
+    let state = client.sessions.0.get(&address(peer))?.session_state()?;
+    let pair = KeyPair::new(
+        state.sender_ratchet_key().ok()?,
+        state.sender_ratchet_private_key().ok()?,
+    );
+    Some((
+        state.alice_base_key().to_vec(),
+        pair,
+        state.get_sender_chain_key().ok()?,
+    ))
+}
+
+/// no-dh-ratchet-on-send: the same session stepped its ratchet; put the old sending chain back.
+fn restore_sending_chain(client: &mut Client, peer: &str, (base, pair, chain): Sending) {
+    let Some(state) = client
+        .sessions
+        .0
+        .get_mut(&address(peer))
+        .and_then(|r| r.session_state_mut())
+    else {
+        return;
+    };
+    if state.alice_base_key() == base.as_slice() && state.sender_ratchet_key().ok() != Some(pair.public_key) {
+        state.set_sender_chain(&pair, &chain);
+    }
+}
+
+/// `Client::encrypt` with the send-side faults.
+pub(super) async fn encrypt(
+    client: &mut Client,
+    faults: &Faults,
+    peer: &str,
+    plaintext: &[u8],
+) -> CallResult<Ciphertext> {
+    let before = if faults.has(Fault::ReuseCounter) && !client.faulty.reused.contains(peer) {
+        client.sessions.0.get(&address(peer)).cloned()
+    } else {
+        None
+    };
+    let mut ciphertext = client.encrypt(peer, plaintext).await?;
+    if let Some(record) = before {
+        client.faulty.reused.insert(peer.to_string());
+        client.sessions.0.insert(address(peer), record);
+    }
+    let rewrite = [
+        Fault::RegistrationIdDrift,
+        Fault::MadeUpPrekeyId,
+        Fault::SendVersion0x32,
+    ];
+    if ciphertext.kind == CiphertextKind::Pkmsg && rewrite.iter().any(|f| faults.has(*f)) {
+        use prost::Message;
+        let body = &ciphertext.body.0;
+        let mut proto = crate::wire::PreKeyWhisperMessage::decode(&body[1..])
+            .map_err(|e| CallError::rejected(ErrorClass::Internal, e.to_string()))?;
+        if faults.has(Fault::RegistrationIdDrift) {
+            proto.registration_id = proto.registration_id.map(|r| (r + 1) & 0x3fff);
+        }
+        if faults.has(Fault::MadeUpPrekeyId) && proto.pre_key_id.is_none() {
+            proto.pre_key_id = Some(0);
+        }
+        let version = if faults.has(Fault::SendVersion0x32) {
+            0x32
+        } else {
+            VERSION_BYTE
+        };
+        let mut out = vec![version];
+        out.extend_from_slice(&proto.encode_to_vec());
+        ciphertext.body.0 = out;
+    }
+    Ok(ciphertext)
 }
 
 /// version-outside-mac: a version byte "looks like 3" when either nibble is 3.

@@ -86,7 +86,7 @@ pub(super) async fn encrypt(client: &mut Client, faults: &Faults, request: &Grou
         .record(&name)
         .ok_or_else(|| internal("no own sender key"))?;
     let key = groups::own_signing_key(record)?;
-    reframe_skmsg(&key, faults, &bytes, &mut client.rng)
+    reframe_skmsg(&key, faults, &bytes, &mut client.rng.inner)
 }
 
 /// `groups::decrypt` with the receiver-side faults.

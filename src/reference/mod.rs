@@ -27,6 +27,7 @@ mod faults;
 mod faulty;
 mod faulty_groups;
 mod groups;
+mod keylog;
 pub(crate) mod media;
 pub(crate) mod security_code;
 mod signature;
@@ -63,7 +64,9 @@ struct Client {
     signed_prekeys: SignedPreKeys,
     sessions: Sessions,
     signed_prekey_id: SignedPreKeyId,
-    rng: StdRng,
+    /// One-time prekeys already handed out in a bundle (each goes to one fetch only, as a server hands them out).
+    handed_out: std::collections::BTreeSet<u32>,
+    rng: keylog::LoggingRng,
     /// State kept only by planted faults (empty on the correct path).
     faulty: faulty::Memory,
     /// Noise static key pair (the enlistment `authkey`), made on first enlistment.
@@ -80,6 +83,8 @@ pub struct ReferenceProvider {
     faults: Faults,
     /// Token issuer, JWKS and push endpoint (started on first use).
     signature: signature::SignatureService,
+    /// The harness peer only: where its private keys go for the wire monitor.
+    key_log: Option<Arc<crate::monitor::KeyLog>>,
 }
 
 impl Default for ReferenceProvider {
@@ -101,6 +106,15 @@ impl ReferenceProvider {
             next_id: AtomicU64::new(1),
             faults,
             signature: signature::SignatureService::default(),
+            key_log: None,
+        }
+    }
+
+    /// The harness's reference peer: a correct reference that logs every private key it makes into `log`.
+    pub fn harness_peer(log: Arc<crate::monitor::KeyLog>) -> Self {
+        Self {
+            key_log: Some(log),
+            ..Self::new()
         }
     }
 
@@ -190,7 +204,7 @@ fn key_pair(private: &[u8], what: &str) -> CallResult<KeyPair> {
 }
 
 impl Client {
-    fn generate(name: &str, rng: &mut StdRng) -> CallResult<Self> {
+    fn generate(name: &str, rng: &mut keylog::LoggingRng) -> CallResult<Self> {
         let identity = IdentityKeyPair::generate(rng);
         let signed = KeyPair::generate(rng);
         let signature = identity
@@ -263,14 +277,20 @@ impl Client {
             signed_prekeys,
             sessions: Sessions::default(),
             signed_prekey_id: id,
-            rng: StdRng::seed_from_u64(0),
+            handed_out: Default::default(),
+            rng: keylog::LoggingRng {
+                inner: StdRng::seed_from_u64(0),
+                log: None,
+            },
             faulty: faulty::Memory::default(),
             noise_static: None,
             groups: groups::Groups::default(),
         }
     }
 
-    fn bundle(&self) -> CallResult<PreKeyBundle> {
+    /// The bundle, with the lowest one-time prekey not handed out before (`reuse`: the lowest not yet consumed,
+    /// the planted fault hand-out-prekey-twice).
+    fn bundle(&mut self, reuse: bool) -> CallResult<PreKeyBundle> {
         let signed = self
             .signed_prekeys
             .0
@@ -278,7 +298,16 @@ impl Client {
             .ok_or_else(|| CallError::rejected(ErrorClass::Internal, "signed prekey missing"))?;
         let signed_public = signed.public_key().map_err(reject)?;
         let signature = signed.signature().map_err(reject)?;
-        let prekey = self.prekeys.0.iter().min_by_key(|(id, _)| u32::from(**id));
+        let handed_out = &self.handed_out;
+        let prekey = self
+            .prekeys
+            .0
+            .iter()
+            .filter(|(id, _)| reuse || !handed_out.contains(&u32::from(**id)))
+            .min_by_key(|(id, _)| u32::from(**id));
+        if let Some((id, _)) = prekey {
+            self.handed_out.insert(u32::from(*id));
+        }
         let (prekey_id, prekey) = match prekey {
             Some((id, record)) => (
                 Some(u32::from(*id)),
@@ -444,12 +473,23 @@ impl Provider for ReferenceProvider {
     }
 
     async fn create_client(&self, request: &CreateClient) -> CallResult<ClientId> {
-        let mut rng = match request.seed {
+        let inner = match request.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => rand::make_rng::<StdRng>(),
         };
+        let mut rng = keylog::LoggingRng {
+            inner,
+            log: self.key_log.clone(),
+        };
         let mut client = match &request.keys {
-            Some(keys) => Client::import(&request.name, keys)?,
+            Some(keys) => {
+                if let Some(log) = &self.key_log {
+                    log.record(&keys.identity_private);
+                    log.record(&keys.signed_prekey_private);
+                    keys.prekeys.iter().for_each(|p| log.record(&p.private));
+                }
+                Client::import(&request.name, keys)?
+            }
             None => Client::generate(&request.name, &mut rng)?,
         };
         client.rng = rng;
@@ -466,7 +506,8 @@ impl Provider for ReferenceProvider {
     }
 
     async fn prekey_bundle(&self, client: &ClientId) -> CallResult<PreKeyBundle> {
-        self.client(client)?.lock().await.bundle()
+        let reuse = self.faults.has(Fault::HandOutPrekeyTwice);
+        self.client(client)?.lock().await.bundle(reuse)
     }
 
     async fn process_bundle(&self, client: &ClientId, peer: &str, bundle: &PreKeyBundle) -> CallResult<()> {
@@ -480,7 +521,13 @@ impl Provider for ReferenceProvider {
     }
 
     async fn encrypt(&self, client: &ClientId, peer: &str, plaintext: &[u8]) -> CallResult<Ciphertext> {
-        self.client(client)?.lock().await.encrypt(peer, plaintext).await
+        let client = self.client(client)?;
+        let mut client = client.lock().await;
+        if self.faults.is_empty() {
+            client.encrypt(peer, plaintext).await
+        } else {
+            faulty::encrypt(&mut client, &self.faults, peer, plaintext).await
+        }
     }
 
     async fn decrypt(&self, client: &ClientId, peer: &str, ciphertext: &Ciphertext) -> CallResult<Vec<u8>> {

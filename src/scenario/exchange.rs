@@ -11,6 +11,7 @@
 use super::definition::MAX_JUMP;
 use super::strategy::{Fault, Message};
 use crate::family::roundtrip::Party;
+use crate::monitor::{KeyLog, Monitor};
 use crate::outcome::Observation;
 use crate::provider::{
     CallError, CallResult, Ciphertext, CiphertextKind, ClientId, CreateClient, ErrorClass, PreKeyBundle, Provider,
@@ -101,6 +102,8 @@ pub struct Exchange<'a> {
     /// Rejections whose class is not the one the model expects: the behaviour holds, so they are notes for the
     /// error-class fidelity SHOULD, not failures.
     pub notes: Vec<String>,
+    /// The wire monitor of what the provider sends, when the run monitors.
+    monitor: Option<Monitor<'a>>,
     /// A first message has decrypted: session setup is over (for blame).
     established: bool,
 }
@@ -174,8 +177,14 @@ fn fail(checks: &'static [&'static str], expected: impl Into<String>, observed: 
 }
 
 impl<'a> Exchange<'a> {
-    /// Create one client on each side; `seed` makes both deterministic.
-    pub async fn new(provider: &'a dyn Provider, peer: &'a dyn Provider, seed: u64) -> Result<Self, Stop> {
+    /// Create one client on each side; `seed` makes both deterministic. With `keys`, the wire monitor judges
+    /// every bundle and message the provider sends.
+    pub async fn new(
+        provider: &'a dyn Provider,
+        peer: &'a dyn Provider,
+        seed: u64,
+        keys: Option<&'a KeyLog>,
+    ) -> Result<Self, Stop> {
         let mut events = Vec::new();
         let create = |name: &str, seed| CreateClient {
             name: name.into(),
@@ -209,6 +218,7 @@ impl<'a> Exchange<'a> {
             decrypted_by_provider: Vec::new(),
             events,
             notes: Vec::new(),
+            monitor: keys.map(Monitor::new),
             established: false,
         })
     }
@@ -245,6 +255,10 @@ impl<'a> Exchange<'a> {
     /// The initiator fetches the responder's bundle (dropping its one-time prekey unless `one_time_prekey`)
     /// and starts the session.
     pub async fn start(&mut self, initiator: Party, one_time_prekey: bool) -> Result<(), Stop> {
+        if initiator == Party::Provider && self.monitor.is_some() {
+            // The monitor needs what the provider published (identity, registration id) to judge its pkmsgs.
+            self.fetch_bundle(Party::Provider).await?;
+        }
         let mut bundle = self.fetch_bundle(other(initiator)).await?;
         if !one_time_prekey {
             bundle.prekey = None;
@@ -262,6 +276,13 @@ impl<'a> Exchange<'a> {
         });
         self.trace(format!("{} publishes its prekey bundle", name(of)), shown);
         match (bundle, of) {
+            (Ok(b), Party::Provider) => {
+                if let Some(m) = self.monitor.as_mut() {
+                    m.provider_bundle(PROVIDER, &b, &format!("{} publishes its prekey bundle", name(of)));
+                }
+                self.monitored()?;
+                Ok(b)
+            }
             (Ok(b), _) => Ok(b),
             (Err(e @ CallError::Rejected { .. }), Party::Provider) => {
                 Err(fail(self.stage(), "bundle published", e.to_string()))
@@ -272,6 +293,12 @@ impl<'a> Exchange<'a> {
 
     /// The initiator starts a (new) session from `bundle`; the model starts over with it.
     pub async fn start_from(&mut self, initiator: Party, bundle: &PreKeyBundle) -> Result<(), Stop> {
+        if let Some(m) = self.monitor.as_mut() {
+            match initiator {
+                Party::Provider => m.provider_starts(bundle),
+                Party::Peer => m.peer_starts(bundle),
+            }
+        }
         let with = if bundle.prekey.is_some() { "with" } else { "without" };
         self.process(initiator, other(initiator), bundle, &format!("{with} one-time prekey"))
             .await?;
@@ -322,6 +349,12 @@ impl<'a> Exchange<'a> {
             }
             (Err(e), _) => return Err(halt("encrypt", &e)),
         };
+        if from == Party::Provider
+            && let Some(m) = self.monitor.as_mut()
+        {
+            m.provider_sent(&ciphertext, text, label);
+            self.monitored()?;
+        }
         let model = &self.models[idx(from)];
         let want = if model.initiator && !model.has_received {
             CiphertextKind::Pkmsg
@@ -354,6 +387,10 @@ impl<'a> Exchange<'a> {
             for _ in 0..message.jump {
                 let side = self.side(from);
                 let result = side.api.encrypt(&side.client, name(other(from)), b"lost").await;
+                if let (Ok(c), Party::Provider, Some(m)) = (&result, from, self.monitor.as_mut()) {
+                    m.provider_sent(c, b"lost", &burst);
+                    self.monitored()?;
+                }
                 if let Err(e) = result {
                     self.trace(
                         format!("{burst}: {} encrypts", name(from)),
@@ -429,7 +466,27 @@ impl<'a> Exchange<'a> {
 
     async fn decrypt(&mut self, to: Party, ciphertext: &Ciphertext) -> CallResult<Vec<u8>> {
         let side = self.side(to);
-        side.api.decrypt(&side.client, name(other(to)), ciphertext).await
+        let result = side.api.decrypt(&side.client, name(other(to)), ciphertext).await;
+        if let (Party::Provider, Ok(_), Some(m)) = (to, &result, self.monitor.as_mut()) {
+            m.provider_received(ciphertext);
+        }
+        result
+    }
+
+    /// Stop at the wire monitor's first new finding.
+    fn monitored(&mut self) -> Result<(), Stop> {
+        match self.monitor.as_mut().and_then(Monitor::take_finding) {
+            Some(f) => {
+                let o = f.observation();
+                Err(fail(f.rule.checks(), o.expected, o.observed))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The wire monitor's summary, when it ran.
+    pub fn monitor_summary(&self) -> Option<String> {
+        self.monitor.as_ref().map(Monitor::summary)
     }
 
     async fn deliver(&mut self, flight: Flight) -> Result<(), Stop> {

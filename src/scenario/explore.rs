@@ -11,6 +11,7 @@ use super::definition::{Property, ScenarioFile};
 use super::exchange::{Event, Exchange, Stop};
 use super::{special, strategy};
 use crate::family::CaseContext;
+use crate::monitor::KeyLog;
 use crate::outcome::{Observation, Outcome, Steps};
 use crate::provider::Provider;
 use proptest::strategy::{Strategy, ValueTree};
@@ -50,8 +51,14 @@ struct Trial {
     established: bool,
 }
 
-async fn trial(schedule: &Schedule, provider: &dyn Provider, peer: &dyn Provider, seed: u64) -> Trial {
-    let mut ex = match Exchange::new(provider, peer, seed).await {
+async fn trial(
+    schedule: &Schedule,
+    provider: &dyn Provider,
+    peer: &dyn Provider,
+    seed: u64,
+    keys: Option<&KeyLog>,
+) -> Trial {
+    let mut ex = match Exchange::new(provider, peer, seed, keys).await {
         Ok(ex) => ex,
         Err(stop) => {
             return Trial {
@@ -100,7 +107,7 @@ enum Judged {
 }
 
 async fn judge(schedule: &Schedule, check: &Check, ctx: &CaseContext<'_>) -> Judged {
-    let mut t = trial(schedule, ctx.provider, ctx.peer, ctx.seed).await;
+    let mut t = trial(schedule, ctx.provider, ctx.peer, ctx.seed, ctx.monitor).await;
     match t.stop.take() {
         Some(Stop::Halt(o)) => return Judged::Halt(o),
         Some(Stop::Fail {
@@ -123,7 +130,7 @@ async fn judge(schedule: &Schedule, check: &Check, ctx: &CaseContext<'_>) -> Jud
     }
     // The reference plays the provider's part too, with the same schedule and seeds. Behaviour is compared
     // (accepted or rejected, and the plaintext); a rejection class that differs is only a note.
-    let r = trial(schedule, ctx.peer, ctx.peer, ctx.seed).await;
+    let r = trial(schedule, ctx.peer, ctx.peer, ctx.seed, ctx.monitor).await;
     if let Some(Stop::Halt(o)) = r.stop {
         return Judged::Halt(o);
     }

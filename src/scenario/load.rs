@@ -26,7 +26,7 @@ pub fn load_profile_scenarios(profile: &Profile, mode: ScenarioMode) -> Result<V
     for name in &profile.file.scenarios {
         let path = dir.join(name);
         let (file, bytes) = definition::load(&path, profile)?;
-        let mut requirements = file.requirements.clone();
+        let mut requirements = with_monitor(&file.requirements);
         // Differential mode also compares rejection classes with the reference's: a difference counts toward the
         // error-class fidelity SHOULD only, when the profile has it.
         if mode.differential && profile.catalog.contains_key(FIDELITY) && !requirements.iter().any(|r| r == FIDELITY) {
@@ -61,4 +61,16 @@ pub fn load_profile_scenarios(profile: &Profile, mode: ScenarioMode) -> Result<V
         });
     }
     Ok(files)
+}
+
+/// A scenario's own requirements, then the wire monitor's (it judges what the provider sends in every
+/// schedule, each rule under its own requirement).
+fn with_monitor(own: &[String]) -> Vec<String> {
+    let mut ids = own.to_vec();
+    for id in crate::monitor::requirements() {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    ids
 }

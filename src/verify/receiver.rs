@@ -13,9 +13,10 @@ use crate::wire::{PreKeyWhisperMessage, WhisperMessage};
 use prost::Message;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Furthest a counter may run ahead of its chain. Sources disagree (2,000 vs 25,000, RO-ENC-015A); the model
-/// takes the upper bound so that it never refuses what either accepts.
-pub const MAX_FORWARD_JUMP: u32 = 25_000;
+/// Furthest a counter may run ahead of its chain: 2,000, WA Web's signalFutureMessagesMax and wacore-libsignal's
+/// peer bound (RO-ENC-015C, a SHOULD; sources disagree, 25,000 in Signal's libsignal, which the MUST
+/// RO-ENC-015 tolerates: the vectors between the two are `acceptable`).
+pub const MAX_FORWARD_JUMP: u32 = 2_000;
 
 /// Most skipped message keys kept per chain, the oldest evicted first (RO-ENC-015A: Signal's libsignal and
 /// wacore-libsignal keep 2,000; WhatsApp's own bound is unconfirmed).
