@@ -123,6 +123,7 @@ class MemoryStore {
         this.registrationId = registrationId;
         this.signedPreKey = signedPreKey; // {keyId, keyPair, signature}
         this.preKeys = preKeys; // Map id -> keyPair
+        this.handedOut = new Set(); // one-time prekey ids a bundle already offered
         this.sessions = new Map();
     }
     async getOurIdentity() { return this.identity; }
@@ -201,8 +202,11 @@ function prekeyBundle(body) {
         signed_prekey: hex(store.signedPreKey.keyPair.pubKey),
         signed_prekey_signature: hex(store.signedPreKey.signature),
     };
-    const ids = [...store.preKeys.keys()].sort((a, b) => a - b);
+    // As the server a Baileys client uploads its prekeys to: each one-time prekey is handed out once (it stays
+    // usable until a pkmsg consumes it). libsignal has no code for this; it is the adapter's stand-in.
+    const ids = [...store.preKeys.keys()].filter((id) => !store.handedOut.has(id)).sort((a, b) => a - b);
     if (ids.length > 0) {
+        store.handedOut.add(ids[0]);
         out.prekey_id = ids[0];
         out.prekey = hex(store.preKeys.get(ids[0]).pubKey);
     }

@@ -209,8 +209,12 @@ def prekey_bundle(body):
         "signed_prekey": signed.getKeyPair().getPublicKey().serialize().hex(),
         "signed_prekey_signature": bytes(signed.getSignature()).hex(),
     }
-    ids = sorted(store.preKeyStore.store.keys())
+    # As a prekey server does: each one-time prekey is handed out once (it stays usable until a pkmsg consumes
+    # it). python-axolotl has no code for this; it is the adapter's stand-in.
+    handed_out = store.__dict__.setdefault("handed_out", set())
+    ids = sorted(i for i in store.preKeyStore.store.keys() if i not in handed_out)
     if ids:
+        handed_out.add(ids[0])
         out["prekey_id"] = ids[0]
         out["prekey"] = store.loadPreKey(ids[0]).getKeyPair().getPublicKey().serialize().hex()
     return out
