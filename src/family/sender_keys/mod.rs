@@ -27,7 +27,7 @@ pub use format::{Action, ActionKind, Group, Operation, Step, Test};
 
 use super::CaseContext;
 use crate::bytes::Bytes;
-use crate::outcome::{Observation, judge};
+use crate::outcome::{Observation, Steps, judge};
 use crate::provider::{
     CallError, CallResult, ClientId, CreateClient, GroupDecrypt, GroupEncrypt, GroupProcessSkdm, GroupSenderKey,
     Provider,
@@ -103,33 +103,9 @@ pub(in crate::family) fn checks(group: &Group) -> Vec<(TestMeta, super::Check)> 
         .collect()
 }
 
-/// Labels each step and stops at the first that does not pass, as `outcome::Steps` (step blame, helper
-/// `verdicts`) does; when that lands, this shim goes and its `charged`/`blocked` fields take over.
-struct Steps {
-    passed: usize,
-}
-
-impl Steps {
-    fn new(_requirements: &[String]) -> Self {
-        Self { passed: 0 }
-    }
-
-    fn step<S: AsRef<str>>(&mut self, label: &str, checks: &[S], observation: Observation) -> Option<Observation> {
-        if observation.outcome == crate::outcome::Outcome::Pass {
-            self.passed += 1;
-            return None;
-        }
-        let names: Vec<&str> = checks.iter().map(AsRef::as_ref).collect();
-        Some(observation.at_step(&format!("{label} [{}]", names.join(", "))))
-    }
-
-    fn pass(self, expected: impl Into<String>, observed: impl Into<String>) -> Observation {
-        let _ = self.passed;
-        Observation::pass(expected, observed)
-    }
-}
-
-/// `?`-friendly steps: `check` goes on or ends the case; `stop` ends it with an observation known not to pass.
+/// `?`-friendly [`Steps`] (step blame: a failing step is charged to the requirements it checks, and the case's
+/// requirements no step reached are blocked): `check` goes on or ends the case; `stop` ends it with an
+/// observation known not to pass.
 trait StepsExt {
     fn check(&mut self, label: &str, checks: &[&str], observation: Observation) -> Result<(), Observation>;
     fn stop(&mut self, label: &str, checks: &[&str], observation: Observation) -> Observation;
@@ -187,7 +163,7 @@ async fn receive(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Resul
     let mut steps = Steps::new(&meta.requirements);
     let client = match new_client(ctx.provider, PROVIDER, ctx.seed).await {
         Ok(c) => c,
-        Err(e) => return Err(Observation::from_call_error("a client", &e).at_step("create client")),
+        Err(e) => return Err(steps.stop("create client", &[], Observation::from_call_error("a client", &e))),
     };
     let total = check.test.steps.len();
     for (i, step) in check.test.steps.iter().enumerate() {
@@ -284,7 +260,7 @@ async fn send(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Result<S
     let mut steps = Steps::new(&meta.requirements);
     let client = match new_client(ctx.provider, PROVIDER, ctx.seed).await {
         Ok(c) => c,
-        Err(e) => return Err(Observation::from_call_error("a client", &e).at_step("create client")),
+        Err(e) => return Err(steps.stop("create client", &[], Observation::from_call_error("a client", &e))),
     };
     let mut groups: HashMap<String, Sending> = HashMap::new();
     // Every key the provider distributed in this case: (group, skdm).
@@ -555,7 +531,7 @@ async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Resul
     let group = &check.group;
     let client = match new_client(ctx.provider, PROVIDER, ctx.seed).await {
         Ok(c) => c,
-        Err(e) => return Err(Observation::from_call_error("a client", &e).at_step("create client")),
+        Err(e) => return Err(steps.stop("create client", &[], Observation::from_call_error("a client", &e))),
     };
     let names: Vec<String> = (0..n).map(|i| format!("member{i}")).collect();
     let harness_error = |what: &str, e: CallError| {
@@ -697,4 +673,67 @@ async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Resul
         }
     }
     Ok(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{CaseContext, Family, parse, push::PushJwks, run};
+    use crate::outcome::{Observation, Outcome};
+    use crate::reference::{Fault, Faults, ReferenceProvider};
+    use std::path::Path;
+
+    /// Run every case of a committed group file against the reference with `faults` (the harness's peer stays
+    /// clean); the id and observation of each case that did not pass.
+    pub(super) fn failures(name: &str, faults: &[Fault]) -> Vec<(String, Observation)> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors").join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let parsed = parse(Family::SenderKeys, &path, &text).unwrap_or_else(|e| panic!("{e}"));
+        let provider = ReferenceProvider::with_faults(Faults(faults.iter().copied().collect()));
+        let peer = ReferenceProvider::new();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap_or_else(|e| panic!("runtime: {e}"));
+        let push_jwks = PushJwks::default();
+        let ctx = CaseContext {
+            provider: &provider,
+            peer: &peer,
+            seed: 1,
+            push_jwks: &push_jwks,
+            monitor: None,
+        };
+        parsed
+            .tests
+            .iter()
+            .map(|(_, meta, check)| (meta.id.clone(), runtime.block_on(run(meta, check, &ctx))))
+            .filter(|(_, o)| o.outcome != Outcome::Pass)
+            .collect()
+    }
+
+    /// Step blame: a group fault fails its cases through the requirement of the failing step alone.
+    #[test]
+    fn a_group_failure_is_charged_to_its_step() {
+        for (file, fault) in [
+            ("sender-keys-live.yaml", Fault::GroupRotateKeepsId),
+            ("sender-keys-live.yaml", Fault::GroupUpstreamFormat),
+            ("sender-keys.yaml", Fault::GroupAdvanceBeforeVerify),
+        ] {
+            let failed = failures(file, &[fault]);
+            assert!(!failed.is_empty(), "{fault:?} caught");
+            for (id, o) in &failed {
+                assert_eq!(o.charged, vec![fault.breaks().to_string()], "{fault:?} {id}: {o:?}");
+                assert!(!o.blocked.iter().any(|r| r == fault.breaks()), "{fault:?} {id}: {o:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_reference_passes_every_group_case() {
+        for file in ["sender-keys.yaml", "sender-keys-live.yaml"] {
+            let failed: Vec<String> = failures(file, &[])
+                .into_iter()
+                .map(|(id, o)| format!("{id}: {o:?}"))
+                .collect();
+            assert!(failed.is_empty(), "{failed:#?}");
+        }
+    }
 }
