@@ -21,6 +21,7 @@
 
 pub mod format;
 pub mod generate;
+mod schedule;
 pub mod verify;
 
 pub use format::{Action, ActionKind, Group, Operation, Step, Test};
@@ -33,9 +34,6 @@ use crate::provider::{
     Provider,
 };
 use crate::vector_format::{Expected, TestMeta, VectorFile};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use std::collections::{BTreeSet, HashMap};
 use verify::{Receiver, Skdm};
 
@@ -145,7 +143,7 @@ pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
     let result = match check.test.operation {
         Operation::Receive => receive(meta, check, ctx).await,
         Operation::Send => send(meta, check, ctx).await,
-        Operation::Members => members(meta, check, ctx).await,
+        Operation::Members => return members(meta, check, ctx).await,
     };
     match result {
         Ok(steps) => steps.pass(
@@ -515,32 +513,170 @@ fn encrypted(
     Ok(())
 }
 
+/// Schedules a `members` case draws when it does not say.
+const SCHEDULES: u32 = 6;
+/// Shrink evaluations per failing `members` case: a count rather than a time, so that a replay shrinks the same.
+const MAX_SHRINK_ITERS: u32 = 256;
+
 /// One message a harness member sent.
 struct Sent {
     sender: String,
-    iteration: usize,
+    /// Which of the sender's keys (0, or 1 after its rotation).
+    key: usize,
+    iteration: u32,
     skmsg: Vec<u8>,
     plaintext: Vec<u8>,
 }
 
-async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation> {
-    let mut steps = Steps::new(&meta.requirements);
-    let mut rng = StdRng::seed_from_u64(ctx.seed);
+/// How one schedule went.
+enum Trial {
+    Held,
+    Failed {
+        /// The requirement of the failing delivery.
+        checks: &'static str,
+        /// The SKDMs were installed before it (setup reached).
+        installed: bool,
+        /// The deliveries up to the failing one, as `what -> result`.
+        events: Vec<String>,
+        expected: String,
+        observed: String,
+    },
+    Halt(Observation),
+}
+
+/// Members played by the harness's reference peer send to the provider; the delivery schedule (order, loss,
+/// duplicates, a jump near the bound) is drawn with proptest from the case seed and shrunk when it fails.
+async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Observation {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::{Config, RngSeed, TestRunner};
     let n = check.test.members.unwrap_or(2) as usize;
     let per = check.test.messages.unwrap_or(2) as usize;
+    let cases = check.test.schedules.unwrap_or(SCHEDULES);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        rng_seed: RngSeed::Fixed(ctx.seed),
+        failure_persistence: None,
+        max_shrink_iters: MAX_SHRINK_ITERS,
+        ..Config::default()
+    });
+    let strategy = schedule::schedules(n * per);
+    let statement = "every member's message decrypts once to its plaintext, in any order and after a jump of up to \
+                     2,000; duplicates and jumps beyond 2,000 are refused without disturbing the state";
+    let mut steps = Steps::new(&meta.requirements);
+    let mut cache: HashMap<u32, Traffic> = HashMap::new();
+    for case in 1..=cases {
+        let mut tree = match strategy.new_tree(&mut runner) {
+            Ok(t) => t,
+            Err(reason) => {
+                return Observation::with(
+                    crate::outcome::Outcome::Error,
+                    "a schedule is drawn",
+                    format!("cannot draw a schedule: {reason}"),
+                );
+            }
+        };
+        let mut last = match run_trial(&tree.current(), &mut cache, n, per, check, ctx).await {
+            Trial::Held => continue,
+            Trial::Halt(o) => return o,
+            failed => failed,
+        };
+        let (mut shrinks, mut iterations) = (0, 0);
+        if tree.simplify() {
+            while iterations < MAX_SHRINK_ITERS {
+                iterations += 1;
+                match run_trial(&tree.current(), &mut cache, n, per, check, ctx).await {
+                    failed @ Trial::Failed { .. } => {
+                        last = failed;
+                        shrinks += 1;
+                        if !tree.simplify() {
+                            break;
+                        }
+                    }
+                    Trial::Held | Trial::Halt(_) => {
+                        if !tree.complicate() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        let Trial::Failed {
+            checks,
+            installed,
+            events,
+            expected,
+            observed,
+        } = last
+        else {
+            return Observation::default();
+        };
+        if installed {
+            let _ = steps.step("", &[req::SKDM], Observation::pass("SKDMs installed", "installed"));
+        }
+        let mut listing = format!(
+            "{observed}\nschedule {case} of {cases} failed; shrunk ({shrinks} simplifications) to {} deliveries:",
+            events.len()
+        );
+        for (i, e) in events.iter().enumerate() {
+            let mark = if i + 1 == events.len() { "  <- fails here" } else { "" };
+            listing.push_str(&format!("\n  {:>2}. {e}{mark}", i + 1));
+        }
+        let o = Observation::fail(format!("{statement}; at the last delivery: {expected}"), listing);
+        return steps.step("", &[checks], o).unwrap_or_default();
+    }
+    steps.pass(
+        statement,
+        format!("{cases} schedules held (proptest seed {})", ctx.seed),
+    )
+}
+
+/// [`trial`] with the traffic of the schedule's jump, computed on first use.
+async fn run_trial(
+    schedule: &schedule::Schedule,
+    cache: &mut HashMap<u32, Traffic>,
+    n: usize,
+    per: usize,
+    check: &Check,
+    ctx: &CaseContext<'_>,
+) -> Trial {
+    if !cache.contains_key(&schedule.jump) {
+        match traffic(schedule.jump, n, per, check, ctx).await {
+            Ok(t) => {
+                cache.insert(schedule.jump, t);
+            }
+            Err(o) => return Trial::Halt(o),
+        }
+    }
+    match cache.get(&schedule.jump) {
+        Some(t) => trial(schedule, t, check, ctx).await,
+        None => Trial::Halt(Observation::default()),
+    }
+}
+
+/// What the harness's members send in a `members` case with a given jump: their SKDMs and their messages in
+/// sending order (round-robin). Computed once per jump value and reused by every schedule, so shrinking replays
+/// only the deliveries.
+struct Traffic {
+    skdms: Vec<(String, Vec<u8>)>,
+    order: Vec<Sent>,
+}
+
+async fn traffic(
+    jump: u32,
+    n: usize,
+    per: usize,
+    check: &Check,
+    ctx: &CaseContext<'_>,
+) -> Result<Traffic, Observation> {
     let group = &check.group;
-    let client = match new_client(ctx.provider, PROVIDER, ctx.seed).await {
-        Ok(c) => c,
-        Err(e) => return Err(steps.stop("create client", &[], Observation::from_call_error("a client", &e))),
-    };
-    let names: Vec<String> = (0..n).map(|i| format!("member{i}")).collect();
     let harness_error = |what: &str, e: CallError| {
         let mut o = Observation::from_call_error("the harness's peer", &e).at_step(what);
         o.outcome = crate::outcome::Outcome::Error;
         o
     };
+    let names: Vec<String> = (0..n).map(|i| format!("member{i}")).collect();
     let mut skdms: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut sent: Vec<Sent> = Vec::new();
+    let mut sent: Vec<std::collections::VecDeque<Sent>> = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let peer = new_client(ctx.peer, name, ctx.seed ^ (i as u64 + 1))
             .await
@@ -552,11 +688,16 @@ async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Resul
         if i == 0 {
             others.push("leaver".into());
         }
+        let mut own = std::collections::VecDeque::new();
+        let (mut key, mut iteration) = (0, 0u32);
         for k in 0..per {
-            if i == 0 && k == per / 2 {
+            let rotate = i == 0 && k == per / 2;
+            if rotate {
                 others.retain(|m| m != "leaver");
+                key += 1;
+                iteration = 0;
             }
-            if k == 0 || (i == 0 && k == per / 2) {
+            if k == 0 || rotate {
                 let request = GroupSenderKey {
                     client: peer.clone(),
                     group: group.clone(),
@@ -569,25 +710,50 @@ async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Resul
                     .map_err(|e| harness_error("peer sender key", e))?;
                 skdms.push((name.clone(), skdm));
             }
-            let plaintext = format!("{name} message {k}").into_bytes();
-            let request = GroupEncrypt {
-                client: peer.clone(),
-                group: group.clone(),
-                plaintext: plaintext.clone().into(),
-            };
-            let skmsg = ctx
-                .peer
-                .group_encrypt(&request)
-                .await
-                .map_err(|e| harness_error("peer encrypt", e))?;
-            sent.push(Sent {
-                sender: name.clone(),
-                iteration: k,
-                skmsg,
-                plaintext,
-            });
+            // The second member jumps before its middle message: it encrypts and loses `jump` messages.
+            let lost = if i == 1 && k == per / 2 { jump } else { 0 };
+            for j in 0..=lost {
+                let plaintext = format!("{name} message {k}").into_bytes();
+                let request = GroupEncrypt {
+                    client: peer.clone(),
+                    group: group.clone(),
+                    plaintext: plaintext.clone().into(),
+                };
+                let skmsg = ctx
+                    .peer
+                    .group_encrypt(&request)
+                    .await
+                    .map_err(|e| harness_error("peer encrypt", e))?;
+                if j == lost {
+                    own.push_back(Sent {
+                        sender: name.clone(),
+                        key,
+                        iteration,
+                        skmsg,
+                        plaintext,
+                    });
+                }
+                iteration += 1;
+            }
         }
+        sent.push(own);
     }
+    let mut order = Vec::new();
+    for _ in 0..per {
+        order.extend(sent.iter_mut().filter_map(std::collections::VecDeque::pop_front));
+    }
+    Ok(Traffic { skdms, order })
+}
+
+/// One schedule: a fresh provider client, every member's SKDMs, then the deliveries, each judged by the
+/// receiver model.
+async fn trial(schedule: &schedule::Schedule, traffic: &Traffic, check: &Check, ctx: &CaseContext<'_>) -> Trial {
+    let group = &check.group;
+    let client = match new_client(ctx.provider, PROVIDER, ctx.seed).await {
+        Ok(c) => c,
+        Err(e) => return Trial::Halt(Observation::from_call_error("a client", &e).at_step("create client")),
+    };
+    let skdms = &traffic.skdms;
     for (k, (sender, skdm)) in skdms.iter().enumerate() {
         let request = GroupProcessSkdm {
             client: client.clone(),
@@ -604,28 +770,28 @@ async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Resul
             |_| "installed".into(),
             |_| true,
         );
-        steps.check(
-            &format!("SKDM {} of {} from {sender}", k + 1, skdms.len()),
-            &[req::SKDM],
-            o,
-        )?;
+        if o.outcome != crate::outcome::Outcome::Pass {
+            return Trial::Failed {
+                checks: req::SKDM,
+                installed: false,
+                events: vec![format!(
+                    "SKDM {} of {} from {sender} -> {}",
+                    k + 1,
+                    skdms.len(),
+                    o.observed
+                )],
+                expected: o.expected,
+                observed: o.observed,
+            };
+        }
     }
-    // The schedule: every message once in a random order, some lost, some delivered twice.
-    let mut schedule: Vec<usize> = (0..sent.len())
-        .filter(|_| rand::RngExt::random_ratio(&mut rng, 9, 10))
-        .collect();
-    let copies: Vec<usize> = schedule
-        .iter()
-        .copied()
-        .filter(|_| rand::RngExt::random_ratio(&mut rng, 1, 4))
-        .collect();
-    schedule.extend(copies);
-    schedule.shuffle(&mut rng);
-    let mut delivered: BTreeSet<usize> = BTreeSet::new();
-    let mut newest: HashMap<&str, usize> = HashMap::new();
-    let total = schedule.len();
-    for (step, &m) in schedule.iter().enumerate() {
-        let message = &sent[m];
+    let order = &traffic.order;
+    let mut model = schedule::Model::default();
+    let mut events = Vec::new();
+    for m in schedule.deliveries() {
+        let message = &order[m];
+        let want = schedule::Expectation::describe(&message.plaintext);
+        let e = model.deliver(&message.sender, message.key, message.iteration);
         let request = GroupDecrypt {
             client: client.clone(),
             group: group.clone(),
@@ -633,46 +799,39 @@ async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Resul
             skmsg: message.skmsg.clone().into(),
         };
         let result = ctx.provider.group_decrypt(&request).await;
-        let repeat = !delivered.insert(m);
-        let late = newest
-            .get(message.sender.as_str())
-            .is_some_and(|&n| n > message.iteration);
-        let label = format!(
-            "delivery {} of {total}: {}'s message {}{}",
-            step + 1,
-            message.sender,
-            message.iteration,
-            if repeat {
-                " again"
-            } else if late {
-                " (out of order)"
-            } else {
-                ""
-            }
-        );
-        let (expected, blame) = if repeat {
-            (Expected::Invalid, "RO-GROUP-005")
-        } else if late {
-            (Expected::Valid, "RO-GROUP-005")
-        } else {
-            (Expected::Valid, req::KEYS)
-        };
-        let want = &message.plaintext;
-        let o = judge(
-            expected,
-            &format!("plaintext {}", hex::encode(want)),
+        let mut o = judge(
+            e.expected,
+            &want,
             &[],
             &result,
-            |p| format!("plaintext {}", hex::encode(p)),
-            |p| p == want,
+            |p| schedule::Expectation::describe(p),
+            |p| *p == message.plaintext,
         );
-        steps.check(&label, &[blame], o)?;
-        if !repeat {
-            let e = newest.entry(message.sender.as_str()).or_default();
-            *e = (*e).max(message.iteration);
+        if let (Expected::Acceptable, Ok(p)) = (e.expected, &result)
+            && *p != message.plaintext
+        {
+            o = Observation::fail(o.expected, o.observed);
+        }
+        events.push(format!(
+            "{}'s message {} (key {}, iteration {}): {} -> {}",
+            message.sender,
+            m,
+            message.key + 1,
+            message.iteration,
+            e.why,
+            o.observed
+        ));
+        if o.outcome != crate::outcome::Outcome::Pass {
+            return Trial::Failed {
+                checks: e.checks,
+                installed: true,
+                events,
+                expected: o.expected,
+                observed: o.observed,
+            };
         }
     }
-    Ok(steps)
+    Trial::Held
 }
 
 #[cfg(test)]
@@ -723,6 +882,24 @@ mod tests {
                 assert_eq!(o.charged, vec![fault.breaks().to_string()], "{fault:?} {id}: {o:?}");
                 assert!(!o.blocked.iter().any(|r| r == fault.breaks()), "{fault:?} {id}: {o:?}");
             }
+        }
+    }
+
+    /// The `members` schedules catch a receiver bug and shrink it to a few deliveries, blamed on its requirement.
+    #[test]
+    fn a_failing_members_schedule_is_shrunk_and_blamed() {
+        for (fault, requirement) in [
+            (Fault::GroupAcceptDuplicate, "RO-GROUP-005"),
+            (Fault::GroupUpstreamJumpBound, "RO-GROUP-013A"),
+        ] {
+            let failed = failures("sender-keys-live.yaml", &[fault]);
+            let Some((_, o)) = failed.iter().find(|(id, _)| id == "sender_keys.receive.members") else {
+                panic!("{fault:?} not caught by the members case: {failed:?}");
+            };
+            assert_eq!(o.charged, vec![requirement.to_string()], "{o:?}");
+            assert!(o.observed.contains("shrunk"), "{}", o.observed);
+            let deliveries = o.observed.lines().filter(|l| l.contains(" -> ")).count();
+            assert!((1..=4).contains(&deliveries), "shrunk to {deliveries}:\n{}", o.observed);
         }
     }
 
