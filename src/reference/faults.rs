@@ -100,6 +100,12 @@ pub enum Fault {
     GroupUpstreamJumpBound,
     /// Groups: send SenderKeyMessages in upstream Signal's fields (RO-GROUP-019).
     GroupUpstreamFormat,
+    /// Groups: on a sixth sender key from one sender, evict the newest older state instead of the oldest
+    /// (RO-GROUP-005).
+    GroupEvictNewestState,
+    /// Groups: give a member who joins later the key as first distributed (iteration 0, the first chain key),
+    /// so it can read what came before (RO-GROUP-015).
+    GroupSkdmFromStart,
     /// Answer "unsupported" (501 over HTTP) to `decrypt` for a replayed message instead of refusing it: an
     /// adapter opting out of a mandatory operation for the requests it would fail (RO-ENC-014).
     #[serde(rename = "selective-501")]
@@ -108,7 +114,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 44] = [
+    pub const ALL: [Fault; 46] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -152,6 +158,8 @@ impl Fault {
         Self::GroupUnboundedJump,
         Self::GroupUpstreamJumpBound,
         Self::GroupUpstreamFormat,
+        Self::GroupEvictNewestState,
+        Self::GroupSkdmFromStart,
         Self::Selective501,
     ];
 
@@ -201,6 +209,8 @@ impl Fault {
             Self::GroupUnboundedJump => "group-unbounded-jump",
             Self::GroupUpstreamJumpBound => "group-upstream-jump-bound",
             Self::GroupUpstreamFormat => "group-upstream-format",
+            Self::GroupEvictNewestState => "group-evict-newest-state",
+            Self::GroupSkdmFromStart => "group-skdm-from-start",
             Self::Selective501 => "selective-501",
         }
     }
@@ -248,6 +258,8 @@ impl Fault {
             Self::GroupUnboundedJump => "RO-GROUP-013",
             Self::GroupUpstreamJumpBound => "RO-GROUP-013A",
             Self::GroupUpstreamFormat => "RO-GROUP-019",
+            Self::GroupEvictNewestState => "RO-GROUP-005",
+            Self::GroupSkdmFromStart => "RO-GROUP-015",
         }
     }
 

@@ -47,6 +47,8 @@ pub(super) struct Groups {
     holders: HashMap<String, BTreeSet<String>>,
     /// group-accept-duplicate: plaintexts by message bytes.
     seen: HashMap<Vec<u8>, Vec<u8>>,
+    /// group-skdm-from-start: the first SKDM of the current own key, per group.
+    first_skdm: HashMap<String, Vec<u8>>,
 }
 
 /// wacore-libsignal's sender-key store, in memory (the vector generator uses it too).
@@ -194,6 +196,10 @@ impl Groups {
 
     pub(super) fn seen(&mut self) -> &mut HashMap<Vec<u8>, Vec<u8>> {
         &mut self.seen
+    }
+
+    pub(super) fn first_skdm(&mut self) -> &mut HashMap<String, Vec<u8>> {
+        &mut self.first_skdm
     }
 }
 

@@ -931,7 +931,7 @@ pub fn generate_live() -> Result<Generated, String> {
         live(
             "send.late-joiner",
             "dave joins after two messages: he receives the current key at the current iteration (no rotation) and cannot read what came before",
-            &sending,
+            &with(&["RO-GROUP-015"]),
             &["Live", "LateJoiner"],
             Operation::Send,
             vec![

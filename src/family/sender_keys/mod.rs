@@ -238,6 +238,7 @@ mod req {
     pub const KEYS: &str = "RO-GROUP-003";
     pub const SKMSG: &str = "RO-GROUP-004";
     pub const REKEY: &str = "RO-GROUP-006";
+    pub const JOIN: &str = "RO-GROUP-015";
     pub const GENERATION: &str = "RO-GROUP-008";
     pub const SIGNATURE: &str = "RO-SIG-004";
     pub const WIRE: &str = "RO-GROUP-019";
@@ -340,6 +341,9 @@ async fn send(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Result<S
                         true
                     }
                     Some(old) => {
+                        // A member who did not hold the key gets it now: a late joiner (RO-GROUP-015).
+                        let joined: Vec<&String> = members.difference(&st.holders).collect();
+                        let blame = if joined.is_empty() { req::SKDM } else { req::JOIN };
                         let ahead = st.next_iteration.saturating_sub(old.iteration);
                         let chain_key = verify::chain_key_after(&old.chain_key, ahead);
                         let o = holds(
@@ -348,7 +352,15 @@ async fn send(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Result<S
                                 && skdm.iteration == st.next_iteration
                                 && skdm.chain_key == chain_key,
                             format!(
-                                "the current key: id {}, iteration {}, chain key {}",
+                                "{}the current key: id {}, iteration {}, chain key {}",
+                                if joined.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(
+                                        "for {} joining, no rotation and ",
+                                        joined.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
+                                    )
+                                },
                                 old.id,
                                 st.next_iteration,
                                 hex::encode(chain_key)
@@ -365,7 +377,7 @@ async fn send(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Result<S
                                 }
                             ),
                         );
-                        steps.check(&label, &[req::SKDM], o)?;
+                        steps.check(&label, &[blame], o)?;
                         false
                     }
                 };
@@ -385,6 +397,11 @@ async fn send(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Result<S
                 if let Err(r) = st.receiver.install(&group, PROVIDER, &bytes) {
                     return Err(steps.stop(&label, &[req::SKDM], Observation::fail("installable", r.to_string())));
                 }
+                steps.check(
+                    &label,
+                    &[req::SKDM, req::WIRE],
+                    Observation::pass("a WhatsApp SKDM", "installed"),
+                )?;
                 st.holders.extend(members);
                 st.current = Some(skdm);
             }
@@ -497,7 +514,12 @@ fn encrypted(
             ));
         }
     }
-    steps.check(label, &[req::SKMSG], Observation::pass("a well-formed skmsg", "opened"))?;
+    // Every check above passed: format, wire fields, key id, signature, iteration and message keys.
+    steps.check(
+        label,
+        &[req::SKMSG, req::WIRE, req::SIGNATURE, req::KEYS],
+        Observation::pass("a well-formed skmsg", "opened"),
+    )?;
     st.next_iteration = m.iteration + 1;
     st.rotated = false;
     for (who, receiver) in &st.departed {
@@ -534,8 +556,6 @@ enum Trial {
     Failed {
         /// The requirement of the failing delivery.
         checks: &'static str,
-        /// The SKDMs were installed before it (setup reached).
-        installed: bool,
         /// The deliveries up to the failing one, as `what -> result`.
         events: Vec<String>,
         expected: String,
@@ -564,6 +584,8 @@ async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
                      2,000; duplicates and jumps beyond 2,000 are refused without disturbing the state";
     let mut steps = Steps::new(&meta.requirements);
     let mut cache: HashMap<u32, Traffic> = HashMap::new();
+    // Requirements whose deliveries passed in some schedule: checked, so not blocked by a later failure.
+    let mut reached: BTreeSet<&'static str> = BTreeSet::new();
     for case in 1..=cases {
         let mut tree = match strategy.new_tree(&mut runner) {
             Ok(t) => t,
@@ -575,7 +597,7 @@ async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
                 );
             }
         };
-        let mut last = match run_trial(&tree.current(), &mut cache, n, per, check, ctx).await {
+        let mut last = match run_trial(&tree.current(), &mut cache, &mut reached, n, per, check, ctx).await {
             Trial::Held => continue,
             Trial::Halt(o) => return o,
             failed => failed,
@@ -584,7 +606,7 @@ async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
         if tree.simplify() {
             while iterations < MAX_SHRINK_ITERS {
                 iterations += 1;
-                match run_trial(&tree.current(), &mut cache, n, per, check, ctx).await {
+                match run_trial(&tree.current(), &mut cache, &mut reached, n, per, check, ctx).await {
                     failed @ Trial::Failed { .. } => {
                         last = failed;
                         shrinks += 1;
@@ -602,7 +624,6 @@ async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
         }
         let Trial::Failed {
             checks,
-            installed,
             events,
             expected,
             observed,
@@ -610,8 +631,8 @@ async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
         else {
             return Observation::default();
         };
-        if installed {
-            let _ = steps.step("", &[req::SKDM], Observation::pass("SKDMs installed", "installed"));
+        for r in &reached {
+            let _ = steps.step("", &[*r], Observation::pass("checked", "passed in a schedule"));
         }
         let mut listing = format!(
             "{observed}\nschedule {case} of {cases} failed; shrunk ({shrinks} simplifications) to {} deliveries:",
@@ -634,6 +655,7 @@ async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
 async fn run_trial(
     schedule: &schedule::Schedule,
     cache: &mut HashMap<u32, Traffic>,
+    reached: &mut BTreeSet<&'static str>,
     n: usize,
     per: usize,
     check: &Check,
@@ -648,7 +670,7 @@ async fn run_trial(
         }
     }
     match cache.get(&schedule.jump) {
-        Some(t) => trial(schedule, t, check, ctx).await,
+        Some(t) => trial(schedule, t, reached, check, ctx).await,
         None => Trial::Halt(Observation::default()),
     }
 }
@@ -747,7 +769,13 @@ async fn traffic(
 
 /// One schedule: a fresh provider client, every member's SKDMs, then the deliveries, each judged by the
 /// receiver model.
-async fn trial(schedule: &schedule::Schedule, traffic: &Traffic, check: &Check, ctx: &CaseContext<'_>) -> Trial {
+async fn trial(
+    schedule: &schedule::Schedule,
+    traffic: &Traffic,
+    reached: &mut BTreeSet<&'static str>,
+    check: &Check,
+    ctx: &CaseContext<'_>,
+) -> Trial {
     let group = &check.group;
     let client = match new_client(ctx.provider, PROVIDER, ctx.seed).await {
         Ok(c) => c,
@@ -773,7 +801,6 @@ async fn trial(schedule: &schedule::Schedule, traffic: &Traffic, check: &Check, 
         if o.outcome != crate::outcome::Outcome::Pass {
             return Trial::Failed {
                 checks: req::SKDM,
-                installed: false,
                 events: vec![format!(
                     "SKDM {} of {} from {sender} -> {}",
                     k + 1,
@@ -785,6 +812,7 @@ async fn trial(schedule: &schedule::Schedule, traffic: &Traffic, check: &Check, 
             };
         }
     }
+    reached.insert(req::SKDM);
     let order = &traffic.order;
     let mut model = schedule::Model::default();
     let mut events = Vec::new();
@@ -824,12 +852,12 @@ async fn trial(schedule: &schedule::Schedule, traffic: &Traffic, check: &Check, 
         if o.outcome != crate::outcome::Outcome::Pass {
             return Trial::Failed {
                 checks: e.checks,
-                installed: true,
                 events,
                 expected: o.expected,
                 observed: o.observed,
             };
         }
+        reached.insert(e.checks);
     }
     Trial::Held
 }
@@ -875,6 +903,8 @@ mod tests {
             ("sender-keys-live.yaml", Fault::GroupRotateKeepsId),
             ("sender-keys-live.yaml", Fault::GroupUpstreamFormat),
             ("sender-keys.yaml", Fault::GroupAdvanceBeforeVerify),
+            ("sender-keys.yaml", Fault::GroupEvictNewestState),
+            ("sender-keys-live.yaml", Fault::GroupSkdmFromStart),
         ] {
             let failed = failures(file, &[fault]);
             assert!(!failed.is_empty(), "{fault:?} caught");
