@@ -661,18 +661,14 @@ async fn run_trial(
     check: &Check,
     ctx: &CaseContext<'_>,
 ) -> Trial {
-    if !cache.contains_key(&schedule.jump) {
-        match traffic(schedule.jump, n, per, check, ctx).await {
-            Ok(t) => {
-                cache.insert(schedule.jump, t);
-            }
+    let t = match cache.entry(schedule.jump) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(v) => match traffic(schedule.jump, n, per, check, ctx).await {
+            Ok(t) => v.insert(t),
             Err(o) => return Trial::Halt(o),
-        }
-    }
-    match cache.get(&schedule.jump) {
-        Some(t) => trial(schedule, t, reached, check, ctx).await,
-        None => Trial::Halt(Observation::default()),
-    }
+        },
+    };
+    trial(schedule, t, reached, check, ctx).await
 }
 
 /// What the harness's members send in a `members` case with a given jump: their SKDMs and their messages in
