@@ -111,11 +111,24 @@ trait StepsExt {
 
 impl StepsExt for Steps {
     fn check(&mut self, label: &str, checks: &[&str], observation: Observation) -> Result<(), Observation> {
+        let checks = whole_case_if_untested(checks, &observation);
         self.step(label, checks, observation).map_or(Ok(()), Err)
     }
 
     fn stop(&mut self, label: &str, checks: &[&str], observation: Observation) -> Observation {
+        let checks = whole_case_if_untested(checks, &observation);
         self.step(label, checks, observation.clone()).unwrap_or(observation)
+    }
+}
+
+/// An unsupported operation or an error leaves the whole case untested (every requirement unsupported or in
+/// error, none blocked), as a single-step case would: only a behaviour is charged to one step's requirements.
+fn whole_case_if_untested<'a>(checks: &'a [&'a str], observation: &Observation) -> &'a [&'a str] {
+    use crate::outcome::Outcome;
+    if matches!(observation.outcome, Outcome::Unsupported | Outcome::Error) {
+        &[]
+    } else {
+        checks
     }
 }
 
@@ -671,6 +684,15 @@ async fn run_trial(
     trial(schedule, t, reached, check, ctx).await
 }
 
+/// An answer that is no behaviour to shrink (an unsupported operation, a transport error) ends the case as it is.
+fn not_a_verdict(o: &Observation, label: &str) -> Option<Trial> {
+    matches!(
+        o.outcome,
+        crate::outcome::Outcome::Unsupported | crate::outcome::Outcome::Error
+    )
+    .then(|| Trial::Halt(o.clone().at_step(label)))
+}
+
 /// What the harness's members send in a `members` case with a given jump: their SKDMs and their messages in
 /// sending order (round-robin). Computed once per jump value and reused by every schedule, so shrinking replays
 /// only the deliveries.
@@ -794,6 +816,9 @@ async fn trial(
             |_| "installed".into(),
             |_| true,
         );
+        if let Some(halt) = not_a_verdict(&o, &format!("SKDM {} of {} from {sender}", k + 1, skdms.len())) {
+            return halt;
+        }
         if o.outcome != crate::outcome::Outcome::Pass {
             return Trial::Failed {
                 checks: req::SKDM,
@@ -845,6 +870,9 @@ async fn trial(
             e.why,
             o.observed
         ));
+        if let Some(halt) = not_a_verdict(&o, &format!("{}'s message {m}", message.sender)) {
+            return halt;
+        }
         if o.outcome != crate::outcome::Outcome::Pass {
             return Trial::Failed {
                 checks: e.checks,
