@@ -477,7 +477,7 @@ impl<'a> Exchange<'a> {
     fn monitored(&mut self) -> Result<(), Stop> {
         match self.monitor.as_mut().and_then(Monitor::take_finding) {
             Some(f) => {
-                let o = f.observation();
+                let o = f.observation().at_step(&f.step);
                 Err(fail(f.rule.checks(), o.expected, o.observed))
             }
             None => Ok(()),
