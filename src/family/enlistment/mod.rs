@@ -8,6 +8,8 @@
 //! when the case lists the rule's requirement (client-keys lists the registration id's RO-ID-010 and
 //! RO-ID-010A, prekey-signature RO-SIG-002), charged to that requirement alone.
 
+pub mod generate;
+
 use super::CaseContext;
 use crate::monitor::{Monitor, rules};
 use crate::outcome::{Observation, Outcome, Steps};
