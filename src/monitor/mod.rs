@@ -38,6 +38,11 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The rule as findings name it: `RO-ENC-006 (dh-ratchet-on-send, wire monitor)`.
+    pub fn label(&self) -> String {
+        format!("{} ({}, wire monitor)", self.requirement, self.name)
+    }
+
     /// The rule's requirement as a failing step's checks: a finding is charged to that requirement alone.
     pub fn checks(&self) -> &'static [&'static str] {
         static ALL: [Rule; rules::ALL.len()] = rules::ALL;
@@ -161,6 +166,14 @@ pub fn requirements() -> Vec<String> {
     ids
 }
 
+/// Whether `text` holds a finding's rule label ([`Finding::rule_label`]): a step's failure that is the monitor's.
+pub fn names_rule(text: &str) -> bool {
+    rules::ALL
+        .iter()
+        .chain(rules::ENLISTMENT.iter())
+        .any(|r| text.contains(&format!("{}: ", r.label())))
+}
+
 /// One violation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -189,7 +202,7 @@ impl Finding {
 
     /// The rule as findings name it: `RO-ENC-006 (dh-ratchet-on-send, wire monitor)`.
     pub fn rule_label(&self) -> String {
-        format!("{} ({}, wire monitor)", self.rule.requirement, self.rule.name)
+        self.rule.label()
     }
 }
 

@@ -168,6 +168,17 @@ const MAC: &[&str] = &["RO-ENC-011"];
 /// What a replayed copy checks.
 const REPLAY: &[&str] = &["RO-ENC-014"];
 
+/// What a failing schedule expected, at trace step `step`: a wire-monitor finding names its rule and the
+/// message's step (`step 13, m5: RO-ENC-006 (dh-ratchet-on-send, wire monitor): ...`), as round-trip findings do;
+/// any other failure is the scenario's property broken at that step.
+pub(super) fn headline(statement: &str, step: usize, expected: &str) -> String {
+    if crate::monitor::names_rule(expected) {
+        format!("step {step}, {expected}")
+    } else {
+        format!("{statement}; at step {step}: {expected}")
+    }
+}
+
 fn fail(checks: &'static [&'static str], expected: impl Into<String>, observed: impl Into<String>) -> Stop {
     Stop::Fail {
         checks,

@@ -266,7 +266,7 @@ where
             );
         }
         let o = Observation::fail(
-            format!("{statement}; at step {}: {expected}", events.len()),
+            super::exchange::headline(&statement, events.len(), &expected),
             render(&events, &observed, case, check.cases, shrinks),
         );
         return steps.step("", checks, o).unwrap_or_default();
