@@ -390,7 +390,11 @@ fn a_finding_is_charged_to_its_rule_requirement_alone() {
             .step(&finding.step, rule.checks(), finding.observation())
             .expect("a finding ends the case");
         assert_eq!(o.outcome, crate::outcome::Outcome::Fail);
-        assert!(o.expected.starts_with("provider encrypts m1: RO-"), "one step label: {}", o.expected);
+        assert!(
+            o.expected.starts_with("provider encrypts m1: RO-"),
+            "one step label: {}",
+            o.expected
+        );
         assert!(names_rule(&o.expected) && !names_rule("every delivery decrypts"));
         assert_eq!(o.charged, vec![rule.requirement.to_string()]);
         assert!(!o.blocked.contains(&rule.requirement.to_string()));

@@ -168,6 +168,14 @@ const MAC: &[&str] = &["RO-ENC-011"];
 /// What a replayed copy checks.
 const REPLAY: &[&str] = &["RO-ENC-014"];
 
+/// What a schedule that failed after its session was established has checked before the failing step: session
+/// setup, and the wire monitor's rules (they judged every provider message up to it without a finding).
+pub(super) fn reached_once_established() -> Vec<String> {
+    let mut ids = vec![crate::family::session::SETUP.to_string()];
+    ids.extend(crate::monitor::requirements());
+    ids
+}
+
 /// What a failing schedule expected, at trace step `step`: a wire-monitor finding names its rule and the
 /// message's step (`step 13, m5: RO-ENC-006 (dh-ratchet-on-send, wire monitor): ...`), as round-trip findings do;
 /// any other failure is the scenario's property broken at that step.

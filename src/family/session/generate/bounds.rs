@@ -63,7 +63,17 @@ pub(crate) async fn generate() -> Result<Generated, String> {
     let mut sent = Vec::new();
     // Counters 2,001 k (k = 1..=13): thirteen jumps of 2,000, 26,000 skipped keys.
     let store_jumps: Vec<u32> = (1..=STORE_JUMPS).map(|k| k * (MAX_JUMP + 1)).collect();
-    let mut counters = vec![0u32, 1, 2_001, 2_002, 4_001, 25_001, 25_002, 100_001, store_jumps[12] - 1];
+    let mut counters = vec![
+        0u32,
+        1,
+        2_001,
+        2_002,
+        4_001,
+        25_001,
+        25_002,
+        100_001,
+        store_jumps[12] - 1,
+    ];
     counters.extend(&store_jumps);
     counters.sort_unstable();
     counters.dedup();
