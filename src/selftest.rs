@@ -278,6 +278,7 @@ fn request(options: &SelftestOptions, target_args: String) -> RunRequest {
         transcript: false,
         monitor: true,
         progress: false,
+        repeat: 1,
     }
 }
 

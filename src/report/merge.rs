@@ -148,6 +148,7 @@ pub fn merge(dirs: &[PathBuf], data: &MergeData) -> Result<RunReport, MergeError
     let mode = ScenarioMode {
         thorough: run.thorough,
         differential: run.differential,
+        ..ScenarioMode::default()
     };
     let plan = Plan::build(&PlanOptions {
         suites_dir: data.suites_dir.clone(),
