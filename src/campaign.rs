@@ -19,6 +19,7 @@ use crate::runner;
 use crate::sanitize::Budget;
 use crate::scenario::explore::{self, Watch};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -77,6 +78,8 @@ pub struct ExploreRequest {
     pub case_timeout: Duration,
     /// Show live progress on stderr.
     pub progress: bool,
+    /// End at the first failure (selftest's bounded campaign for a rare fault); a campaign otherwise goes on.
+    pub until_found: bool,
 }
 
 /// A finished campaign.
@@ -105,14 +108,19 @@ struct Found {
 
 struct Watcher {
     until: Option<Instant>,
+    until_found: bool,
+    found: AtomicBool,
     progress: Mutex<Progress>,
 }
 
 impl Watch for Watcher {
     fn stop(&self) -> bool {
-        self.until.is_some_and(|t| Instant::now() >= t)
+        self.until.is_some_and(|t| Instant::now() >= t) || (self.until_found && self.found.load(Ordering::Relaxed))
     }
     fn judged(&self, new_failure: bool) {
+        if new_failure {
+            self.found.store(true, Ordering::Relaxed);
+        }
         self.progress
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -176,6 +184,8 @@ pub async fn explore(
     let started = Instant::now();
     let watcher = Watcher {
         until: budget.map(|d| started + d),
+        until_found: request.until_found,
+        found: AtomicBool::new(false),
         progress: Mutex::new(Progress::campaign(
             if budget.is_none() { cap as usize } else { 0 },
             budget,

@@ -511,6 +511,7 @@ fn explore(args: ExploreArgs) -> i32 {
             .join(" "),
         case_timeout: args.case_timeout,
         progress: interop_conformance::progress::wanted(args.quiet),
+        until_found: false,
     };
     eprintln!("conformance: explore seed {seed} (replay with --seed {seed})");
     let provider: Arc<dyn Provider> = match &args.target {

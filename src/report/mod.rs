@@ -463,6 +463,16 @@ impl RunReport {
         groups
     }
 
+    /// Cases whose outcome changed between `--repeat` repetitions.
+    pub fn unstable_cases(&self) -> impl Iterator<Item = &CaseResult> {
+        self.cases.iter().filter(|c| !c.unstable.is_empty())
+    }
+
+    /// Cases that went on after a failing schedule and found distinct failures (`--thorough`, `explore`).
+    pub fn cases_with_distinct_failures(&self) -> impl Iterator<Item = &CaseResult> {
+        self.cases.iter().filter(|c| !c.failures.is_empty())
+    }
+
     /// The waiver record that covered case `id`, if any.
     pub fn waiver_of(&self, id: &str) -> Option<&WaiverRecord> {
         self.waivers.iter().find(|w| w.waived.iter().any(|x| x.case == id))
@@ -472,6 +482,16 @@ impl RunReport {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
+}
+
+/// `pass, fail, pass`: the outcomes of an unstable case's repetitions.
+pub fn outcomes_line(outcomes: &[crate::outcome::Outcome]) -> String {
+    outcomes.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// The first line of a multi-line observation.
+pub fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
 }
 
 /// One root cause: cases that failed the same way.

@@ -240,14 +240,19 @@ struct Failure {
 
 impl Failure {
     /// The key failures are deduplicated by: the requirements the failing step checks, the step and the
-    /// observation, with numbers and hex normalised away (the same bug at another message or on other bytes).
+    /// observation (its first clause: the decoded fields that follow differ with every message), with numbers
+    /// and hex normalised away: the same bug at another message or on other bytes is one failure.
     fn signature(&self) -> String {
         let step = self.events.last().map(|e| e.action.as_str()).unwrap_or_default();
+        let clause = |text: &str| {
+            let line = text.lines().next().unwrap_or_default();
+            normalise(line.split(';').next().unwrap_or_default())
+        };
         [
             self.checks.join(","),
             normalise(step),
-            normalise(&self.expected),
-            normalise(&self.observed),
+            clause(&self.expected),
+            clause(&self.observed),
         ]
         .join(" | ")
     }
@@ -396,7 +401,8 @@ where
         };
         return drawn.ending(pass);
     };
-    if check.keep_going {
+    // A single schedule (`--schedule N`) is its own replay: no list.
+    if check.keep_going && check.schedule.is_none() {
         let rest: Vec<ScheduleFailure> = found.flat_map(|o| o.failures).collect();
         first.failures.extend(rest);
     } else {
@@ -461,6 +467,45 @@ fn render(events: &[Event], observed: &str, which: &str, shrinks: u32) -> String
         let _ = write!(out, "\n  {:>2}. {} -> {}{mark}", i + 1, e.action, e.result);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_ignore_numbers_hex_and_decoded_fields() {
+        let failure = |step: &str, observed: &str| Failure {
+            checks: &["RO-ENC-011"],
+            established: true,
+            events: vec![Event {
+                action: step.into(),
+                result: String::new(),
+            }],
+            expected: "the tampered copy is rejected (RO-ENC-011)".into(),
+            observed: observed.into(),
+        };
+        let a = failure("m3 with bit 2 flipped delivered to provider", "plaintext 6d332e");
+        let b = failure(
+            "m12 with bit 403 flipped delivered to provider",
+            "plaintext 6d31322e6162",
+        );
+        assert_eq!(a.signature(), b.signature());
+        let c = failure(
+            "m1: provider encrypts 3 bytes",
+            "m1: Some(8279); the message: pkmsg {preKeyId 1}",
+        );
+        let d = failure(
+            "m1: provider encrypts 9 bytes",
+            "m1: Some(66); the message: pkmsg {preKeyId absent}",
+        );
+        assert_eq!(c.signature(), d.signature());
+        assert_ne!(a.signature(), c.signature());
+        assert_ne!(
+            a.signature(),
+            failure("m3 with bit 2 flipped delivered to provider", "rejected: bad_mac").signature()
+        );
+    }
 }
 
 fn harness_error(message: &str) -> Observation {
