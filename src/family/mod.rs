@@ -13,6 +13,9 @@ pub mod sender_keys;
 pub mod session;
 pub mod xeddsa;
 
+#[cfg(test)]
+mod independence;
+
 pub use crate::vector_format::Family;
 
 use crate::outcome::Observation;

@@ -18,11 +18,11 @@
 //! of encrypting every message before it; the chain key is a pure function of its predecessor, so the message is
 //! the one the sender would have sent in order (checked by a test below).
 
-use super::session::{Sender, bad, bundle_of, inner, key_material, ok, test};
-use super::{Generated, file, render};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::session::Group;
+use crate::family::session::generate::{Sender, bad, bundle_of, inner, key_material, ok, test};
+use crate::generate::{Generated, file, render};
 use crate::provider::{Ciphertext, CiphertextKind, ErrorClass, KeyMaterial};
 use crate::reference::ReferenceProvider;
 use crate::vector::Expected;
@@ -40,7 +40,7 @@ fn identity_of(keys: &KeyMaterial) -> Result<Bytes, String> {
     Ok(Bytes(public.serialize().to_vec()))
 }
 
-pub(super) async fn generate() -> Result<Generated, String> {
+pub(crate) async fn generate() -> Result<Generated, String> {
     let mut rng = StdRng::seed_from_u64(0x5eed_0015);
     let bob = key_material(&mut rng, 1501, &[7])?;
     let alice = key_material(&mut rng, 2502, &[])?;

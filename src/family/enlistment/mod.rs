@@ -3,6 +3,8 @@
 //! the signed-prekey signature, and the token (signature through the Partner's JWKS, algorithm, identifier,
 //! freshness). One aspect per case keeps each requirement's verdict separate.
 
+pub mod generate;
+
 use super::CaseContext;
 use crate::outcome::{Observation, Outcome};
 use crate::provider::{CallError, ClientId, CreateClient, EnlistmentRequest, PreKeyBundle};
