@@ -229,7 +229,7 @@ impl SelftestReport {
                     f.fault.breaks()
                 );
             } else if let Some(line) = &f.explored {
-                note = format!("  (rare schedule: the default run missed it; explore: {line})");
+                note = format!("  (rare schedule: the default run missed it; {line})");
             } else if f.fault.rare() {
                 note = "  (rare schedule: the default run caught it)".to_string();
             } else if f.status == Status::Survived && !f.failed_requirements.is_empty() {
@@ -360,7 +360,7 @@ fn judge(fault: Fault, report: Result<RunReport, String>, scope: &[String]) -> F
 /// Schedules of the bounded campaign selftest gives a rare-schedule fault the default run missed. The planted
 /// one fails about one schedule in 150 of `scenario.tamper` (one of the 68 schedules a round draws in 12), so
 /// this bound misses it with a chance far below one in a million; a campaign ends at its first failure.
-pub const RARE_FAULT_SCHEDULES: u64 = 60_000;
+pub const RARE_FAULT_SCHEDULES: u64 = 30_000;
 
 /// The bounded `explore` for a rare fault: a fresh provider, the selftest seed, ending at the first failure.
 async fn explore_once(
@@ -387,7 +387,7 @@ async fn explore_once(
     match result {
         Ok(output) => Ok(Ok((
             output.run.report,
-            format!("{}: {}", output.replay, output.campaign.line()),
+            format!("`{}` found it in {:.1}s", output.replay, output.campaign.seconds),
         ))),
         Err(ToolError::Unreachable(e)) => Ok(Err(format!("target unreachable: {e}"))),
         Err(e) => Err(e),
