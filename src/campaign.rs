@@ -297,14 +297,7 @@ pub async fn explore(
         let first_replay = f.failures.first().map(|(_, x)| x.replay.clone());
         o.failures = f.failures.into_iter().map(|(_, x)| x).collect();
         let mut o = runner::sanitized(o, &sanitizer);
-        if o.outcome != Outcome::Pass {
-            o.expected = total.take(std::mem::take(&mut o.expected));
-            o.observed = total.take(std::mem::take(&mut o.observed));
-            for x in &mut o.failures {
-                x.expected = total.take(std::mem::take(&mut x.expected));
-                x.observed = total.take(std::mem::take(&mut x.observed));
-            }
-        }
+        runner::bounded(&mut o, &mut total);
         let mut r = runner::case_result(&plan, case, o, f.millis, &format!("conformance run{common}"));
         r.replay = first_replay.unwrap_or_else(|| replay.clone());
         results.push(r);

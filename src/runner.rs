@@ -242,20 +242,26 @@ async fn run_pass(
                 None,
             ),
         };
-        if observation.outcome != Outcome::Pass {
-            observation.expected = total.take(std::mem::take(&mut observation.expected));
-            observation.observed = total.take(std::mem::take(&mut observation.observed));
-            for f in &mut observation.failures {
-                f.expected = total.take(std::mem::take(&mut f.expected));
-                f.observed = total.take(std::mem::take(&mut f.observed));
-            }
-        }
+        bounded(&mut observation, &mut total);
         progress.case_done(matches!(observation.outcome, Outcome::Fail | Outcome::Error));
         let mut r = case_result(plan, case, observation, ms, &options.replay_base);
         r.transcript = transcript;
         results.push(r);
     }
     results
+}
+
+/// Keep a non-passing observation's texts within the run's total `budget` for case text.
+pub(crate) fn bounded(observation: &mut Observation, budget: &mut Budget) {
+    if observation.outcome == Outcome::Pass {
+        return;
+    }
+    observation.expected = budget.take(std::mem::take(&mut observation.expected));
+    observation.observed = budget.take(std::mem::take(&mut observation.observed));
+    for f in &mut observation.failures {
+        f.expected = budget.take(std::mem::take(&mut f.expected));
+        f.observed = budget.take(std::mem::take(&mut f.observed));
+    }
 }
 
 /// The sanitizing boundary for case results: what a case observed may quote the provider, so it is redacted,

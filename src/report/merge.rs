@@ -86,6 +86,7 @@ fn identity(r: &RunReport) -> Vec<(&'static str, String)> {
             "scenario mode",
             format!("thorough={} differential={}", run.thorough, run.differential),
         ),
+        ("--repeat", run.repeat.unwrap_or(1).to_string()),
     ]
 }
 
@@ -198,4 +199,8 @@ pub fn merge(dirs: &[PathBuf], data: &MergeData) -> Result<RunReport, MergeError
             finished_at: finished,
         },
     ))
+    .map(|mut merged| {
+        merged.run.repeat = run.repeat;
+        merged
+    })
 }
