@@ -469,6 +469,10 @@ fn render(events: &[Event], observed: &str, which: &str, shrinks: u32) -> String
     out
 }
 
+fn harness_error(message: &str) -> Observation {
+    Observation::with(Outcome::Error, "a schedule is drawn", message)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,8 +510,4 @@ mod tests {
             failure("m3 with bit 2 flipped delivered to provider", "rejected: bad_mac").signature()
         );
     }
-}
-
-fn harness_error(message: &str) -> Observation {
-    Observation::with(Outcome::Error, "a schedule is drawn", message)
 }
