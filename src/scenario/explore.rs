@@ -421,12 +421,13 @@ impl Drawn {
 /// The case observation of a (shrunk) failing schedule, blamed on its failing step.
 fn failed(check: &Check, statement: &str, f: Failure, case: u32, shrinks: u32) -> Observation {
     let mut steps = Steps::new(&check.scenario.requirements);
-    // Setup that passed before the failing step was checked, not blocked.
+    // Setup that passed before the failing step was checked, not blocked; so were the wire monitor's rules on
+    // every provider message before it (a finding of theirs would have been the failing step).
     let setup = crate::family::session::SETUP;
     if f.established && check.scenario.requirements.iter().any(|r| r == setup) {
         let _ = steps.step(
             "",
-            &[setup],
+            &super::exchange::reached_once_established(),
             Observation::pass("session setup", "a first message decrypted"),
         );
     }
@@ -435,7 +436,7 @@ fn failed(check: &Check, statement: &str, f: Failure, case: u32, shrinks: u32) -
         None => format!("schedule {case} of {} failed", check.cases),
     };
     let o = Observation::fail(
-        format!("{statement}; at step {}: {}", f.events.len(), f.expected),
+        super::exchange::headline(statement, f.events.len(), &f.expected),
         render(&f.events, &f.observed, &which, shrinks),
     );
     steps.step("", f.checks, o).unwrap_or_default()

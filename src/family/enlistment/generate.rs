@@ -268,7 +268,7 @@ fn live_tests() -> Vec<enlistment::Test> {
         ),
         case(
             "client-keys",
-            &["RO-ID-001D"],
+            &["RO-ID-001D", "RO-ID-010", "RO-ID-010A"],
             &[],
             "alice421",
             Aspect::ClientKeys,
