@@ -336,6 +336,17 @@ fn explore_finds_the_rare_fault_over_http_and_the_replay_reproduces_it() {
     );
 }
 
+/// The terminal, HTML, Markdown and JUnit renderings of a report.
+fn renderings(report: &interop_conformance::report::RunReport) -> Vec<String> {
+    use interop_conformance::report::{html, junit, markdown, terminal};
+    vec![
+        terminal::render(report),
+        html::render(report),
+        markdown::render(report),
+        junit::render(report).expect("junit"),
+    ]
+}
+
 /// One failure must not hide another: with --thorough a case goes on and reports each distinct failure once,
 /// each with the replay of its own schedule; the case's outcome and blame stay the first failure's.
 #[test]
@@ -343,10 +354,15 @@ fn thorough_reports_two_distinct_planted_bugs_each_with_its_replay() {
     let bugs = [Fault::RegistrationIdDrift, Fault::VersionMaskTypo];
     let mut r = request(2, &["scenario.tamper"], false);
     r.plan.scenarios.thorough = true;
-    let (_, cases) = run(&r, faulty(&bugs));
-    let case = &cases[0];
+    let output = runtime().block_on(execute::run(&r, faulty(&bugs), false)).expect("run");
+    let case = &output.report.cases[0];
     assert_eq!(case.outcome, Outcome::Fail);
     assert_eq!(case.failures.len(), 2, "{:#?}", case.failures);
+    for text in renderings(&output.report) {
+        for f in &case.failures {
+            assert!(text.contains(&f.replay), "{text}");
+        }
+    }
     let (drift, mask) = (&case.failures[0], &case.failures[1]);
     assert!(drift.observed.contains("registrationId"), "{drift:#?}");
     assert!(drift.occurrences > 100, "the drift fails most schedules: {drift:#?}");
@@ -369,7 +385,16 @@ fn thorough_reports_two_distinct_planted_bugs_each_with_its_replay() {
 fn repeat_flags_a_flaky_provider_and_not_the_clean_reference() {
     let mut r = request(3, &["session.in-order"], false);
     r.repeat = 3;
-    let (_, cases) = run(&r, Planted::provider(Bug::FlakyClients));
+    let output = runtime()
+        .block_on(execute::run(&r, Planted::provider(Bug::FlakyClients), false))
+        .expect("run");
+    for text in renderings(&output.report) {
+        assert!(
+            text.contains("session.in-order") && text.contains("pass, fail, pass"),
+            "{text}"
+        );
+    }
+    let cases = output.report.cases;
     assert_eq!(cases[0].unstable, [Outcome::Pass, Outcome::Fail, Outcome::Pass]);
     assert_eq!(
         cases[0].outcome,
