@@ -49,6 +49,7 @@ pub async fn all() -> Result<Vec<Generated>, String> {
     files.push(crate::family::sender_keys::generate::generate()?);
     files.push(crate::family::sender_keys::generate::generate_live()?);
     files.push(transport::generate()?);
+    files.push(crate::family::transport::generate::generate()?);
     Ok(files)
 }
 

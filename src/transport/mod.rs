@@ -7,3 +7,4 @@
 pub mod binxml;
 pub mod cert;
 pub mod noise;
+pub mod responder;
