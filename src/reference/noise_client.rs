@@ -208,7 +208,7 @@ fn frame(body: &[u8]) -> Vec<u8> {
 }
 
 struct Link {
-    stream: TcpStream,
+    stream: Box<dyn crate::transport::responder::Carrier>,
     deadline: Instant,
 }
 
@@ -268,12 +268,23 @@ pub(super) async fn connect(
     credential: &Credential,
     faults: &Faults,
 ) -> CallResult<TransportReport> {
-    let address = request.url.strip_prefix("tcp://").ok_or_else(|| {
+    let bad_url = || {
         CallError::rejected(
             ErrorClass::InvalidArgument,
-            format!("unsupported URL {:?}: tcp://HOST:PORT", request.url),
+            format!(
+                "unsupported URL {:?}: tcp://HOST:PORT or ws://HOST:PORT/PATH",
+                request.url
+            ),
         )
-    })?;
+    };
+    let (address, websocket_path) = if let Some(a) = request.url.strip_prefix("tcp://") {
+        (a.to_string(), None)
+    } else if let Some(rest) = request.url.strip_prefix("ws://") {
+        let (host, path) = rest.split_once('/').ok_or_else(bad_url)?;
+        (host.to_string(), Some(format!("/{path}")))
+    } else {
+        return Err(bad_url());
+    };
     let root: [u8; 32] = request
         .root_key
         .0
@@ -281,12 +292,28 @@ pub(super) async fn connect(
         .try_into()
         .map_err(|_| CallError::rejected(ErrorClass::InvalidArgument, "root_key is not 32 bytes"))?;
     let deadline = Instant::now() + Duration::from_millis(request.timeout_ms.clamp(1, 600_000));
-    let stream = match tokio::time::timeout_at(deadline, TcpStream::connect(address)).await {
+    let stream = match tokio::time::timeout_at(deadline, TcpStream::connect(&address)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => return Ok(closed(format!("cannot connect: {e}"))),
         Err(_) => return Ok(closed("timed out connecting")),
     };
     let _ = stream.set_nodelay(true);
+    let stream: Box<dyn crate::transport::responder::Carrier> = match websocket_path {
+        None => Box::new(stream),
+        Some(path) => {
+            // The upgrade key is public: derive it one-way, never from the private ephemeral's bytes themselves.
+            let digest = Sha256::new()
+                .chain_update(b"websocket key")
+                .chain_update(credential.ephemeral)
+                .finalize();
+            let mut nonce = [0u8; 16];
+            nonce.copy_from_slice(&digest[..16]);
+            match crate::transport::websocket::connect(stream, &address, &path, nonce, deadline).await {
+                Ok(pipe) => Box::new(pipe),
+                Err(e) => return Ok(closed(format!("WebSocket: {e}"))),
+            }
+        }
+    };
     let mut link = Link { stream, deadline };
     let report = handshake_and_talk(&mut link, request, &root, credential, faults).await;
     let _ = link.stream.shutdown().await;

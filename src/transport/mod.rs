@@ -8,3 +8,4 @@ pub mod binxml;
 pub mod cert;
 pub mod noise;
 pub mod responder;
+pub mod websocket;

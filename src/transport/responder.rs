@@ -19,8 +19,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 /// Largest handshake frame the responder reads (a ClientHello or ClientFinish is a few hundred bytes).
@@ -250,10 +249,35 @@ pub fn chain_for(behaviour: Behaviour, root: &[u8; 32], server_static: &[u8; 32]
     cert::chain_bytes(leaf, intermediate)
 }
 
+/// A byte stream to the client: TCP, or the pipe of a WebSocket ([`super::websocket`]).
+pub trait Carrier: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Carrier for T {}
+
+/// Chains already issued, by (behaviour, root, server seed, ten-minute bucket of the clock): signing two
+/// certificates per connection would dominate a handshake. Windows are set around the bucket's start, at
+/// least an hour from any edge, so a chain stays right for its bucket. Bounded: cleared past 256 entries.
+fn cached_chain(behaviour: Behaviour, root: &[u8; 32], server_static: &[u8; 32], seed: u64, now: u64) -> Vec<u8> {
+    type Key = (Behaviour, [u8; 32], u64, u64);
+    static CHAINS: std::sync::OnceLock<Mutex<std::collections::HashMap<Key, Vec<u8>>>> = std::sync::OnceLock::new();
+    let bucket = now - now % 600;
+    let key = (behaviour, *root, seed, bucket);
+    let cache = CHAINS.get_or_init(Mutex::default);
+    if let Some(chain) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return chain.clone();
+    }
+    let chain = chain_for(behaviour, root, server_static, seed, bucket);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= 256 {
+        cache.clear();
+    }
+    cache.insert(key, chain.clone());
+    chain
+}
+
 /// The client side of one connection as the responder reads it: every byte recorded, every read under the
 /// deadline.
 struct Conn {
-    stream: TcpStream,
+    stream: Box<dyn Carrier>,
     record: Record,
     deadline: Instant,
 }
@@ -303,8 +327,7 @@ impl Conn {
 
 /// Serve one client connection with `config`, recording into `record`. Returns when the connection ends, the
 /// deadline passes, or the client misbehaves; never panics on client input.
-pub async fn serve(stream: TcpStream, config: Config, record: Record) {
-    let _ = stream.set_nodelay(true);
+pub async fn serve(stream: Box<dyn Carrier>, config: Config, record: Record) {
     let mut conn = Conn {
         stream,
         record: record.clone(),
@@ -380,7 +403,10 @@ async fn run(conn: &mut Conn, config: &Config) -> Step<String> {
 
     // ← e, ee, s, es with the certificate chain.
     let e_s_private = derive(config.seed, &format!("server ephemeral {}", hex::encode(e_c)));
-    let s_s_private = derive(config.seed, "server static");
+    // Like a real chatd, the static key and its chain belong to the server (here: to its root), not to the
+    // connection; so the chain is issued once and reused ([`cached_chain`]).
+    let server_seed = u64::from_be_bytes(derive(0, &hex::encode(config.root))[..8].try_into().unwrap_or_default());
+    let s_s_private = derive(server_seed, "server static");
     let e_s = noise::public_key(&e_s_private);
     let s_s = noise::public_key(&s_s_private);
     update(&record, |s| s.server_static = s_s);
@@ -390,7 +416,7 @@ async fn run(conn: &mut Conn, config: &Config) -> Step<String> {
     sym.mix_key(&noise::dh(&e_s_private, &e_c));
     let static_ct = sym.encrypt_and_hash(&s_s).map_err(internal)?;
     sym.mix_key(&noise::dh(&s_s_private, &e_c));
-    let chain = chain_for(config.behaviour, &config.root, &s_s, config.seed, config.now);
+    let chain = cached_chain(config.behaviour, &config.root, &s_s, server_seed, config.now);
     let payload_ct = sym.encrypt_and_hash(&chain).map_err(internal)?;
     let mut server_hello = ServerHello {
         ephemeral: Some(e_s.to_vec()),
@@ -625,7 +651,7 @@ pub fn client_payload(bytes: &[u8]) -> Result<ClientPayload, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::net::TcpListener;
+    use tokio::net::{TcpListener, TcpStream};
 
     async fn one(client_bytes: Vec<u8>, hold_open: bool) -> (Seen, std::time::Duration) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -645,7 +671,7 @@ mod tests {
         let r = record.clone();
         let server = tokio::spawn(async move {
             let (stream, _) = listener.accept().await.expect("accept");
-            serve(stream, config, r).await;
+            serve(Box::new(stream), config, r).await;
         });
         let mut client = TcpStream::connect(addr).await.expect("connect");
         // A flood may be cut short when the responder gives up and closes: that is the point.

@@ -2,7 +2,7 @@
 //! its chains at run time, with validity windows around the real clock), so nothing here is an expected value
 //! computed by the code under test.
 
-use super::{Group, SETUP, Test};
+use super::{Carriage, Group, SETUP, Test};
 use crate::bytes::Bytes;
 use crate::transport::responder::Behaviour;
 use crate::vector_format::{Expected, Family, Generated, file, flags, render, reqs};
@@ -58,7 +58,7 @@ fn test(id: &str, comment: &str, r: &[&str], f: &[&str], server: Behaviour, expe
         flags: flags(f),
         expected,
         server,
-        connections: 1,
+        over: vec![Carriage::Tcp],
         routing_info: None,
     }
 }
@@ -66,14 +66,14 @@ fn test(id: &str, comment: &str, r: &[&str], f: &[&str], server: Behaviour, expe
 fn honest() -> Vec<Test> {
     let mut handshake = test(
         "handshake",
-        "two connections to an honest server: header, ClientHello, fresh ephemerals, a ClientFinish with the \
+        "two connections to an honest server, over TCP and over WebSocket: header, ClientHello, fresh ephemerals, a ClientFinish with the \
          enlisted authkey and a JWT that verifies under the Partner's JWKS, then stanzas both ways",
         &HANDSHAKE,
         &["SendSide"],
         Behaviour::Honest,
         Expected::Valid,
     );
-    handshake.connections = 2;
+    handshake.over = vec![Carriage::Tcp, Carriage::Websocket];
     let mut routed = test(
         "edge-routing",
         "the client is offered routing info 01 02 03: if it sends the pre-intro, it is well formed and not \
@@ -102,7 +102,7 @@ fn honest() -> Vec<Test> {
             &[SETUP, "RO-TRANSPORT-019"],
             &["SendSide"],
             Behaviour::CounterEdge,
-            Expected::Valid,
+            Expected::Invalid,
         ),
         test(
             "frame.tampered",
@@ -110,7 +110,7 @@ fn honest() -> Vec<Test> {
             &[SETUP, "RO-TRANSPORT-018"],
             &["HostileServer"],
             Behaviour::TamperedFrame,
-            Expected::Valid,
+            Expected::Invalid,
         ),
         test(
             "frame.replayed",
@@ -118,7 +118,7 @@ fn honest() -> Vec<Test> {
             &[SETUP, "RO-TRANSPORT-018"],
             &["HostileServer"],
             Behaviour::ReplayedFrame,
-            Expected::Valid,
+            Expected::Invalid,
         ),
     ]
 }

@@ -18,7 +18,7 @@ use crate::provider::{
 use crate::signature::form;
 use crate::signature::token::{self, TokenError};
 use crate::transport::responder::{self, Behaviour, Config, Record, Seen, Stage};
-use crate::transport::{binxml, noise};
+use crate::transport::{binxml, noise, websocket};
 use crate::transport_wire::{HandshakeMessage, PRODUCT_INTEROP};
 use crate::vector_format::{TestMeta, VectorFile, vector_test};
 use prost::Message;
@@ -38,13 +38,23 @@ const GRACE: Duration = Duration::from_millis(300);
 /// Tests sharing a theme.
 pub type Group = crate::vector_format::TestGroup<Test>;
 
+/// How a connection reaches the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Carriage {
+    /// Plain TCP (`tcp://HOST:PORT`).
+    Tcp,
+    /// WebSocket binary messages (`ws://HOST:PORT/chat`).
+    Websocket,
+}
+
 vector_test! {
     /// One server behaviour the client meets.
     pub struct Test {
         /// How the suite's chat server behaves.
         pub server: Behaviour,
-        /// Connections made in the case (two check a fresh ephemeral per connection).
-        pub connections: u32,
+        /// One connection each, in order (two check a fresh ephemeral per connection).
+        pub over: Vec<Carriage>,
         /// Edge-routing info the client is offered for its pre-intro.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub routing_info: Option<Bytes>,
@@ -56,8 +66,8 @@ vector_test! {
 pub struct Check {
     /// The behaviour.
     pub server: Behaviour,
-    /// Connections.
-    pub connections: u32,
+    /// Connections, in order.
+    pub over: Vec<Carriage>,
     /// Routing info.
     pub routing_info: Option<Bytes>,
 }
@@ -65,8 +75,8 @@ pub struct Check {
 pub(super) fn validate(file: &VectorFile<Group>) -> Result<(), (String, String)> {
     for (g, group) in file.groups.iter().enumerate() {
         for (t, test) in group.tests.iter().enumerate() {
-            if !(1..=4).contains(&test.connections) {
-                let key = format!("groups[{g}].tests[{t}].connections");
+            if !(1..=4).contains(&test.over.len()) {
+                let key = format!("groups[{g}].tests[{t}].over");
                 return Err((key, "between 1 and 4 connections".into()));
             }
         }
@@ -81,7 +91,7 @@ pub(super) fn checks(group: &Group) -> Vec<(TestMeta, super::Check)> {
         .map(|t| {
             let check = Check {
                 server: t.server,
-                connections: t.connections,
+                over: t.over.clone(),
                 routing_info: t.routing_info.clone(),
             };
             (t.meta(), super::Check::Transport(check))
@@ -136,6 +146,7 @@ async fn connect(
     client: &ClientId,
     identifier: &str,
     seed: u64,
+    carriage: Carriage,
 ) -> Result<Connection, String> {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
@@ -161,14 +172,29 @@ async fn connect(
     let record = Record::default();
     let shared = record.clone();
     let mut server = tokio::spawn(async move {
-        if let Ok(Ok((stream, _))) = tokio::time::timeout_at(deadline, listener.accept()).await {
-            responder::serve(stream, config, shared).await;
-        }
+        let Ok(Ok((stream, _))) = tokio::time::timeout_at(deadline, listener.accept()).await else {
+            return;
+        };
+        let _ = stream.set_nodelay(true);
+        let carrier: Box<dyn responder::Carrier> = match carriage {
+            Carriage::Tcp => Box::new(stream),
+            Carriage::Websocket => match websocket::accept(stream, deadline).await {
+                Ok(pipe) => Box::new(pipe),
+                Err(e) => {
+                    shared.lock().unwrap_or_else(|e| e.into_inner()).end = e;
+                    return;
+                }
+            },
+        };
+        responder::serve(carrier, config, shared).await;
     });
     let request = TransportConnect {
         client: client.clone(),
         identifier: identifier.to_string(),
-        url: format!("tcp://{address}"),
+        url: match carriage {
+            Carriage::Tcp => format!("tcp://{address}"),
+            Carriage::Websocket => format!("ws://{address}/chat"),
+        },
         root_key: Bytes(noise::public_key(&test_root()).to_vec()),
         stanzas: stanzas.into_iter().map(Bytes).collect(),
         counter_start,
@@ -234,9 +260,10 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
     let authkey = inspection.value("authkey").map(<[u8]>::to_vec);
     let mut steps = Steps::new(&meta.requirements);
     let mut ephemerals = Vec::new();
-    for n in 0..check.connections {
-        let seed = ctx.seed.wrapping_add(u64::from(n));
-        let connection = match connect(ctx, check, &client, identifier, seed).await {
+    let connections = check.over.len();
+    for (n, carriage) in check.over.iter().enumerate() {
+        let seed = ctx.seed.wrapping_add(n as u64);
+        let connection = match connect(ctx, check, &client, identifier, seed, *carriage).await {
             Ok(c) => c,
             Err(e) => return Observation::with(Outcome::Error, expected, e),
         };
@@ -246,8 +273,8 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
             }
         }
         let label = |s: &str| {
-            if check.connections > 1 {
-                format!("connection {} of {}: {s}", n + 1, check.connections)
+            if connections > 1 {
+                format!("connection {} of {connections} ({carriage:?}): {s}", n + 1)
             } else {
                 s.to_string()
             }
