@@ -855,7 +855,7 @@ fn op_check(op: &str) -> &'static str {
 fn import_request() -> Value {
     use rand::SeedableRng;
     let mut rng = rand::rngs::StdRng::seed_from_u64(14);
-    match crate::generate::session::key_material(&mut rng, 4242, &[1, 2]) {
+    match crate::family::session::generate::key_material(&mut rng, 4242, &[1, 2]) {
         Ok(keys) => json!({ "name": "imported", "seed": 14, "keys": keys }),
         Err(_) => json!({ "name": "imported" }),
     }

@@ -14,6 +14,9 @@ pub mod session;
 pub mod transport;
 pub mod xeddsa;
 
+#[cfg(test)]
+mod independence;
+
 pub use crate::vector_format::Family;
 
 use crate::outcome::Observation;

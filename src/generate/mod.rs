@@ -12,44 +12,35 @@
 //!
 //! Known answers published by others are included verbatim with their source in the comment.
 
-mod bounds;
-mod bundle;
-mod enlistment;
-mod key_schedule;
-mod media;
-mod push;
-mod roundtrip;
-mod security_code;
-pub(crate) mod session;
-mod transport;
-mod wire;
-mod xeddsa;
-
 use crate::outcome::FIDELITY;
 pub use crate::vector_format::Generated;
 pub(crate) use crate::vector_format::{file, flags, render, reqs};
 
 /// Generate every file of the corpus.
 pub async fn all() -> Result<Vec<Generated>, String> {
+    use crate::family::{
+        bundle, enlistment, key_schedule, media, noise_known_answer, push, roundtrip, security_code, sender_keys,
+        session, transport, xeddsa,
+    };
     let mut files = vec![
-        xeddsa::generate()?,
-        bundle::generate().await?,
-        session::generate().await?,
-        bounds::generate().await?,
-        roundtrip::generate()?,
-        roundtrip::generate_limits()?,
-        key_schedule::generate()?,
-        wire::generate()?,
-        media::generate()?,
-        media::generate_uploads()?,
-        security_code::generate()?,
+        xeddsa::generate::generate()?,
+        bundle::generate::generate().await?,
+        session::generate::generate().await?,
+        session::generate::bounds::generate().await?,
+        roundtrip::generate::generate()?,
+        roundtrip::generate::generate_limits()?,
+        key_schedule::generate::generate()?,
+        session::generate::wire::generate()?,
+        media::generate::generate()?,
+        media::generate::generate_uploads()?,
+        security_code::generate::generate()?,
     ];
-    files.extend(enlistment::generate()?);
-    files.push(push::generate()?);
-    files.push(crate::family::sender_keys::generate::generate()?);
-    files.push(crate::family::sender_keys::generate::generate_live()?);
-    files.push(transport::generate()?);
-    files.push(crate::family::transport::generate::generate()?);
+    files.extend(enlistment::generate::generate()?);
+    files.push(push::generate::generate()?);
+    files.push(sender_keys::generate::generate()?);
+    files.push(sender_keys::generate::generate_live()?);
+    files.push(noise_known_answer::generate::generate()?);
+    files.push(transport::generate::generate()?);
     Ok(files)
 }
 

@@ -9,9 +9,13 @@
 //! provider's public keys (its bundle and messages), so it can run the provider's key schedule from the
 //! peer's side: X3DH, each DH ratchet step, each chain step, the MAC and AES-CBC.
 //!
-//! The harness tells the monitor what happens ([`Monitor::provider_bundle`], [`Monitor::provider_starts`],
-//! [`Monitor::peer_starts`], [`Monitor::provider_sent`], [`Monitor::provider_received`]); the monitor never
-//! calls a provider.
+//! The harness tells the monitor what happens ([`Monitor::provider_bundle`], [`Monitor::provider_enlistment`],
+//! [`Monitor::provider_starts`], [`Monitor::peer_starts`], [`Monitor::provider_sent`],
+//! [`Monitor::provider_received`]); the monitor never calls a provider.
+//!
+//! Which session is current: the one the provider set up last (it processed a bundle, or received a pkmsg that
+//! started a session), or the one its last decrypted message belonged to (libsignal and wacore-libsignal
+//! promote an archived session that decrypts). The provider sends on that session only.
 
 mod decode;
 mod session;
@@ -34,10 +38,17 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The rule as findings name it: `RO-ENC-006 (dh-ratchet-on-send, wire monitor)`.
+    pub fn label(&self) -> String {
+        format!("{} ({}, wire monitor)", self.requirement, self.name)
+    }
+
     /// The rule's requirement as a failing step's checks: a finding is charged to that requirement alone.
     pub fn checks(&self) -> &'static [&'static str] {
         static ALL: [Rule; rules::ALL.len()] = rules::ALL;
+        static ENLISTMENT: [Rule; rules::ENLISTMENT.len()] = rules::ENLISTMENT;
         ALL.iter()
+            .chain(ENLISTMENT.iter())
             .find(|r| r.requirement == self.requirement)
             .map(|r| std::slice::from_ref(&r.requirement))
             .unwrap_or_default()
@@ -76,6 +87,11 @@ pub mod rules {
     /// pkmsg until a reply was received on the session, msg after.
     pub const SETUP: Rule = Rule {
         name: "pkmsg-then-msg",
+        requirement: "RO-ENC-004",
+    };
+    /// Once a new session is set up, the provider sends on it, never on the session it replaced.
+    pub const CURRENT_SESSION: Rule = Rule {
+        name: "current-session",
         requirement: "RO-ENC-004",
     };
     /// A fresh base key for every new session.
@@ -119,14 +135,15 @@ pub mod rules {
         requirement: "RO-ENC-005",
     };
 
-    /// Every rule.
-    pub const ALL: [Rule; 14] = [
+    /// Every rule judging live exchanges (bundles and messages).
+    pub const ALL: [Rule; 15] = [
         VERSION,
         MSG_FRAMING,
         PKMSG_FIELDS,
         REGISTRATION_ID,
         REGISTRATION_RANGE,
         SETUP,
+        CURRENT_SESSION,
         FRESH_BASE_KEY,
         COUNTERS,
         DH_RATCHET,
@@ -136,6 +153,9 @@ pub mod rules {
         SIGNED_PREKEY,
         PREKEY_ONCE,
     ];
+
+    /// The rules judging an enlistment request against the bundle the same client publishes.
+    pub const ENLISTMENT: [Rule; 3] = [REGISTRATION_ID, REGISTRATION_RANGE, SIGNED_PREKEY];
 }
 
 /// The requirement ids the monitor checks, for cases that run it.
@@ -144,6 +164,14 @@ pub fn requirements() -> Vec<String> {
     ids.sort();
     ids.dedup();
     ids
+}
+
+/// Whether `text` holds a finding's rule label ([`Finding::rule_label`]): a step's failure that is the monitor's.
+pub fn names_rule(text: &str) -> bool {
+    rules::ALL
+        .iter()
+        .chain(rules::ENLISTMENT.iter())
+        .any(|r| text.contains(&format!("{}: ", r.label())))
 }
 
 /// One violation.
@@ -163,20 +191,18 @@ pub struct Finding {
 
 impl Finding {
     /// The failure a finding makes: the rule and its requirement first, then expected vs observed, and the
-    /// decoded message after what was observed.
+    /// decoded message after what was observed. The caller labels it with [`Finding::step`] (once).
     pub fn observation(&self) -> crate::outcome::Observation {
         let observed = match &self.message {
             Some(m) => format!("{}; the message: {m}", self.observed),
             None => self.observed.clone(),
         };
-        crate::outcome::Observation::fail(
-            format!(
-                "{} ({}, wire monitor): {}",
-                self.rule.requirement, self.rule.name, self.expected
-            ),
-            observed,
-        )
-        .at_step(&self.step)
+        crate::outcome::Observation::fail(format!("{}: {}", self.rule_label(), self.expected), observed)
+    }
+
+    /// The rule as findings name it: `RO-ENC-006 (dh-ratchet-on-send, wire monitor)`.
+    pub fn rule_label(&self) -> String {
+        self.rule.label()
     }
 }
 
@@ -418,6 +444,67 @@ impl<'a> Monitor<'a> {
         }
     }
 
+    /// The provider client `client` emitted `enlistment` (its enlistment request, RO-TS 1.2.2): the registration
+    /// id it enlists is the one it publishes, in range, and e_skey_sig verifies under e_ident over
+    /// 0x05 || e_skey_val (checked here with [`crate::verify::crypto`], not with the library the reference uses).
+    /// Fields missing or of the wrong size are the enlistment family's own checks (RO-ID-001A) and skipped here.
+    pub fn provider_enlistment(&mut self, client: &str, enlistment: &crate::provider::Enlistment, step: &str) {
+        let before = self.findings.len();
+        let form = crate::signature::form::inspect(&enlistment.form);
+        let regid = form
+            .value("e_regid")
+            .and_then(|v| <[u8; 4]>::try_from(v).ok())
+            .map(u32::from_be_bytes);
+        if let Some(r) = regid {
+            if r > 0x3fff {
+                self.find(
+                    rules::REGISTRATION_RANGE,
+                    step,
+                    "an enlisted registration id (e_regid) of at most 14 bits (0..=16383)",
+                    r.to_string(),
+                );
+            }
+            if let Some(p) = self.published.get(client)
+                && p.registration_id != r
+            {
+                let published = p.registration_id;
+                self.find(
+                    rules::REGISTRATION_ID,
+                    step,
+                    format!("e_regid {published}, the registration id the client publishes in its bundle"),
+                    format!("e_regid {r}"),
+                );
+            }
+        }
+        let (ident, value, signature) = (
+            form.value("e_ident"),
+            form.value("e_skey_val"),
+            form.value("e_skey_sig"),
+        );
+        if let (Some(ident), Some(value), Some(signature)) = (ident, value, signature) {
+            let serialized = |key: &[u8]| [&[c::DJB_TYPE][..], key].concat();
+            if let Err(r) = c::xeddsa_verify(&serialized(ident), &serialized(value), signature) {
+                self.find(
+                    rules::SIGNED_PREKEY,
+                    step,
+                    "e_skey_sig: a signature by e_ident over 0x05 || e_skey_val",
+                    r.detail,
+                );
+            }
+        }
+        let hex_of = |field: &str| form.value(field).map_or_else(|| "absent".to_string(), hex::encode);
+        let shown = format!(
+            "enlistment {{e_regid {}, e_ident {}, e_skey_id {}, e_skey_val {}}}",
+            regid.map_or_else(|| "absent".to_string(), |r| r.to_string()),
+            hex_of("e_ident"),
+            hex_of("e_skey_id"),
+            hex_of("e_skey_val"),
+        );
+        for f in &mut self.findings[before..] {
+            f.message = Some(shown.clone());
+        }
+    }
+
     /// The provider starts a session (X3DH as initiator) from the peer's `bundle`, as given to it.
     pub fn provider_starts(&mut self, bundle: &PreKeyBundle) {
         self.provider_started = Started::of(bundle);
@@ -488,7 +575,7 @@ impl<'a> Monitor<'a> {
                     }
                 };
                 self.sessions[index].received(self.keys, &p.inner);
-                self.current = Some(index);
+                self.made_current(index);
             }
             CiphertextKind::Msg => {
                 let Ok(w) = decode::whisper(&ciphertext.body) else {
@@ -501,18 +588,26 @@ impl<'a> Monitor<'a> {
                     .find(|i| self.sessions[*i].knows_peer_key(&w.ratchet_key))
                 {
                     self.sessions[i].received(self.keys, &w);
-                    self.current = Some(i);
+                    self.made_current(i);
                     return;
                 }
                 for i in order {
                     if self.sessions[i].received(self.keys, &w) {
-                        self.current = Some(i);
+                        self.made_current(i);
                         return;
                     }
                 }
                 self.not_derivable += 1;
             }
         }
+    }
+
+    /// A message the provider decrypted made session `index` its current one (a received pkmsg promotes its new
+    /// session, a message on an archived session promotes that one): a session the provider had started but not
+    /// sent on yet is superseded.
+    fn made_current(&mut self, index: usize) {
+        self.current = Some(index);
+        self.provider_started = None;
     }
 
     fn peer_started_for(&self, prekey_id: Option<u32>) -> Option<Started> {
@@ -551,7 +646,7 @@ impl<'a> Monitor<'a> {
                 self.pkmsg_fields(p, step);
                 self.session_of_pkmsg(p, step)
             }
-            Decoded::Msg(w) => self.session_of_msg(w),
+            Decoded::Msg(w) => self.on_current_session(w, step),
         };
         let Some(index) = index else {
             self.not_derivable += 1;
@@ -680,11 +775,45 @@ impl<'a> Monitor<'a> {
         }
     }
 
-    fn session_of_msg(&self, w: &decode::Whisper) -> Option<usize> {
-        self.sessions
+    /// The session a msg went out on, which must be the current one: not the one a just-started session
+    /// replaced (that one's first message is a pkmsg), nor an older one. A msg on a new ratchet key that does
+    /// not verify on the current session is placed by trying the others.
+    fn on_current_session(&mut self, w: &decode::Whisper, step: &str) -> Option<usize> {
+        let on = self
+            .sessions
             .iter()
             .position(|s| s.sends_on(&w.ratchet_key))
-            .or(self.current)
+            .or_else(|| {
+                let current = self.current?;
+                if self.sessions.len() < 2 || self.sessions[current].would_verify(self.keys, w) {
+                    return None;
+                }
+                (0..self.sessions.len()).find(|i| *i != current && self.sessions[*i].would_verify(self.keys, w))
+            });
+        let base = |i: usize| format!("05{}", hex::encode(self.sessions[i].base_key));
+        if self.provider_started.is_some() {
+            let observed = match on {
+                Some(i) => format!("a msg on an earlier session (base key {})", base(i)),
+                None => "a msg, no pkmsg".to_string(),
+            };
+            self.find(
+                rules::CURRENT_SESSION,
+                step,
+                "a pkmsg of the session just started from the peer's bundle",
+                observed,
+            );
+        } else if let (Some(i), Some(current)) = (on, self.current)
+            && i != current
+        {
+            let (old, new) = (base(i), base(current));
+            self.find(
+                rules::CURRENT_SESSION,
+                step,
+                format!("a message on the current session (base key {new}), set up after the earlier one"),
+                format!("a msg on an earlier session (base key {old})"),
+            );
+        }
+        on.or(self.current)
     }
 }
 

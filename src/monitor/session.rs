@@ -18,6 +18,7 @@ use std::collections::{BTreeSet, HashSet};
 const MAX_STEPS: u32 = 50_000;
 
 /// One sending chain of the provider.
+#[derive(Clone)]
 struct Chain {
     ratchet_key: [u8; 32],
     start: [u8; 32],
@@ -56,6 +57,7 @@ impl Chain {
     }
 }
 
+#[derive(Clone)]
 pub(super) struct Session {
     pub(super) base_key: [u8; 32],
     /// The peer's bundle the provider started from (provider-initiated sessions).
@@ -145,6 +147,22 @@ impl Session {
 
     pub(super) fn sends_on(&self, key: &[u8; 32]) -> bool {
         self.chains.iter().any(|c| c.ratchet_key == *key)
+    }
+
+    /// Whether the provider's msg `w` belongs to this session: its MAC verifies under keys derived here (a
+    /// dry run of [`Session::sent`]; nothing changes).
+    pub(super) fn would_verify(&self, keys: &KeyLog, w: &Whisper) -> bool {
+        let mut trial = self.clone();
+        let mut mac_failed = false;
+        let derived = trial.sent(
+            keys,
+            &mut HashSet::new(),
+            CiphertextKind::Msg,
+            w,
+            &[],
+            &mut |rule, _, _| mac_failed |= rule == rules::MAC,
+        );
+        derived && !mac_failed
     }
 
     /// The provider decrypted the peer's message `w` on this session? True when the message belongs here (a

@@ -390,7 +390,83 @@ fn a_finding_is_charged_to_its_rule_requirement_alone() {
             .step(&finding.step, rule.checks(), finding.observation())
             .expect("a finding ends the case");
         assert_eq!(o.outcome, crate::outcome::Outcome::Fail);
+        assert!(
+            o.expected.starts_with("provider encrypts m1: RO-"),
+            "one step label: {}",
+            o.expected
+        );
+        assert!(names_rule(&o.expected) && !names_rule("every delivery decrypts"));
         assert_eq!(o.charged, vec![rule.requirement.to_string()]);
         assert!(!o.blocked.contains(&rule.requirement.to_string()));
     }
+}
+
+#[test]
+fn a_msg_on_the_session_a_new_one_replaced_is_caught() {
+    let log = peer_log();
+    let mut m = monitor(&log);
+    let mut old = Provider::start(10, false);
+    m.provider_starts(&peer_bundle(false));
+    m.provider_sent(&old.pkmsg(b"one"), b"one", "m1");
+    m.provider_received(&old.reply(4, Some(22)));
+    m.provider_sent(&old.msg(b"two"), b"two", "m2");
+    assert_eq!(m.findings, vec![]);
+    // A new session is set up; its first message must be its pkmsg, not a msg on the old session.
+    m.provider_starts(&peer_bundle(false));
+    m.provider_sent(&old.msg(b"three"), b"three", "m3");
+    assert_eq!(rules_of(&m), vec!["current-session"]);
+    assert_eq!(m.findings[0].rule.requirement, "RO-ENC-004");
+    // Once the new session sent its pkmsg, a msg on the old one is still caught.
+    let mut new = Provider::start_with(11, 121, false);
+    m.provider_sent(&new.pkmsg(b"four"), b"four", "m4");
+    m.provider_sent(&old.msg(b"five"), b"five", "m5");
+    assert_eq!(
+        rules_of(&m),
+        vec!["current-session", "current-session"],
+        "{:?}",
+        m.findings
+    );
+    assert!(m.findings[1].observed.contains("earlier session"));
+}
+
+/// The enlistment form of the provider of [`provider_bundle`] (the Reference Offer's KAT-1 keys).
+fn enlistment(registration_id: u32, signature: &[u8]) -> crate::provider::Enlistment {
+    use crate::signature::form::encode_value;
+    let b = provider_bundle();
+    let fields: [(&str, Vec<u8>); 7] = [
+        ("authkey", vec![9; 32]),
+        ("e_keytype", vec![5]),
+        ("e_regid", registration_id.to_be_bytes().to_vec()),
+        ("e_ident", b.identity_key.0[1..].to_vec()),
+        ("e_skey_id", vec![0, 0, 1]),
+        ("e_skey_val", b.signed_prekey.0[1..].to_vec()),
+        ("e_skey_sig", signature.to_vec()),
+    ];
+    crate::provider::Enlistment {
+        form: fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), encode_value(&v)))
+            .collect(),
+        jwks_url: "http://127.0.0.1:1/jwks".into(),
+    }
+}
+
+#[test]
+fn the_enlistment_request_is_judged_against_the_published_bundle() {
+    let log = KeyLog::default();
+    let mut m = Monitor::new(&log);
+    let signature = provider_bundle().signed_prekey_signature.0;
+    m.provider_bundle("provider", &provider_bundle(), "bundle");
+    m.provider_enlistment("provider", &enlistment(REGISTRATION, &signature), "enlist");
+    assert_eq!(m.findings, vec![]);
+    m.provider_enlistment("provider", &enlistment(REGISTRATION + 1, &signature), "enlist");
+    assert_eq!(rules_of(&m), vec!["registration-id"]);
+    assert!(m.findings[0].message.as_deref().unwrap().contains("e_regid 43"));
+    m.provider_enlistment("provider", &enlistment(0x1_0000, &signature), "enlist");
+    assert_eq!(rules_of(&m)[1..], ["registration-id-range", "registration-id"]);
+    let mut forged = signature.clone();
+    forged[0] ^= 1;
+    m.provider_enlistment("provider", &enlistment(REGISTRATION, &forged), "enlist");
+    assert_eq!(m.findings[3].rule, rules::SIGNED_PREKEY);
+    assert_eq!(m.findings[3].rule.checks(), ["RO-SIG-002"]);
 }

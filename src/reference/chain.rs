@@ -2,7 +2,7 @@
 //!
 //! Two users: the vector generator, which moves a sender's chain forward to produce "message number N" without
 //! encrypting the N-1 before it (the chain key is a pure function of its predecessor, so the message is
-//! byte-identical to the N-th one encrypted in order; a test in `generate::bounds` checks that), and the planted
+//! byte-identical to the N-th one encrypted in order; a test in `family::session::generate::bounds` checks that), and the planted
 //! faults in [`super::faulty`], which need the message keys the crate derives internally.
 
 use wacore_libsignal::protocol::{ChainKey, MessageKeyGenerator, PublicKey, SessionRecord, SignalProtocolError};

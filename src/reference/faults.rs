@@ -69,6 +69,12 @@ pub enum Fault {
     HandOutPrekeyTwice,
     /// Accept forward jumps up to 25,000 instead of refusing beyond 2,000 (RO-ENC-015C).
     LooseForwardBound,
+    /// Keep every skipped message key: no bound on the skipped-key store (RO-ENC-015).
+    UnboundedSkippedKeys,
+    /// Keep sending on the old session after a new one was set up with the same peer (RO-ENC-004).
+    SendOnOldSession,
+    /// Enlist a registration id (e_regid) other than the one the client publishes (RO-ID-010).
+    EnlistRegistrationIdDrift,
     /// MAC a constant 0x33 instead of the received version byte, and accept any version byte with a nibble 3
     /// (RO-ENC-011).
     VersionOutsideMac,
@@ -124,7 +130,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 52] = [
+    pub const ALL: [Fault; 55] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -153,6 +159,9 @@ impl Fault {
         Self::SendVersion0x32,
         Self::HandOutPrekeyTwice,
         Self::LooseForwardBound,
+        Self::UnboundedSkippedKeys,
+        Self::SendOnOldSession,
+        Self::EnlistRegistrationIdDrift,
         Self::VersionOutsideMac,
         Self::IdentityPinnedBeforeAuth,
         Self::GroupSkipSignature,
@@ -210,6 +219,9 @@ impl Fault {
             Self::SendVersion0x32 => "send-version-0x32",
             Self::HandOutPrekeyTwice => "hand-out-prekey-twice",
             Self::LooseForwardBound => "loose-forward-bound",
+            Self::UnboundedSkippedKeys => "unbounded-skipped-keys",
+            Self::SendOnOldSession => "send-on-old-session",
+            Self::EnlistRegistrationIdDrift => "enlist-registration-id-drift",
             Self::VersionOutsideMac => "version-outside-mac",
             Self::IdentityPinnedBeforeAuth => "identity-pinned-before-auth",
             Self::GroupSkipSignature => "group-skip-signature",
@@ -267,6 +279,9 @@ impl Fault {
             Self::SendVersion0x32 => "RO-ENC-010",
             Self::HandOutPrekeyTwice => "RO-ENC-005",
             Self::LooseForwardBound => "RO-ENC-015C",
+            Self::UnboundedSkippedKeys => "RO-ENC-015",
+            Self::SendOnOldSession => "RO-ENC-004",
+            Self::EnlistRegistrationIdDrift => "RO-ID-010",
             Self::VersionOutsideMac => "RO-ENC-011",
             Self::IdentityPinnedBeforeAuth => "RO-ID-008",
             Self::GroupSkipSignature | Self::GroupSignWithoutVersion => "RO-SIG-004",

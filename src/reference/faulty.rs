@@ -37,6 +37,11 @@
 //! - identity-pinned-before-auth: a first `pkmsg` from an address with no known identity pins the identity key
 //!   it carries before the correct path checks its MAC, so a refused forgery still changes what is trusted.
 //! - selective-501: when the correct path refuses a message as `duplicate`, answer "unsupported" instead.
+//! - unbounded-skipped-keys: before each `msg` that skips keys, keep a copy of the session record; when the
+//!   correct path refuses a `msg` never decrypted before (its skipped key was evicted), decrypt it from the
+//!   copies, newest first, as a store that never evicts would.
+//! - send-on-old-session: when a bundle or a received `pkmsg` sets up a new session with a peer that had one,
+//!   keep the old record and encrypt every later message on it (the new record stays for receiving).
 
 use super::chain;
 use super::strict::VERSION_BYTE;
@@ -68,6 +73,12 @@ pub(super) struct Memory {
     reused: std::collections::HashSet<String>,
     /// stale-base-key: the base key every session starts from.
     base_key: Option<KeyPair>,
+    /// unbounded-skipped-keys: per peer, a record copy from before each jump, and every (ratchet key, counter)
+    /// decrypted.
+    before_jumps: HashMap<String, Vec<SessionRecord>>,
+    decrypted: std::collections::HashSet<(String, Vec<u8>, u32)>,
+    /// send-on-old-session: per peer, the session record a new session replaced.
+    old_session: HashMap<String, SessionRecord>,
 }
 
 /// loose-forward-bound: the looser bound it applies.
@@ -102,15 +113,49 @@ pub(super) async fn process_bundle(
             }
         }
     }
-    match client.process_bundle(peer, &bundle).await {
+    let replaced = established_record(client, faults, peer);
+    let result = process_bundle_faulty(client, faults, peer, &bundle).await;
+    if let (Ok(()), Some(old)) = (&result, replaced) {
+        client.faulty.old_session.insert(peer.to_string(), old);
+    }
+    result
+}
+
+/// send-on-old-session: the peer's record while it has a session, before something may replace it.
+fn established_record(client: &Client, faults: &Faults, peer: &str) -> Option<SessionRecord> {
+    if !faults.has(Fault::SendOnOldSession) {
+        return None;
+    }
+    client
+        .sessions
+        .0
+        .get(&address(peer))
+        .filter(|r| r.session_state().is_some())
+        .cloned()
+}
+
+/// The base key of the peer's current session.
+fn current_base_key(client: &Client, peer: &str) -> Option<Vec<u8>> {
+    let state = client.sessions.0.get(&address(peer))?.session_state()?;
+    Some(state.alice_base_key().to_vec())
+}
+
+/// The correct path, or the X3DH a signature or base-key fault does instead.
+async fn process_bundle_faulty(
+    client: &mut Client,
+    faults: &Faults,
+    peer: &str,
+    bundle: &PreKeyBundle,
+) -> CallResult<()> {
+    match client.process_bundle(peer, bundle).await {
         Err(CallError::Rejected {
             class: ErrorClass::BadSignature,
             ..
         }) if faults.has(Fault::SkipSignedPrekeyCheck)
-            || (faults.has(Fault::AcceptRawKeySignature) && signed_over_raw_key(&bundle)) =>
+            || (faults.has(Fault::AcceptRawKeySignature) && signed_over_raw_key(bundle)) =>
         {
             let base = KeyPair::generate(&mut client.rng);
-            unverified_x3dh(client, peer, &bundle, base).await
+            unverified_x3dh(client, peer, bundle, base).await
         }
         Ok(()) if faults.has(Fault::StaleBaseKey) => {
             if client.faulty.base_key.is_none() {
@@ -119,7 +164,7 @@ pub(super) async fn process_bundle(
             let Some(base) = client.faulty.base_key.clone() else {
                 return Err(CallError::rejected(ErrorClass::Internal, "no base key"));
             };
-            unverified_x3dh(client, peer, &bundle, base).await
+            unverified_x3dh(client, peer, bundle, base).await
         }
         other => other,
     }
@@ -210,6 +255,11 @@ pub(super) async fn decrypt(
         *byte = VERSION_BYTE;
     }
     let prekeys = faults.has(Fault::KeepConsumedPrekeys).then(|| client.prekeys.0.clone());
+    let replaced = established_record(client, faults, peer);
+    let base_before = current_base_key(client, peer);
+    let before_jump = (faults.has(Fault::UnboundedSkippedKeys) && jump(client, peer, &ciphertext) > Some(0))
+        .then(|| client.sessions.0.get(&address(peer)).cloned())
+        .flatten();
     let sending = if faults.has(Fault::NoDhRatchetOnSend) {
         sending_chain(client, peer)
     } else {
@@ -243,6 +293,11 @@ pub(super) async fn decrypt(
             let refused = CallError::rejected(class, detail);
             retry_on_kept_state(client, peer, &ciphertext, refused).await
         }
+        Err(refused @ CallError::Rejected { .. })
+            if faults.has(Fault::UnboundedSkippedKeys) && !was_decrypted(client, peer, &ciphertext) =>
+        {
+            retry_before_jumps(client, peer, &ciphertext, refused).await
+        }
         Err(CallError::Rejected {
             class: ErrorClass::Duplicate,
             ..
@@ -274,8 +329,70 @@ pub(super) async fn decrypt(
         if let Some(old) = sending {
             restore_sending_chain(client, peer, old);
         }
+        if faults.has(Fault::UnboundedSkippedKeys) {
+            if let Some(key) = counter_key(peer, &ciphertext) {
+                client.faulty.decrypted.insert(key);
+            }
+            if let Some(record) = before_jump {
+                client
+                    .faulty
+                    .before_jumps
+                    .entry(peer.to_string())
+                    .or_default()
+                    .push(record);
+            }
+        }
+        if let Some(old) = replaced
+            && current_base_key(client, peer) != base_before
+        {
+            client.faulty.old_session.insert(peer.to_string(), old);
+        }
     }
     result
+}
+
+/// unbounded-skipped-keys: a `msg` is known by its peer, ratchet key and counter.
+fn counter_key(peer: &str, ciphertext: &Ciphertext) -> Option<(String, Vec<u8>, u32)> {
+    if ciphertext.kind != CiphertextKind::Msg {
+        return None;
+    }
+    let message = SignalMessage::try_from(ciphertext.body.as_slice()).ok()?;
+    Some((
+        peer.to_string(),
+        message.sender_ratchet_key().serialize().to_vec(),
+        message.counter(),
+    ))
+}
+
+fn was_decrypted(client: &Client, peer: &str, ciphertext: &Ciphertext) -> bool {
+    counter_key(peer, ciphertext).is_none_or(|key| client.faulty.decrypted.contains(&key))
+}
+
+/// unbounded-skipped-keys: decrypt a refused `msg` from the records kept before each jump, newest first, as if
+/// every skipped key were still stored; the current record stays as it was.
+async fn retry_before_jumps(
+    client: &mut Client,
+    peer: &str,
+    ciphertext: &Ciphertext,
+    refused: CallError,
+) -> CallResult<Vec<u8>> {
+    let address = address(peer);
+    let copies = client.faulty.before_jumps.get(peer).cloned().unwrap_or_default();
+    for old in copies.into_iter().rev() {
+        let current = client.sessions.0.insert(address.clone(), old);
+        let result = client.decrypt(peer, ciphertext).await;
+        match current {
+            Some(current) => client.sessions.0.insert(address.clone(), current),
+            None => client.sessions.0.remove(&address),
+        };
+        if let Ok(plaintext) = result {
+            if let Some(key) = counter_key(peer, ciphertext) {
+                client.faulty.decrypted.insert(key);
+            }
+            return Ok(plaintext);
+        }
+    }
+    Err(refused)
 }
 
 /// The jump of a `msg` beyond its receiving chain, when the current session has that chain.
@@ -331,7 +448,23 @@ pub(super) async fn encrypt(
     } else {
         None
     };
-    let mut ciphertext = client.encrypt(peer, plaintext).await?;
+    let mut ciphertext = match client.faulty.old_session.remove(peer) {
+        Some(old) if faults.has(Fault::SendOnOldSession) => {
+            // send-on-old-session: encrypt on the replaced record, keep what that does to it, and put the current
+            // record back.
+            let address = address(peer);
+            let current = client.sessions.0.insert(address.clone(), old);
+            let result = client.encrypt(peer, plaintext).await;
+            if let Some(old) = client.sessions.0.remove(&address) {
+                client.faulty.old_session.insert(peer.to_string(), old);
+            }
+            if let Some(current) = current {
+                client.sessions.0.insert(address, current);
+            }
+            result?
+        }
+        _ => client.encrypt(peer, plaintext).await?,
+    };
     if let Some(record) = before {
         client.faulty.reused.insert(peer.to_string());
         client.sessions.0.insert(address(peer), record);

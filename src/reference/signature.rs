@@ -172,10 +172,16 @@ impl Client {
         } else {
             signed.signature().map_err(|e| internal(e.to_string()))?.to_vec()
         };
+        let enlisted_registration_id = if faults.has(Fault::EnlistRegistrationIdDrift) {
+            // Planted bug: enlist another registration id than the one the bundles carry (RO-ID-010).
+            (self.identities.registration_id + 1) & 0x3fff
+        } else {
+            self.identities.registration_id
+        };
         let fields: [(&str, Vec<u8>); 7] = [
             ("authkey", authkey),
             ("e_keytype", vec![KEY_TYPE_CURVE25519]),
-            ("e_regid", self.identities.registration_id.to_be_bytes().to_vec()),
+            ("e_regid", enlisted_registration_id.to_be_bytes().to_vec()),
             (
                 "e_ident",
                 self.identities
@@ -308,6 +314,7 @@ mod tests {
             Fault::AcceptAlgNone,
             Fault::SkipAudienceCheck,
             Fault::SignPrekeyOverRawKey,
+            Fault::EnlistRegistrationIdDrift,
         ] {
             let broken = fault.breaks();
             assert_eq!(verdict(&[], broken).await, RequirementVerdict::Pass, "clean {broken}");

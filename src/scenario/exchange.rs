@@ -168,6 +168,25 @@ const MAC: &[&str] = &["RO-ENC-011"];
 /// What a replayed copy checks.
 const REPLAY: &[&str] = &["RO-ENC-014"];
 
+/// What a schedule that failed after its session was established has checked before the failing step: session
+/// setup, and the wire monitor's rules (they judged every provider message up to it without a finding).
+pub(super) fn reached_once_established() -> Vec<String> {
+    let mut ids = vec![crate::family::session::SETUP.to_string()];
+    ids.extend(crate::monitor::requirements());
+    ids
+}
+
+/// What a failing schedule expected, at trace step `step`: a wire-monitor finding names its rule and the
+/// message's step (`step 13, m5: RO-ENC-006 (dh-ratchet-on-send, wire monitor): ...`), as round-trip findings do;
+/// any other failure is the scenario's property broken at that step.
+pub(super) fn headline(statement: &str, step: usize, expected: &str) -> String {
+    if crate::monitor::names_rule(expected) {
+        format!("step {step}, {expected}")
+    } else {
+        format!("{statement}; at step {step}: {expected}")
+    }
+}
+
 fn fail(checks: &'static [&'static str], expected: impl Into<String>, observed: impl Into<String>) -> Stop {
     Stop::Fail {
         checks,
@@ -477,7 +496,7 @@ impl<'a> Exchange<'a> {
     fn monitored(&mut self) -> Result<(), Stop> {
         match self.monitor.as_mut().and_then(Monitor::take_finding) {
             Some(f) => {
-                let o = f.observation();
+                let o = f.observation().at_step(&f.step);
                 Err(fail(f.rule.checks(), o.expected, o.observed))
             }
             None => Ok(()),

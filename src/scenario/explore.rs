@@ -256,17 +256,18 @@ where
             }
         }
         let (checks, established, events, expected, observed) = last;
-        // Setup that passed before the failing step was checked, not blocked.
+        // Setup that passed before the failing step was checked, not blocked; so were the wire monitor's rules on
+        // every provider message before it (a finding of theirs would have been the failing step).
         let setup = crate::family::session::SETUP;
         if established && check.scenario.requirements.iter().any(|r| r == setup) {
             let _ = steps.step(
                 "",
-                &[setup],
+                &super::exchange::reached_once_established(),
                 Observation::pass("session setup", "a first message decrypted"),
             );
         }
         let o = Observation::fail(
-            format!("{statement}; at step {}: {expected}", events.len()),
+            super::exchange::headline(&statement, events.len(), &expected),
             render(&events, &observed, case, check.cases, shrinks),
         );
         return steps.step("", checks, o).unwrap_or_default();

@@ -25,8 +25,11 @@ pub fn load_profile_scenarios(profile: &Profile, mode: ScenarioMode) -> Result<V
     let mut files = Vec::with_capacity(profile.file.scenarios.len());
     for name in &profile.file.scenarios {
         let path = dir.join(name);
-        let (file, bytes) = definition::load(&path, profile)?;
-        let mut requirements = with_monitor(&file.requirements);
+        let (mut file, bytes) = definition::load(&path, profile)?;
+        // The monitor's requirements join the scenario's own, so that a monitor finding in a schedule is charged
+        // to its rule's requirement (the schedule's steps are judged against this list).
+        file.requirements = with_monitor(&file.requirements);
+        let mut requirements = file.requirements.clone();
         // Differential mode also compares rejection classes with the reference's: a difference counts toward the
         // error-class fidelity SHOULD only, when the profile has it.
         if mode.differential && profile.catalog.contains_key(FIDELITY) && !requirements.iter().any(|r| r == FIDELITY) {

@@ -2,7 +2,7 @@
 //! the handshake state, frames, the certificate chain (issued under a test root, and the chain rules of
 //! RO-TRANSPORT-007/015) and the binary-XML header. Built on RustCrypto and dalek only, never on the reference's
 //! Noise library; `vectors verify` re-derives every known answer with the separate code of
-//! [`crate::verify::noise`].
+//! [`crate::family::noise_known_answer::verify`].
 
 pub mod binxml;
 pub mod cert;

@@ -1,5 +1,5 @@
 //! The suite's own media code (keys, CBC, MAC, the receiver's checks), written apart from the reference's media
-//! code: the second computation of every `media` vector ([`super::media_file`]) and the judge of uploads at run
+//! code: the second computation of every `media` vector ([`crate::family::media::verify`]) and the judge of uploads at run
 //! time. Imports no family.
 //!
 //! Only the AES-256 block function (`aes`) and SHA-256 (`sha2`) are borrowed; HMAC (RFC 2104), HKDF (RFC 5869),
@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 const BLOCK: usize = 16;
 const HMAC_BLOCK: usize = 64;
-pub(super) const MAC_LEN: usize = 10;
+pub(crate) const MAC_LEN: usize = 10;
 
 /// RO-MEDIA-007's table (reference-offer.md section 2.5), type names as Baileys spells them.
 const INFO: [(&str, &str); 12] = [
@@ -34,7 +34,7 @@ const INFO: [(&str, &str); 12] = [
 ];
 
 /// Info strings a confused implementation might use; a `WrongInfo` blob must be valid under one of them.
-pub(super) const CONFUSIONS: [&str; 12] = [
+pub(crate) const CONFUSIONS: [&str; 12] = [
     "WhatsApp Image Keys",
     "WhatsApp Video Keys",
     "WhatsApp Audio Keys",
@@ -49,11 +49,11 @@ pub(super) const CONFUSIONS: [&str; 12] = [
     "WhatsApp Ptt Keys",
 ];
 
-pub(super) fn info_for(media_type: &str) -> Option<&'static str> {
+pub(crate) fn info_for(media_type: &str) -> Option<&'static str> {
     INFO.iter().find(|(t, _)| *t == media_type).map(|(_, i)| *i)
 }
 
-pub(super) fn sha256(data: &[u8]) -> Vec<u8> {
+pub(crate) fn sha256(data: &[u8]) -> Vec<u8> {
     Sha256::digest(data).to_vec()
 }
 
@@ -133,7 +133,7 @@ pub(crate) fn cbc_encrypt(k: &Keys, plaintext: &[u8]) -> Vec<u8> {
 }
 
 /// CBC decryption and PKCS7 unpadding; `None` for a ragged length or bad padding.
-pub(super) fn cbc_decrypt(k: &Keys, ciphertext: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn cbc_decrypt(k: &Keys, ciphertext: &[u8]) -> Option<Vec<u8>> {
     if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(BLOCK) {
         return None;
     }
@@ -156,7 +156,7 @@ pub(super) fn cbc_decrypt(k: &Keys, ciphertext: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-pub(super) fn mac10(k: &Keys, ciphertext: &[u8]) -> Vec<u8> {
+pub(crate) fn mac10(k: &Keys, ciphertext: &[u8]) -> Vec<u8> {
     hmac(&k.mac, &[&k.iv, ciphertext])[..MAC_LEN].to_vec()
 }
 
@@ -169,7 +169,7 @@ pub(crate) fn seal(k: &Keys, plaintext: &[u8]) -> Vec<u8> {
 }
 
 /// The receiver's checks in RO-MEDIA-006's order: blob hash, length, MAC, decryption, file hash.
-pub(super) fn receive(
+pub(crate) fn receive(
     k: &Keys,
     blob: &[u8],
     file_sha256: &[u8],

@@ -10,10 +10,7 @@
 
 pub mod crypto;
 pub mod media;
-pub mod media_file;
-pub mod noise;
 pub mod receiver;
-pub mod security_code;
 pub mod sender;
 
 use crate::bytes::Bytes;
@@ -142,11 +139,11 @@ fn verify_whole_file(family: Family, path: &std::path::Path, out: &mut FileResul
                     .flat_map(|g| &g.tests)
                     .filter(|t| t.operation == crate::family::media::Operation::Upload)
                     .count();
-                media_file::check(&f)
+                crate::family::media::verify::check(&f)
             })
         }
         _ => crate::yaml::parse::<crate::vector::VectorFile<crate::family::security_code::Group>>(path, &text)
-            .map(|f| security_code::check(&f)),
+            .map(|f| crate::family::security_code::verify::check(&f)),
     };
     if live > 0 {
         out.not_verifiable = Some((
@@ -209,17 +206,19 @@ fn verify_case(case: &Case, out: &mut FileResult) {
             return not_verifiable(
                 out,
                 "tokens are built per run from recipes; their verdicts are checked by an independent ring-based \
-                 oracle (test generate::push::tests)",
+                 oracle (the tests in src/family/push/generate.rs)",
             );
         }
-        Check::NoiseKnownAnswer(ka) => findings.push(match noise::check(case.meta.expected, ka) {
-            Ok(()) => Finding::Agree,
-            Err((vector, independent)) => Finding::Disagree {
-                at: "known answer".into(),
-                vector,
-                independent,
+        Check::NoiseKnownAnswer(ka) => findings.push(
+            match crate::family::noise_known_answer::verify::check(case.meta.expected, ka) {
+                Ok(()) => Finding::Agree,
+                Err((vector, independent)) => Finding::Disagree {
+                    at: "known answer".into(),
+                    vector,
+                    independent,
+                },
             },
-        }),
+        ),
         Check::EnlistmentDecode(_) => {
             return not_verifiable(out, "known answers for the harness's own decoder, pinned by unit tests");
         }

@@ -3,6 +3,8 @@
 //! `{"to": id}` with `Authorization: Bearer` to the provider's push endpoint. A 2xx status is acceptance, a 4xx
 //! status rejection (RO-TS names no status; 401 is the natural one); anything else fails the case.
 
+pub mod generate;
+
 use super::CaseContext;
 use crate::http::server::LoopbackServer;
 use crate::outcome::{Observation, Outcome};

@@ -1,10 +1,10 @@
-//! Second computation of every `media` vector, with the primitives of [`super::media`]: each decrypt case is
+//! Second computation of every `media` vector, with the primitives of [`crate::verify::media`]: each decrypt case is
 //! replayed through the receiver's checks, and some flags are checked for what they claim.
 
-use super::media::*;
 use crate::family::media::{Group, Operation, Test};
 use crate::provider::ErrorClass;
 use crate::vector_format::{Expected, VectorFile};
+use crate::verify::media::*;
 
 fn bytes(b: &Option<crate::bytes::Bytes>) -> &[u8] {
     b.as_ref().map(|b| b.as_slice()).unwrap_or_default()

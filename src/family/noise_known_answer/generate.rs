@@ -1,12 +1,12 @@
 //! Transport known answers (`transport-known-answers.yaml`): the published Noise values (later-phases.md KAT-T1,
 //! KAT-T2, KAT-T3, KAT-T4, L1, L6; reference-offer.md RO-TRANSPORT-005/010/020/025), included verbatim, and
 //! chains under the suite's test root, each breaking one rule of RO-TRANSPORT-007. Chains are signed by the
-//! suite's transport code; `vectors verify` judges every one with the separate code of `verify::noise`.
+//! suite's transport code; `vectors verify` judges every one with the separate code of `super::verify`.
 
-use super::{Generated, file, flags, render, reqs};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::noise_known_answer::{Attribute, Group, KnownAnswer, Step, Test};
+use crate::generate::{Generated, file, flags, render, reqs};
 use crate::transport::cert::{self, ChainRule, Issue, WHATSAPP_ROOT};
 use crate::transport::noise;
 use crate::transport_wire::CertDetails;
@@ -600,7 +600,7 @@ fn frames_and_encodings() -> Vec<Test> {
     ]
 }
 
-pub(super) fn generate() -> Result<Generated, String> {
+pub(crate) fn generate() -> Result<Generated, String> {
     let groups = vec![
         Group {
             comment: "KAT-T1: initial hashes of the three handshake names with the WA 06 03 prologue".into(),

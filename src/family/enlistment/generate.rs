@@ -1,11 +1,11 @@
 //! Enlistment vectors: the live aspects judged against a provider (`enlistment.yaml`), and known answers for
 //! the harness's form decoder starting from the Reference Offer's own example (`enlistment-decode.yaml`).
 
-use super::{Generated, file, flags, render, reqs};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::enlistment::{self, Aspect};
 use crate::family::enlistment_decode::{self, ExpectedDefect};
+use crate::generate::{Generated, file, flags, render, reqs};
 use crate::signature::form::{Aspect as FormAspect, encode_value};
 use crate::vector::Expected;
 use std::collections::BTreeMap;
@@ -32,12 +32,12 @@ const RO_DECODED: [(&str, &str); 7] = [
         "authkey",
         "98bb0f0dddbb934ec125ae7876db767bd633faf25f1022d74403eb169ed8797e",
     ),
-    ("e_ident", super::xeddsa::RO_IDENTITY),
+    ("e_ident", crate::family::xeddsa::generate::RO_IDENTITY),
     ("e_keytype", "05"),
     ("e_regid", "c7a83ab4"),
     ("e_skey_id", "fed749"),
-    ("e_skey_sig", super::xeddsa::RO_SIGNATURE),
-    ("e_skey_val", super::xeddsa::RO_SIGNED_PREKEY),
+    ("e_skey_sig", crate::family::xeddsa::generate::RO_SIGNATURE),
+    ("e_skey_val", crate::family::xeddsa::generate::RO_SIGNED_PREKEY),
 ];
 
 const NOTES: [(&str, &str, &str, &str); 3] = [
@@ -114,8 +114,8 @@ fn without(field: &str) -> BTreeMap<String, String> {
 }
 
 fn decode_tests() -> Vec<enlistment_decode::Test> {
-    let sig = hex::decode(super::xeddsa::RO_SIGNATURE).unwrap_or_default();
-    let ident = hex::decode(super::xeddsa::RO_IDENTITY).unwrap_or_default();
+    let sig = hex::decode(crate::family::xeddsa::generate::RO_SIGNATURE).unwrap_or_default();
+    let ident = hex::decode(crate::family::xeddsa::generate::RO_IDENTITY).unwrap_or_default();
     let serialized_ident: Vec<u8> = [&[0x05u8][..], &ident].concat();
     let sizes = ["RO-ID-001A"];
     let keytype = ["RO-ID-001B"];
@@ -268,7 +268,7 @@ fn live_tests() -> Vec<enlistment::Test> {
         ),
         case(
             "client-keys",
-            &["RO-ID-001D"],
+            &["RO-ID-001D", "RO-ID-010", "RO-ID-010A"],
             &[],
             "alice421",
             Aspect::ClientKeys,
@@ -325,7 +325,7 @@ fn live_tests() -> Vec<enlistment::Test> {
     ]
 }
 
-pub(super) fn generate() -> Result<Vec<Generated>, String> {
+pub(crate) fn generate() -> Result<Vec<Generated>, String> {
     let live = file(
         Family::Enlistment,
         "The provider's enlistment request (RO-TS 1.2), judged field by field and through the Partner's JWKS",

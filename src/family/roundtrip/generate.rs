@@ -1,10 +1,10 @@
 //! Round-trip exchanges: no fixed bytes, only who sends what, in which order; and the state limits a receiver
 //! keeps (RO-ENC-015B), checked by delivering held messages late.
 
-use super::{Generated, file, render, reqs};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::roundtrip::{Group, Late, Message, Party, Test};
+use crate::generate::{Generated, file, render, reqs};
 use crate::vector::Expected;
 
 fn send(from: Party, text: &str) -> Message {
@@ -127,7 +127,7 @@ fn archived_sessions() -> Test {
 }
 
 /// `session-limits.yaml`.
-pub(super) fn generate_limits() -> Result<Generated, String> {
+pub(crate) fn generate_limits() -> Result<Generated, String> {
     let notes = [
         (
             "ReceiverChainLimit",
@@ -158,7 +158,7 @@ pub(super) fn generate_limits() -> Result<Generated, String> {
     )
 }
 
-pub(super) fn generate() -> Result<Generated, String> {
+pub(crate) fn generate() -> Result<Generated, String> {
     use Party::{Peer, Provider};
     let t = |id: &str, comment: &str, initiator: Party, one_time_prekey: bool, pattern: &[(Party, &str)]| Test {
         id: format!("roundtrip.{id}"),

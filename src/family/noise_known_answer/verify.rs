@@ -2,8 +2,8 @@
 //! later-phases.md §1.4 on RustCrypto and dalek only, with its own protobuf reading and writing: nothing here
 //! calls the suite's transport code ([`crate::transport`]) or the reference's Noise library.
 
-use super::crypto::{self, xeddsa_verify};
 use crate::family::noise_known_answer::{KnownAnswer, expected_values};
+use crate::verify::crypto::{self, xeddsa_verify};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use sha2::{Digest, Sha256};

@@ -4,8 +4,11 @@
 //! nonces, the interop `ClientPayload` and the binary-XML header of the Reference Offer's example.
 //!
 //! These cases involve no provider: they pin the code that plays chatd to published data, and `vectors verify`
-//! re-derives each with the separate code of [`crate::verify::noise`]. No profile lists the file (a profile lists
+//! re-derives each with the separate code of [`verify`]. No profile lists the file (a profile lists
 //! only what it tests of a provider); `cargo test` runs it (`tests::corpus_agrees_with_the_transport_code`).
+
+pub mod generate;
+pub mod verify;
 
 use super::CaseContext;
 use crate::bytes::Bytes;

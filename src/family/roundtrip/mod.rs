@@ -8,6 +8,8 @@
 //! exchange (`late`), by which time the receiver may have dropped the chain or the session it belongs to; and a
 //! sender may start a new session mid-exchange (`new_session`), which archives the receiver's current one.
 
+pub mod generate;
+
 use super::CaseContext;
 use super::session::SETUP;
 use crate::bytes::Bytes;

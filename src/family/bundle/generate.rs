@@ -1,10 +1,10 @@
 //! Prekey-bundle vectors: valid bundles (with and without a one-time prekey) and bundles that must be refused
 //! before X3DH (bad or misplaced signatures, wrong key types and lengths).
 
-use super::{Generated, file, flags, render, reqs, with_fidelity};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::bundle::{Group, Test};
+use crate::generate::{Generated, file, flags, render, reqs, with_fidelity};
 use crate::provider::{ErrorClass, PreKeyBundle};
 use crate::vector::Expected;
 use rand::SeedableRng;
@@ -39,7 +39,7 @@ fn retype(key: &Bytes, type_byte: u8) -> Bytes {
     Bytes(v)
 }
 
-pub(super) async fn generate() -> Result<Generated, String> {
+pub(crate) async fn generate() -> Result<Generated, String> {
     let mut rng = StdRng::seed_from_u64(0x5eed_0002);
     let identity = KeyPair::generate(&mut rng);
     let signed = KeyPair::generate(&mut rng);
@@ -267,7 +267,7 @@ pub(super) async fn generate() -> Result<Generated, String> {
     ]);
     // Low-order keys: a signed prekey with a valid signature over it, a one-time prekey, an identity key.
     let mut low = Vec::new();
-    for (name, point) in super::wire::low_order_points()? {
+    for (name, point) in crate::family::session::generate::wire::low_order_points()? {
         let serialized = Bytes([&[0x05u8][..], &point].concat());
         let signed_low = sign(&mut rng, &identity, &serialized)?;
         low.push(test(Case {
@@ -303,12 +303,12 @@ pub(super) async fn generate() -> Result<Generated, String> {
     }
     // Low-order identity keys with a real forgery (R = identity, s = 0) over a signed prekey picked so that the
     // reference library accepts it: only the low-order check can refuse these bundles.
-    let forgery = super::xeddsa::low_order_forgery();
-    for (name, point) in super::wire::low_order_points()? {
+    let forgery = crate::family::xeddsa::generate::low_order_forgery();
+    for (name, point) in crate::family::session::generate::wire::low_order_points()? {
         let identity_low = Bytes([&[0x05u8][..], &point].concat());
         let found = (0..256).find_map(|_| {
             let candidate = Bytes(KeyPair::generate(&mut rng).public_key.serialize().to_vec());
-            super::xeddsa::library_accepts(&identity_low, &candidate, &forgery).then_some(candidate)
+            crate::family::xeddsa::generate::library_accepts(&identity_low, &candidate, &forgery).then_some(candidate)
         });
         // u = p - 1 has no Edwards point: no signature verifies under it, so it has no forgery case.
         let Some(signed_prekey) = found else { continue };
@@ -353,7 +353,7 @@ pub(super) async fn generate() -> Result<Generated, String> {
             "",
         ),
         ("WrongLength", "EDGE_CASE", "Signatures are exactly 64 bytes.", ""),
-        super::WRONG_KEY_TYPE_NOTE,
+        crate::generate::WRONG_KEY_TYPE_NOTE,
         (
             "WrongKeyLength",
             "EDGE_CASE",

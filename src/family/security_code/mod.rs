@@ -5,6 +5,9 @@
 //! change. Both are checked when the file is loaded (the ids exist) and by `vectors verify` (the codes agree or
 //! differ); at run time every case is a plain known answer.
 
+pub mod generate;
+pub mod verify;
+
 use super::CaseContext;
 use crate::bytes::Bytes;
 use crate::outcome::{Observation, judge};

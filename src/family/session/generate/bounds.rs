@@ -12,23 +12,34 @@
 //! Skipped keys: two jumps of 2,000 leave 4,000 skipped keys in one chain. A store bounded at 2,000 (Signal's
 //! libsignal; wacore-libsignal prunes back to 2,000 once it holds 2,050) has evicted the oldest, so counter 1
 //! no longer decrypts while counter 4,001, the newest skipped key, does. The case leaves slack: any store that
-//! keeps fewer than 3,999 keys and evicts oldest first passes.
+//! keeps fewer than 3,999 keys and evicts oldest first passes (RO-ENC-015A, SHOULD).
+//!
+//! The MUST that the store is bounded at all (RO-ENC-015): thirteen jumps of 2,000, each within every bound,
+//! leave 26,000 skipped keys in one chain; counter 1 must be gone by then. The line the suite draws, 25,000
+//! keys, is the largest forward jump any source accepts; no source keeps more than 2,000 keys, and WhatsApp's
+//! own store bound is unconfirmed. A single large jump (25,001; 100,000; 2^31-1) must be refused before any
+//! key is derived or stored: the `jump-*` cases, whose case timeout is an error, never a pass.
 //!
 //! Generation stays fast: the sender's chain is moved straight to the wanted counter (`skip_to_counter`) instead
 //! of encrypting every message before it; the chain key is a pure function of its predecessor, so the message is
 //! the one the sender would have sent in order (checked by a test below).
 
-use super::session::{Sender, bad, bundle_of, inner, key_material, ok, test};
-use super::{Generated, file, render};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::session::Group;
+use crate::family::session::generate::{Sender, bad, bundle_of, inner, key_material, ok, test};
+use crate::generate::{Generated, file, render};
 use crate::provider::{Ciphertext, CiphertextKind, ErrorClass, KeyMaterial};
 use crate::reference::ReferenceProvider;
 use crate::vector::Expected;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use wacore_libsignal::protocol::PrivateKey;
+
+/// The largest jump every source accepts.
+const MAX_JUMP: u32 = 2_000;
+/// Jumps of [`MAX_JUMP`] in the bounded-store case: 13 x 2,000 = 26,000 skipped keys, beyond 25,000.
+const STORE_JUMPS: u32 = 13;
 
 fn text(counter: u32) -> Vec<u8> {
     format!("message {counter}").into_bytes()
@@ -40,7 +51,7 @@ fn identity_of(keys: &KeyMaterial) -> Result<Bytes, String> {
     Ok(Bytes(public.serialize().to_vec()))
 }
 
-pub(super) async fn generate() -> Result<Generated, String> {
+pub(crate) async fn generate() -> Result<Generated, String> {
     let mut rng = StdRng::seed_from_u64(0x5eed_0015);
     let bob = key_material(&mut rng, 1501, &[7])?;
     let alice = key_material(&mut rng, 2502, &[])?;
@@ -50,7 +61,23 @@ pub(super) async fn generate() -> Result<Generated, String> {
     // One sending chain; counters only grow, so they are produced in order.
     let a1 = Sender::new(&provider, &alice, 21, &bundle).await?;
     let mut sent = Vec::new();
-    for counter in [0u32, 1, 2_001, 2_002, 4_001, 4_002, 25_001, 25_002, 100_001] {
+    // Counters 2,001 k (k = 1..=13): thirteen jumps of 2,000, 26,000 skipped keys.
+    let store_jumps: Vec<u32> = (1..=STORE_JUMPS).map(|k| k * (MAX_JUMP + 1)).collect();
+    let mut counters = vec![
+        0u32,
+        1,
+        2_001,
+        2_002,
+        4_001,
+        25_001,
+        25_002,
+        100_001,
+        store_jumps[12] - 1,
+    ];
+    counters.extend(&store_jumps);
+    counters.sort_unstable();
+    counters.dedup();
+    for counter in counters {
         let ct = a1.send_at(counter, &text(counter)).await?;
         // Later messages travel as the inner WhisperMessage (a `msg`), as after any first pkmsg.
         let ct = if counter == 0 { ct } else { inner(&ct)? };
@@ -196,6 +223,46 @@ pub(super) async fn generate() -> Result<Generated, String> {
                 ),
             ],
         ),
+        {
+            let mut messages = vec![first.clone()];
+            for (k, counter) in store_jumps.iter().enumerate() {
+                let held = (k as u32 + 1) * MAX_JUMP;
+                messages.push(ok(
+                    &format!("counter {counter} (jump 2,000; {held} skipped keys in all if none were evicted)"),
+                    &at(*counter)?,
+                    &text(*counter),
+                ));
+            }
+            let newest = store_jumps[12] - 1;
+            messages.push(bad(
+                "counter 1: 26,000 keys were skipped after it; a store bounded at 25,000 or fewer has evicted it",
+                at(1)?,
+                Expected::Invalid,
+                &evicted,
+            ));
+            messages.push(ok(
+                &format!("counter {newest}: the newest skipped key is still kept"),
+                &at(newest)?,
+                &text(newest),
+            ));
+            let mut t = test(
+                "bounds.skipped-key-store-bounded",
+                "thirteen jumps of 2,000, each within every bound, leave 26,000 skipped keys in one chain: the \
+                 store is bounded (the suite's line: 25,000 keys, the largest jump any source accepts), so the \
+                 oldest (counter 1) is gone, and the newest still decrypts",
+                &["RO-ENC-015", "RO-ENC-015A"],
+                &["SkippedKeyStore"],
+                messages,
+            );
+            // The jumps must decrypt (RO-ENC-015), the eviction is the bound itself, the newest key kept is the
+            // SHOULD's evict-oldest-first.
+            let n = t.messages.len();
+            for m in &mut t.messages[1..n - 2] {
+                m.requirements = vec!["RO-ENC-015".into()];
+            }
+            t.messages[n - 1].requirements = vec!["RO-ENC-015A".into()];
+            t
+        },
         test(
             "bounds.jump-25001",
             "a jump of 25,001, beyond every source's bound: refused, and the session still works",

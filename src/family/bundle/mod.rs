@@ -3,6 +3,8 @@
 //! A valid bundle must give a session that encrypts a `pkmsg`; an invalid one must be refused and leave no
 //! session behind (RO-SIG-003: abort before X3DH).
 
+pub mod generate;
+
 use super::CaseContext;
 use crate::outcome::{Observation, Outcome, class_mismatch, describe_rejection, judge};
 use crate::provider::{CallError, CiphertextKind, CreateClient, ErrorClass, PreKeyBundle};

@@ -5,6 +5,8 @@
 //! all of them. A failing step is blamed on its own requirements, and the test's requirements no reached step
 //! checked are blocked ([`crate::outcome`]). Importing the receiver's keys is blamed like the first step.
 
+pub mod generate;
+
 use super::CaseContext;
 use crate::bytes::Bytes;
 use crate::outcome::{Observation, Steps, judge_class};

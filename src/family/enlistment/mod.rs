@@ -2,9 +2,17 @@
 //! of a fresh client, then judges one aspect per case: field sizes, key type, encoding, the client's own keys,
 //! the signed-prekey signature, and the token (signature through the Partner's JWKS, algorithm, identifier,
 //! freshness). One aspect per case keeps each requirement's verdict separate.
+//!
+//! The wire monitor ([`crate::monitor::Monitor::provider_enlistment`]) also reads what the provider emitted (its
+//! bundle and its enlistment request) with the independent code of `vectors verify`; a finding fails the case
+//! when the case lists the rule's requirement (client-keys lists the registration id's RO-ID-010 and
+//! RO-ID-010A, prekey-signature RO-SIG-002), charged to that requirement alone.
+
+pub mod generate;
 
 use super::CaseContext;
-use crate::outcome::{Observation, Outcome};
+use crate::monitor::{Monitor, rules};
+use crate::outcome::{Observation, Outcome, Steps};
 use crate::provider::{CallError, ClientId, CreateClient, EnlistmentRequest, PreKeyBundle};
 use crate::signature::form::{self, Aspect as FormAspect, Inspection};
 use crate::signature::token::{self, TokenError};
@@ -85,7 +93,7 @@ pub(super) fn checks(group: &Group) -> Vec<(TestMeta, super::Check)> {
         .collect()
 }
 
-pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Observation {
+pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Observation {
     let expected = describe(check.aspect);
     let client = match ctx
         .provider
@@ -111,6 +119,27 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
         Ok(e) => e,
         Err(e) => return call_failed(expected, &e, "enlistment_request"),
     };
+    let mut steps = Steps::new(&meta.requirements);
+    if let Some(keys) = ctx.monitor {
+        let mut m = Monitor::new(keys);
+        m.provider_bundle(&client.0, &bundle, "prekey_bundle");
+        m.provider_enlistment(&client.0, &enlistment, "enlistment_request");
+        if let Some(f) = m
+            .findings
+            .iter()
+            .find(|f| meta.requirements.iter().any(|r| r == f.rule.requirement))
+        {
+            return steps
+                .step(&f.step, f.rule.checks(), f.observation())
+                .unwrap_or_default();
+        }
+    }
+    // The aspect's own check is charged to the case's requirements that no monitor rule judges.
+    let own: Vec<&String> = meta
+        .requirements
+        .iter()
+        .filter(|r| !rules::ENLISTMENT.iter().any(|rule| rule.requirement == r.as_str()))
+        .collect();
     let inspection = form::inspect(&enlistment.form);
     let verdict = match check.aspect {
         Aspect::Fields => form_aspect(&inspection, FormAspect::Fields),
@@ -137,9 +166,14 @@ pub(super) async fn run(_meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) 
             }
         }
     };
-    match verdict {
+    let o = match verdict {
         Ok(observed) => Observation::pass(expected, observed),
         Err(observed) => Observation::fail(expected, observed),
+    };
+    let observed = o.observed.clone();
+    match steps.step("", &own, o) {
+        Some(failed) => failed,
+        None => steps.pass(expected, observed),
     }
 }
 

@@ -4,12 +4,12 @@
 //! wrong-derivation negatives carry a valid MAC under the deviated schedule, so only the derivation under test
 //! can refuse them.
 
-use super::session::key_material;
-use super::{Generated, file, flags, render};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::key_schedule::{ChainStep, Group, Schedule, SenderPrivate, Test};
 use crate::family::session::Step;
+use crate::family::session::generate::key_material;
+use crate::generate::{Generated, file, flags, render};
 use crate::provider::{Ciphertext, CiphertextKind, ErrorClass, KeyMaterial};
 use crate::vector::Expected;
 use crate::verify::crypto as c;
@@ -126,7 +126,7 @@ fn with_ciphertext(s: &Sender, counter: u32, ciphertext: Vec<u8>) -> Vec<u8> {
     Sender::prekey_frame(c::VERSION_BYTE, &s.prekey_proto(inner))
 }
 
-pub(super) fn generate() -> Result<Generated, String> {
+pub(crate) fn generate() -> Result<Generated, String> {
     let mut rng = StdRng::seed_from_u64(0x5eed_0004);
     let mut groups = Vec::new();
     let texts: [&[u8]; 4] = [
@@ -149,7 +149,7 @@ pub(super) fn generate() -> Result<Generated, String> {
                 tests.push(Test {
                     id: format!("schedule.k{g}.{variant}.{name}"),
                     comment,
-                    requirements: super::session::blame_steps(r, &mut messages),
+                    requirements: crate::family::session::generate::blame_steps(r, &mut messages),
                     flags: flags(f),
                     expected: Expected::summarise(messages.iter().map(|s| s.expected)),
                     one_time_prekey_id: prekey,

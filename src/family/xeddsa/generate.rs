@@ -1,10 +1,10 @@
 //! XEdDSA verification vectors: the Reference Offer's own signed-prekey example, generated signatures, and
 //! their mutations. Expected results are verification outcomes, never signature bytes.
 
-use super::{Generated, file, flags, render, reqs};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::xeddsa::{Group, Test};
+use crate::generate::{Generated, file, flags, render, reqs};
 use crate::vector::Expected;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -197,7 +197,7 @@ fn test(id: &str, comment: &str, r: &[&str], f: &[&str], expected: Expected, mes
     }
 }
 
-pub(super) fn generate() -> Result<Generated, String> {
+pub(crate) fn generate() -> Result<Generated, String> {
     let sig = hex(RO_SIGNATURE);
     let spk = hex(RO_SIGNED_PREKEY);
     let ro = Group {
@@ -226,7 +226,7 @@ pub(super) fn generate() -> Result<Generated, String> {
     };
     let mut groups = vec![ro];
     // All-zero and other low-order verifying keys: the RO example signature must not verify under them.
-    for (name, point) in super::wire::low_order_points()? {
+    for (name, point) in crate::family::session::generate::wire::low_order_points()? {
         groups.push(Group {
             comment: format!("low-order key {name}"),
             public_key: with_prefix(&point),
@@ -244,7 +244,7 @@ pub(super) fn generate() -> Result<Generated, String> {
     // Real forgeries under low-order keys: R = identity, s = 0, over messages chosen so that the order of the key
     // divides h (the library accepts), and over one message where it does not (everyone refuses).
     let forgery = low_order_forgery();
-    for (name, point) in super::wire::low_order_points()? {
+    for (name, point) in crate::family::session::generate::wire::low_order_points()? {
         let key = with_prefix(&point);
         let message = |i: u32| Bytes(format!("low-order forgery under {name}, attempt {i}").into_bytes());
         let accepted = (0..64).find(|&i| library_accepts(&key, &message(i), &forgery));
@@ -439,7 +439,7 @@ pub(super) fn generate() -> Result<Generated, String> {
             "s has one of its top three bits set; the XEdDSA specification rejects s >= 2^253.",
             "Malleable signatures.",
         ),
-        super::WRONG_KEY_TYPE_NOTE,
+        crate::generate::WRONG_KEY_TYPE_NOTE,
         (
             "WrongKeyLength",
             "EDGE_CASE",

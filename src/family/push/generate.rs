@@ -1,9 +1,9 @@
 //! Push-token vectors (RO-TS 3.2.2): one correct token as in the Reference Offer's example and one per attack.
 //! Tokens are built at run time (their times are relative), so a vector holds the recipe, not the token.
 
-use super::{Generated, file, flags, render, reqs};
 use crate::family::Family;
 use crate::family::push::{Group, Test};
+use crate::generate::{Generated, file, flags, render, reqs};
 use crate::signature::token::{PUSH_ISSUER, TokenAlg, TokenKey, TokenKid, TokenSpec};
 use crate::vector::Expected;
 
@@ -180,7 +180,7 @@ pub(crate) fn tests() -> Vec<Test> {
     ]
 }
 
-pub(super) fn generate() -> Result<Generated, String> {
+pub(crate) fn generate() -> Result<Generated, String> {
     let f = file(
         Family::PushToken,
         "Push requests (RO-TS 3.2.2): the Partner accepts WhatsApp's correct token and rejects forged ones",

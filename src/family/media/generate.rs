@@ -4,10 +4,10 @@
 //! Expected values come from the reference's media code (`reference::media`) and are re-derived by
 //! `verify::media` from RustCrypto block primitives; KAT-2 is also pinned to its published values there.
 
-use super::{Generated, file, flags, render, reqs, with_fidelity};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::media::{Group, Operation, Test};
+use crate::generate::{Generated, file, flags, render, reqs, with_fidelity};
 use crate::provider::ErrorClass;
 use crate::reference::media::{MediaKeys, expand, info, seal};
 use crate::vector::Expected;
@@ -294,7 +294,7 @@ fn unknown_type_groups(rng: &mut StdRng) -> Result<Vec<Group>, String> {
 
 /// `media-upload.yaml`: the provider picks the mediaKey (RO-MEDIA-003), several uploads of the same file per
 /// case, so a key that depends on the file (or on nothing) repeats.
-pub(super) fn generate_uploads() -> Result<Generated, String> {
+pub(crate) fn generate_uploads() -> Result<Generated, String> {
     let mut rng = StdRng::seed_from_u64(0x5eed_0e03);
     let cases: [(&str, usize, u32, &str); 3] = [
         ("image", 1_000, 8, "an image uploaded 8 times"),
@@ -353,7 +353,7 @@ pub(super) fn generate_uploads() -> Result<Generated, String> {
     )
 }
 
-pub(super) fn generate() -> Result<Generated, String> {
+pub(crate) fn generate() -> Result<Generated, String> {
     let mut rng = StdRng::seed_from_u64(0x5eed_0e01);
     let mut groups = type_groups(&mut rng)?;
     groups.push(tamper::group(&mut rng, "image", true)?);

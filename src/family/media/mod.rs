@@ -4,6 +4,9 @@
 //! the mediaKey, several times over the same file: every key must be 32 fresh bytes, none repeated, and every blob
 //! must open under its key with the harness's own media code (`verify::media`), not the provider's.
 
+pub mod generate;
+pub mod verify;
+
 use super::CaseContext;
 use crate::bytes::Bytes;
 use crate::outcome::{Observation, judge};

@@ -6,6 +6,8 @@
 //! receiver's keys and must decrypt every valid message to the exact plaintext and refuse the others. No
 //! provider operation exposes the intermediate keys; the plaintexts prove them.
 
+pub mod generate;
+
 use super::CaseContext;
 use super::session::{self, Step};
 use crate::bytes::Bytes;

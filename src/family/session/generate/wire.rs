@@ -3,12 +3,12 @@
 //! layout) can refuse them. Messages come from the independent sender ([`crate::verify::sender`]); each
 //! negative is followed by the genuine message to show the session survived (or was never created).
 
-use super::key_schedule::{bad, bundle_of, msg, ok, pkmsg, sender_keys};
-use super::session::{blame_steps, key_material};
-use super::{Generated, file, flags, render};
 use crate::bytes::Bytes;
 use crate::family::Family;
+use crate::family::key_schedule::generate::{bad, bundle_of, msg, ok, pkmsg, sender_keys};
+use crate::family::session::generate::{blame_steps, key_material};
 use crate::family::session::{Group, Step, Test};
+use crate::generate::{Generated, file, flags, render};
 use crate::provider::ErrorClass;
 use crate::vector::Expected;
 use crate::verify::crypto as c;
@@ -83,7 +83,7 @@ fn with_prefix(key: &[u8; 32], type_byte: u8) -> Vec<u8> {
     v
 }
 
-pub(super) fn generate() -> Result<Generated, String> {
+pub(crate) fn generate() -> Result<Generated, String> {
     let mut rng = StdRng::seed_from_u64(0x5eed_0005);
     let bob = key_material(&mut rng, 7001, &[41, 42])?;
     let alice = sender_keys(&mut rng);
@@ -731,7 +731,7 @@ pub(super) fn generate() -> Result<Generated, String> {
             "The MAC is the wrong length, over the wrong input or in the wrong order, or compared only in part.",
             "Forgeable or unauthenticated messages.",
         ),
-        super::WRONG_KEY_TYPE_NOTE,
+        crate::generate::WRONG_KEY_TYPE_NOTE,
         (
             "WrongKeyLength",
             "EDGE_CASE",

@@ -1,14 +1,14 @@
 //! Security-code vectors: Signal's published fingerprint vector (KAT-3), seeded identity pairs seen from both
 //! sides, and the same pairs with one key or identifier changed.
 //!
-//! Codes come from the reference (`reference::security_code`) and are re-derived by `verify::security_code`
+//! Codes come from the reference (`reference::security_code`) and are re-derived by `family::security_code::verify`
 //! with plain SHA-512; KAT-3 is also pinned to Signal's published digits there. The identifiers are arbitrary
 //! bytes: which identifier WhatsApp hashes for interop chats is unconfirmed (reference-offer.md section 5 item 12).
 
-use super::{Generated, file, flags, render, reqs};
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::security_code::{Group, Test};
+use crate::generate::{Generated, file, flags, render, reqs};
 use crate::provider::SecurityCode;
 use crate::reference::Faults;
 use crate::reference::security_code::security_code;
@@ -151,7 +151,7 @@ fn pair_tests(prefix: &str, a: &Party, b: &Party, published: bool) -> Result<Vec
     ])
 }
 
-pub(super) fn generate() -> Result<Generated, String> {
+pub(crate) fn generate() -> Result<Generated, String> {
     let alice = Party {
         key: hex(KAT3_ALICE_KEY),
         id: KAT3_ALICE_ID.as_bytes().to_vec(),

@@ -2,10 +2,13 @@
 //! `alice`, produced by the reference library from seeded RNGs. Positive steps expect exact plaintexts; negative
 //! steps mutate a ciphertext or replay one, and the next untampered step shows the session survived.
 
-use super::{Generated, file, flags, render, reqs, with_fidelity};
+pub mod bounds;
+pub mod wire;
+
 use crate::bytes::Bytes;
 use crate::family::Family;
 use crate::family::session::{Group, SETUP, Step, Test};
+use crate::generate::{Generated, file, flags, render, reqs, with_fidelity};
 use crate::provider::{
     Ciphertext, CiphertextKind, ClientId, CreateClient, ErrorClass, KeyMaterial, OneTimePrekey, PreKeyBundle, Provider,
 };
@@ -41,13 +44,13 @@ pub(crate) fn key_material(rng: &mut StdRng, registration_id: u32, prekey_ids: &
 }
 
 /// A party the generator drives through the reference provider.
-pub(super) struct Sender<'a> {
+pub(crate) struct Sender<'a> {
     provider: &'a ReferenceProvider,
     client: ClientId,
 }
 
 impl Sender<'_> {
-    pub(super) async fn new<'a>(
+    pub(crate) async fn new<'a>(
         provider: &'a ReferenceProvider,
         keys: &KeyMaterial,
         seed: u64,
@@ -67,7 +70,7 @@ impl Sender<'_> {
     }
 
     /// Send the message that carries `counter` (every counter before it is skipped, never sent).
-    pub(super) async fn send_at(&self, counter: u32, plaintext: &[u8]) -> Result<Ciphertext, String> {
+    pub(crate) async fn send_at(&self, counter: u32, plaintext: &[u8]) -> Result<Ciphertext, String> {
         self.provider
             .skip_to_counter(&self.client, "bob", counter)
             .await
@@ -75,7 +78,7 @@ impl Sender<'_> {
         self.send(plaintext).await
     }
 
-    pub(super) async fn send(&self, plaintext: &[u8]) -> Result<Ciphertext, String> {
+    pub(crate) async fn send(&self, plaintext: &[u8]) -> Result<Ciphertext, String> {
         self.provider
             .encrypt(&self.client, "bob", plaintext)
             .await
@@ -84,7 +87,7 @@ impl Sender<'_> {
 }
 
 /// The bundle `bob` publishes, from his key material.
-pub(super) async fn bundle_of(provider: &ReferenceProvider, keys: &KeyMaterial) -> Result<PreKeyBundle, String> {
+pub(crate) async fn bundle_of(provider: &ReferenceProvider, keys: &KeyMaterial) -> Result<PreKeyBundle, String> {
     let create = CreateClient {
         name: "bob".into(),
         seed: Some(0),
@@ -94,7 +97,7 @@ pub(super) async fn bundle_of(provider: &ReferenceProvider, keys: &KeyMaterial) 
     provider.prekey_bundle(&bob).await.map_err(|e| e.to_string())
 }
 
-pub(super) fn ok(comment: &str, ct: &Ciphertext, plaintext: &[u8]) -> Step {
+pub(crate) fn ok(comment: &str, ct: &Ciphertext, plaintext: &[u8]) -> Step {
     Step {
         comment: comment.into(),
         ciphertext: ct.clone(),
@@ -106,7 +109,7 @@ pub(super) fn ok(comment: &str, ct: &Ciphertext, plaintext: &[u8]) -> Step {
     }
 }
 
-pub(super) fn bad(comment: &str, ct: Ciphertext, expected: Expected, errors: &[ErrorClass]) -> Step {
+pub(crate) fn bad(comment: &str, ct: Ciphertext, expected: Expected, errors: &[ErrorClass]) -> Step {
     Step {
         comment: comment.into(),
         ciphertext: ct,
@@ -122,7 +125,7 @@ pub(super) fn bad(comment: &str, ct: Ciphertext, expected: Expected, errors: &[E
 /// must decrypt, that first delivery sets up the session and checks [`SETUP`]; every later one checks the
 /// test's own requirements `r`. Returns the test's requirements, [`SETUP`] added where a step checks it, and
 /// the error-class fidelity SHOULD where a step lists rejection classes.
-pub(super) fn blame_steps(r: &[&str], messages: &mut [Step]) -> Vec<String> {
+pub(crate) fn blame_steps(r: &[&str], messages: &mut [Step]) -> Vec<String> {
     let sensitive = messages
         .iter()
         .any(|m| !m.errors.is_empty() && m.class_required.is_none());
@@ -137,7 +140,7 @@ pub(super) fn blame_steps(r: &[&str], messages: &mut [Step]) -> Vec<String> {
     all
 }
 
-pub(super) fn test(id: &str, comment: &str, r: &[&str], f: &[&str], mut messages: Vec<Step>) -> Test {
+pub(crate) fn test(id: &str, comment: &str, r: &[&str], f: &[&str], mut messages: Vec<Step>) -> Test {
     Test {
         id: format!("session.{id}"),
         comment: comment.into(),
@@ -149,7 +152,7 @@ pub(super) fn test(id: &str, comment: &str, r: &[&str], f: &[&str], mut messages
 }
 
 /// The inner WhisperMessage of a pkmsg, delivered as a `msg`.
-pub(super) fn inner(ct: &Ciphertext) -> Result<Ciphertext, String> {
+pub(crate) fn inner(ct: &Ciphertext) -> Result<Ciphertext, String> {
     let m = PreKeySignalMessage::try_from(ct.body.as_slice()).map_err(|e| e.to_string())?;
     Ok(Ciphertext {
         kind: CiphertextKind::Msg,
@@ -166,7 +169,7 @@ fn mutate(ct: &Ciphertext, f: impl FnOnce(&mut Vec<u8>)) -> Ciphertext {
     }
 }
 
-pub(super) async fn generate() -> Result<Generated, String> {
+pub(crate) async fn generate() -> Result<Generated, String> {
     let mut rng = StdRng::seed_from_u64(0x5eed_0003);
     let bob = key_material(&mut rng, 1001, &[7, 8])?;
     let alice = key_material(&mut rng, 2002, &[])?;

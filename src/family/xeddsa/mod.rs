@@ -2,6 +2,8 @@
 //!
 //! Expected results are verification outcomes, never signature bytes: signing is randomised.
 
+pub mod generate;
+
 use super::CaseContext;
 use crate::bytes::Bytes;
 use crate::outcome::{Observation, judge};
