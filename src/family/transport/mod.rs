@@ -267,10 +267,10 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
             Ok(c) => c,
             Err(e) => return Observation::with(Outcome::Error, expected, e),
         };
-        if let Err(e) = &connection.report {
-            if !matches!(e, CallError::Rejected { .. }) {
-                return Observation::from_call_error(expected, e).at_step("transport_connect");
-            }
+        if let Err(e) = &connection.report
+            && !matches!(e, CallError::Rejected { .. })
+        {
+            return Observation::from_call_error(expected, e).at_step("transport_connect");
         }
         let label = |s: &str| {
             if connections > 1 {
@@ -750,36 +750,35 @@ async fn honest_steps(
                         format!(
                             "delivered {} frame(s) beyond the authentic ones: {}",
                             received.len(),
-                            received.iter().map(|r| hex::encode(r)).collect::<Vec<_>>().join(", ")
+                            received.iter().map(hex::encode).collect::<Vec<_>>().join(", ")
                         ),
                     )
                 },
             )
         }
-        Behaviour::Dribble => (
-            "server frames reassembled from one-byte and merged writes",
-            &["RO-TRANSPORT-024"],
-            if &received == deliverable {
-                pass("both server stanzas delivered", "both delivered")
+        _ => {
+            let (label, checks): (&'static str, &'static [&'static str]) = if behaviour == Behaviour::Dribble {
+                (
+                    "server frames reassembled from one-byte and merged writes",
+                    &["RO-TRANSPORT-024"],
+                )
+            } else {
+                (
+                    "the server's first transport frames open from counter 0",
+                    &["RO-TRANSPORT-017"],
+                )
+            };
+            let expected = "both server stanzas delivered";
+            let observation = if &received == deliverable {
+                pass(expected, "both delivered")
             } else {
                 fail(
-                    "both server stanzas delivered",
+                    expected,
                     format!("{} delivered; the client said {}", received.len(), c.said()),
                 )
-            },
-        ),
-        _ => (
-            "the server's first transport frames open from counter 0",
-            &["RO-TRANSPORT-017"],
-            if &received == deliverable {
-                pass("both server stanzas delivered", "both delivered")
-            } else {
-                fail(
-                    "both server stanzas delivered",
-                    format!("{} delivered; the client said {}", received.len(), c.said()),
-                )
-            },
-        ),
+            };
+            (label, checks, observation)
+        }
     };
     out.push((label, checks, observation));
     out
