@@ -96,7 +96,9 @@ impl SignatureService {
     ) -> CallResult<Enlistment> {
         let running = self.running(faults).await?;
         let mut form = client.enlistment_fields(faults)?;
-        form.insert("token".into(), issue_token(&running.state.base_url, identifier)?);
+        let token = issue_token(&running.state.base_url, identifier)?;
+        client.noise_token = Some(token.clone());
+        form.insert("token".into(), token);
         Ok(Enlistment {
             form,
             jwks_url: running.server.endpoint(PARTNER_JWKS_PATH),
