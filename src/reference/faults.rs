@@ -133,6 +133,8 @@ pub enum Fault {
     TransportEd25519Chain,
     /// Transport: let the 32-bit sending counter wrap to 0 (RO-TRANSPORT-019).
     TransportCounterWraps,
+    /// Groups: install an SKDM from a pairwise message whose MAC does not verify (RO-GROUP-009).
+    GroupSkdmUnauthenticated,
     /// Answer "unsupported" (501 over HTTP) to `decrypt` for a replayed message instead of refusing it: an
     /// adapter opting out of a mandatory operation for the requests it would fail (RO-ENC-014).
     #[serde(rename = "selective-501")]
@@ -141,7 +143,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 58] = [
+    pub const ALL: [Fault; 59] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -191,6 +193,7 @@ impl Fault {
         Self::GroupUpstreamFormat,
         Self::GroupEvictNewestState,
         Self::GroupSkdmFromStart,
+        Self::GroupSkdmUnauthenticated,
         Self::Selective501,
         Self::TransportSkipChainCheck,
         Self::TransportAcceptExpiredChain,
@@ -254,6 +257,7 @@ impl Fault {
             Self::GroupUpstreamFormat => "group-upstream-format",
             Self::GroupEvictNewestState => "group-evict-newest-state",
             Self::GroupSkdmFromStart => "group-skdm-from-start",
+            Self::GroupSkdmUnauthenticated => "group-skdm-unauthenticated",
             Self::Selective501 => "selective-501",
             Self::TransportSkipChainCheck => "transport-skip-chain-check",
             Self::TransportAcceptExpiredChain => "transport-accept-expired-chain",
@@ -322,6 +326,7 @@ impl Fault {
             Self::TransportAadAfterSplit => "RO-TRANSPORT-017",
             Self::TransportEd25519Chain => "RO-TRANSPORT-015",
             Self::TransportCounterWraps => "RO-TRANSPORT-019",
+            Self::GroupSkdmUnauthenticated => "RO-GROUP-009",
         }
     }
 

@@ -17,6 +17,7 @@
 //! - group-evict-newest-state: after the crate evicted the oldest of five states for a sixth key, put it back in
 //!   place of the newest older one.
 //! - group-skdm-from-start: remember the first SKDM of each own key and answer it again while the key is current.
+//! - group-skdm-unauthenticated: open an SKDM's pairwise carrier without checking its MAC (skip-mac-check's path).
 
 use super::groups::{self, Checks, Groups, MAX_JUMP, UPSTREAM_MAX_JUMP};
 use super::{Client, Fault, Faults, reject};
@@ -74,15 +75,23 @@ pub(super) async fn sender_key(client: &mut Client, faults: &Faults, request: &G
 /// `groups::process_skdm` with group-lax-skdm-key.
 pub(super) async fn process_skdm(client: &mut Client, faults: &Faults, request: &GroupProcessSkdm) -> CallResult<()> {
     let mut request = request.clone();
+    if let Some(carrier) = request.carrier.take() {
+        request.skdm = if faults.has(Fault::GroupSkdmUnauthenticated) {
+            super::faulty::decrypt(client, &Faults::only(Fault::SkipMacCheck), &request.sender, &carrier).await?
+        } else {
+            client.decrypt(&request.sender, &carrier).await?
+        }
+        .into();
+    }
     if faults.has(Fault::GroupLaxSkdmKey) {
         request.skdm = repair_skdm_key(&request.skdm.0).into();
     }
     if !faults.has(Fault::GroupEvictNewestState) {
-        return groups::process_skdm(client, &request).await;
+        return groups::install_skdm(client, &request).await;
     }
     let name = SenderKeyName::new(request.group.clone(), request.sender.clone());
     let before = client.groups.record(&name).cloned();
-    groups::process_skdm(client, &request).await?;
+    groups::install_skdm(client, &request).await?;
     let Some(before) = before else {
         return Ok(());
     };

@@ -32,6 +32,9 @@ pub enum Operation {
     /// duplicates and a jump near the bound drawn with proptest from the case seed and shrunk when a schedule
     /// fails (`members`, `messages`, `schedules`).
     Members,
+    /// Live: a member played by the harness sends its SKDM inside a pairwise Signal message (`carrier`); the
+    /// provider must install it only from a carrier that decrypts on its session with that member (RO-GROUP-009).
+    Pairwise,
 }
 
 vector_test! {

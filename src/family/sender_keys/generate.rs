@@ -974,6 +974,14 @@ pub fn generate_live() -> Result<Generated, String> {
     members.messages = Some(6);
     members.schedules = Some(6);
     tests.push(members);
+    tests.push(live(
+        "receive.pairwise-carrier",
+        "alice's SKDM comes inside a pairwise Signal message: with its MAC broken it installs nothing (her group message is refused); genuine, it installs her key (the group message decrypts)",
+        &["RO-GROUP-009", "RO-GROUP-003"],
+        &["Live"],
+        Operation::Pairwise,
+        vec![],
+    ));
     render(
         "sender-keys-live.yaml",
         &file(

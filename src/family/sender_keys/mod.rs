@@ -157,6 +157,7 @@ pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
         Operation::Receive => receive(meta, check, ctx).await,
         Operation::Send => send(meta, check, ctx).await,
         Operation::Members => return members(meta, check, ctx).await,
+        Operation::Pairwise => pairwise(meta, check, ctx).await,
     };
     match result {
         Ok(steps) => steps.pass(
@@ -191,6 +192,7 @@ async fn receive(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Resul
                     group: check.group.clone(),
                     sender: step.sender.clone(),
                     skdm: skdm.clone(),
+                    carrier: None,
                 };
                 let result = ctx.provider.group_process_skdm(&request).await;
                 judge(
@@ -252,6 +254,7 @@ mod req {
     pub const SKMSG: &str = "RO-GROUP-004";
     pub const REKEY: &str = "RO-GROUP-006";
     pub const JOIN: &str = "RO-GROUP-015";
+    pub const CARRIED: &str = "RO-GROUP-009";
     pub const GENERATION: &str = "RO-GROUP-008";
     pub const SIGNATURE: &str = "RO-SIG-004";
     pub const WIRE: &str = "RO-GROUP-019";
@@ -548,6 +551,177 @@ fn encrypted(
     Ok(())
 }
 
+/// A member played by the harness sends its SKDM to the provider inside a pairwise Signal message (`msg` on an
+/// established session, the provider having answered once): first with the message's MAC broken, which must install nothing (the member's next
+/// group message is refused), then genuine, which installs the key (the group message decrypts). RO-GROUP-009:
+/// an SKDM has no signature of its own; only the pairwise session that carries it authenticates it.
+async fn pairwise(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation> {
+    const MEMBER: &str = "alice";
+    let mut steps = Steps::new(&meta.requirements);
+    let group = &check.group;
+    let client = match new_client(ctx.provider, PROVIDER, ctx.seed).await {
+        Ok(c) => c,
+        Err(e) => return Err(steps.stop("create client", &[], Observation::from_call_error("a client", &e))),
+    };
+    let harness_error = |what: &str, e: CallError| {
+        let mut o = Observation::from_call_error("the harness's peer", &e).at_step(what);
+        o.outcome = crate::outcome::Outcome::Error;
+        o
+    };
+    let peer = new_client(ctx.peer, MEMBER, ctx.seed ^ 1)
+        .await
+        .map_err(|e| harness_error("peer client", e))?;
+    // The pairwise session: the member starts it from the provider's bundle; the provider decrypts a first
+    // message (setup, charged to the carriage requirement: without a session no SKDM can be carried).
+    let bundle = call(
+        &mut steps,
+        "the provider's bundle",
+        req::CARRIED,
+        ctx.provider.prekey_bundle(&client).await,
+    )?;
+    ctx.peer
+        .process_bundle(&peer, PROVIDER, &bundle)
+        .await
+        .map_err(|e| harness_error("peer session", e))?;
+    let hello = ctx
+        .peer
+        .encrypt(&peer, PROVIDER, b"hello")
+        .await
+        .map_err(|e| harness_error("peer encrypt", e))?;
+    let opened = ctx.provider.decrypt(&client, MEMBER, &hello).await;
+    let o = judge(
+        Expected::Valid,
+        "plaintext 68656c6c6f",
+        &[],
+        &opened,
+        |p| format!("plaintext {}", hex::encode(p)),
+        |p| p == b"hello",
+    );
+    steps.check("a first pairwise message", &[req::CARRIED], o)?;
+    // The provider answers, so that the member's next messages are plain `msg`s whose last 8 bytes are the MAC.
+    let reply = call(
+        &mut steps,
+        "the provider's answer",
+        req::CARRIED,
+        ctx.provider.encrypt(&client, MEMBER, b"hi").await,
+    )?;
+    let o = match ctx.peer.decrypt(&peer, PROVIDER, &reply).await {
+        Ok(p) if p == b"hi" => Observation::pass("plaintext 6869", "plaintext 6869"),
+        Ok(p) => Observation::fail("plaintext 6869", format!("plaintext {}", hex::encode(p))),
+        Err(e) => Observation::fail("plaintext 6869", e.to_string()),
+    };
+    steps.check("the provider's answer, opened by the member", &[req::CARRIED], o)?;
+    // One more message on the member's new sending chain, so that the carrier is not the first on its chain.
+    let again = ctx
+        .peer
+        .encrypt(&peer, PROVIDER, b"again")
+        .await
+        .map_err(|e| harness_error("peer encrypt", e))?;
+    let opened = ctx.provider.decrypt(&client, MEMBER, &again).await;
+    let o = judge(
+        Expected::Valid,
+        "plaintext 616761696e",
+        &[],
+        &opened,
+        |p| format!("plaintext {}", hex::encode(p)),
+        |p| p == b"again",
+    );
+    steps.check("a pairwise message on the member's new chain", &[req::CARRIED], o)?;
+    let request = GroupSenderKey {
+        client: peer.clone(),
+        group: group.clone(),
+        members: vec![PROVIDER.into()],
+    };
+    let skdm = ctx
+        .peer
+        .group_sender_key(&request)
+        .await
+        .map_err(|e| harness_error("peer sender key", e))?;
+    let carrier = ctx
+        .peer
+        .encrypt(&peer, PROVIDER, &skdm)
+        .await
+        .map_err(|e| harness_error("peer encrypt", e))?;
+    let request = GroupEncrypt {
+        client: peer.clone(),
+        group: group.clone(),
+        plaintext: b"group message".to_vec().into(),
+    };
+    let skmsg = ctx
+        .peer
+        .group_encrypt(&request)
+        .await
+        .map_err(|e| harness_error("peer group encrypt", e))?;
+    if carrier.kind != crate::provider::CiphertextKind::Msg {
+        return Err(harness_error(
+            "peer encrypt",
+            CallError::rejected(
+                crate::provider::ErrorClass::Internal,
+                "the member's carrier is not a msg",
+            ),
+        ));
+    }
+    let mut forged = carrier.clone();
+    if let Some(mac) = forged.body.0.last_mut() {
+        *mac ^= 0x01;
+    }
+    let install = |carrier| GroupProcessSkdm {
+        client: client.clone(),
+        group: group.clone(),
+        sender: MEMBER.into(),
+        skdm: Bytes::default(),
+        carrier: Some(carrier),
+    };
+    let decrypt = GroupDecrypt {
+        client: client.clone(),
+        group: group.clone(),
+        sender: MEMBER.into(),
+        skmsg: skmsg.clone().into(),
+    };
+    let want = b"group message".to_vec();
+    let result = ctx.provider.group_process_skdm(&install(forged)).await;
+    let o = judge(
+        Expected::Invalid,
+        "installed",
+        &[],
+        &result,
+        |_| "installed".into(),
+        |_| true,
+    );
+    steps.check("an SKDM in a pairwise message whose MAC is broken", &[req::CARRIED], o)?;
+    let result = ctx.provider.group_decrypt(&decrypt).await;
+    let o = judge(
+        Expected::Invalid,
+        "plaintext",
+        &[],
+        &result,
+        |p| format!("plaintext {}", hex::encode(p)),
+        |_| true,
+    );
+    steps.check("the member's group message, no key installed", &[req::CARRIED], o)?;
+    let result = ctx.provider.group_process_skdm(&install(carrier)).await;
+    let o = judge(
+        Expected::Valid,
+        "installed",
+        &[],
+        &result,
+        |_| "installed".into(),
+        |_| true,
+    );
+    steps.check("the SKDM in the genuine pairwise message", &[req::CARRIED], o)?;
+    let result = ctx.provider.group_decrypt(&decrypt).await;
+    let o = judge(
+        Expected::Valid,
+        &format!("plaintext {}", hex::encode(&want)),
+        &[],
+        &result,
+        |p| format!("plaintext {}", hex::encode(p)),
+        |p| *p == want,
+    );
+    steps.check("the member's group message", &[req::CARRIED, req::KEYS], o)?;
+    Ok(steps)
+}
+
 /// Schedules a `members` case draws when it does not say.
 const SCHEDULES: u32 = 6;
 /// Shrink evaluations per failing `members` case: a count rather than a time, so that a replay shrinks the same.
@@ -806,6 +980,7 @@ async fn trial(
             group: group.clone(),
             sender: sender.clone(),
             skdm: skdm.clone().into(),
+            carrier: None,
         };
         let result = ctx.provider.group_process_skdm(&request).await;
         let o = judge(
@@ -929,6 +1104,7 @@ mod tests {
             ("sender-keys.yaml", Fault::GroupAdvanceBeforeVerify),
             ("sender-keys.yaml", Fault::GroupEvictNewestState),
             ("sender-keys-live.yaml", Fault::GroupSkdmFromStart),
+            ("sender-keys-live.yaml", Fault::GroupSkdmUnauthenticated),
         ] {
             let failed = failures(file, &[fault]);
             assert!(!failed.is_empty(), "{fault:?} caught");
