@@ -75,6 +75,8 @@ pub enum Fault {
     SendOnOldSession,
     /// Enlist a registration id (e_regid) other than the one the client publishes (RO-ID-010).
     EnlistRegistrationIdDrift,
+    /// Enlistment: sign the Partner token with HS256 instead of an asymmetric algorithm (RO-ID-003A).
+    EnlistTokenHs256,
     /// MAC a constant 0x33 instead of the received version byte, and accept any version byte with a nibble 3
     /// (RO-ENC-011).
     VersionOutsideMac,
@@ -114,7 +116,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 47] = [
+    pub const ALL: [Fault; 48] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -146,6 +148,7 @@ impl Fault {
         Self::UnboundedSkippedKeys,
         Self::SendOnOldSession,
         Self::EnlistRegistrationIdDrift,
+        Self::EnlistTokenHs256,
         Self::VersionOutsideMac,
         Self::IdentityPinnedBeforeAuth,
         Self::GroupSkipSignature,
@@ -198,6 +201,7 @@ impl Fault {
             Self::UnboundedSkippedKeys => "unbounded-skipped-keys",
             Self::SendOnOldSession => "send-on-old-session",
             Self::EnlistRegistrationIdDrift => "enlist-registration-id-drift",
+            Self::EnlistTokenHs256 => "enlist-token-hs256",
             Self::VersionOutsideMac => "version-outside-mac",
             Self::IdentityPinnedBeforeAuth => "identity-pinned-before-auth",
             Self::GroupSkipSignature => "group-skip-signature",
@@ -250,6 +254,7 @@ impl Fault {
             Self::UnboundedSkippedKeys => "RO-ENC-015",
             Self::SendOnOldSession => "RO-ENC-004",
             Self::EnlistRegistrationIdDrift => "RO-ID-010",
+            Self::EnlistTokenHs256 => "RO-ID-003A",
             Self::VersionOutsideMac => "RO-ENC-011",
             Self::IdentityPinnedBeforeAuth => "RO-ID-008",
             Self::GroupSkipSignature | Self::GroupSignWithoutVersion => "RO-SIG-004",
