@@ -1,15 +1,20 @@
 //! Scenario throughput: messages per second through the `scenario.exactly-once` and `scenario.duplicates`
 //! exchanges (encrypt by one side, decrypt by the other, judged), with the provider in-process and then served
 //! over loopback HTTP (the harness peer stays in-process, as in a real run), each with the wire monitor on and
-//! off in the same run. `cargo bench --bench scenarios`.
+//! off in the same run; then `explore`'s message rate in process beside the raw library's ping-pong (one DH ratchet
+//! per message), measured in the same run. `cargo bench --bench scenarios`.
 
+use interop_conformance::campaign::{self, ExploreRequest, Limit};
 use interop_conformance::execute::{self, RunRequest};
 use interop_conformance::http::client::{HttpOptions, HttpProvider};
 use interop_conformance::http::server;
 use interop_conformance::provider::Provider;
 use interop_conformance::reference::ReferenceProvider;
+use rand::SeedableRng;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+mod raw;
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -68,6 +73,7 @@ fn main() {
         );
         rates.push((format!("{label}, {where_}"), monitor, messages / seconds));
     }
+    explore_beside_raw(&runtime);
     for pair in rates.chunks(2) {
         if let [(run, true, on), (_, false, off)] = pair {
             println!(
@@ -76,4 +82,50 @@ fn main() {
             );
         }
     }
+}
+
+/// explore's messages/s in process (every scenario, fresh seeds, the wire monitor on, as a campaign runs) beside
+/// raw wacore-libsignal sending 32-byte messages ping-pong, so that every message takes a DH ratchet step.
+fn explore_beside_raw(runtime: &tokio::runtime::Runtime) {
+    let request = ExploreRequest {
+        plan: interop_conformance::plan::PlanOptions {
+            profile: interop_conformance::plan::DEFAULT_PROFILE.into(),
+            ..Default::default()
+        },
+        seed: 1,
+        limit: Limit::Schedules(4000),
+        out_dir: None,
+        target_args: String::new(),
+        case_timeout: Duration::from_secs(600),
+        progress: false,
+        until_found: false,
+    };
+    let out = runtime
+        .block_on(campaign::explore(&request, Arc::new(ReferenceProvider::new()), false))
+        .expect("explore");
+    assert!(
+        out.run
+            .report
+            .cases
+            .iter()
+            .all(|c| c.outcome == interop_conformance::outcome::Outcome::Pass),
+        "the clean reference must hold every schedule: the rate would be meaningless"
+    );
+    let explore_rate = out.campaign.messages as f64 / out.campaign.seconds;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let mut pair = runtime.block_on(raw::Pair::new(&mut rng));
+    let payload = [0x42u8; 32];
+    let start = Instant::now();
+    let mut rounds = 0u64;
+    while start.elapsed() < Duration::from_secs(2) {
+        runtime.block_on(pair.ping_pong(&payload));
+        rounds += 1;
+    }
+    let raw_rate = 2.0 * rounds as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "explore (in-process, with monitor): {} schedules, {} messages in {:.3}s = {explore_rate:.0} messages/s",
+        out.campaign.schedules, out.campaign.messages, out.campaign.seconds
+    );
+    println!("raw wacore-libsignal ping-pong (one DH ratchet per message): {raw_rate:.0} messages/s");
+    println!("explore/raw: {:.2}", explore_rate / raw_rate);
 }

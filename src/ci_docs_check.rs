@@ -1,6 +1,6 @@
 //! Test of docs/ci/: each file parses as YAML, has the shape the README promises (matrix over shards without
 //! fail-fast, one artifact per shard, a merge job that downloads them by pattern and writes the step summary;
-//! an Indexed Job that maps JOB_COMPLETION_INDEX to `--shard`), and every `conformance` command in it parses
+//! an Indexed Job that maps JOB_COMPLETION_INDEX to `--shard`; a nightly `explore` campaign), and every `conformance` command in it parses
 //! with this version's command line. No YAML linter is installed for it (none from the registries installs
 //! cleanly in .ci/run without network access at test time); the files are parsed with serde-saphyr instead.
 
@@ -152,6 +152,31 @@ fn github_actions_workflow_shards_merges_and_uses_valid_commands() {
     assert!(joined.contains(&format!("--shard 1/{n}")), "{joined}");
     assert!(joined.contains("report merge"), "{joined}");
     assert!(joined.contains("serve-reference"), "{joined}");
+}
+
+#[test]
+fn github_explore_workflow_runs_a_budgeted_campaign_with_valid_commands() {
+    let file = "docs/ci/github-explore.yml";
+    let doc = &load(file)[0];
+    let steps = doc["jobs"]["explore"]["steps"].as_array().cloned().unwrap_or_default();
+    let mut found = Vec::new();
+    for script in steps.iter().filter_map(|s| s["run"].as_str()) {
+        for argv in commands(script) {
+            check(&argv, file);
+            found.push(argv.join(" "));
+        }
+    }
+    let joined = found.join("\n");
+    assert!(
+        joined.contains("explore --target http://127.0.0.1:8787 --budget 30m"),
+        "{joined}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["run"].as_str().is_some_and(|r| r.contains("GITHUB_STEP_SUMMARY"))),
+        "the summary reaches the step summary"
+    );
 }
 
 #[test]

@@ -81,6 +81,9 @@ pub struct RunRequest {
     pub monitor: bool,
     /// Show live progress on stderr ([`crate::progress::wanted`]).
     pub progress: bool,
+    /// Run every case this many times with fresh clients and flag the cases whose outcome changes
+    /// (`--repeat N`; 1: once).
+    pub repeat: u32,
 }
 
 impl RunRequest {
@@ -100,6 +103,7 @@ impl RunRequest {
             transcript: false,
             monitor: true,
             progress: false,
+            repeat: 1,
         }
     }
 }
@@ -162,6 +166,9 @@ pub fn replay_command(request: &RunRequest, seed: u64) -> String {
     if request.plan.scenarios.differential {
         cmd.push_str(" --differential");
     }
+    if request.repeat > 1 {
+        cmd.push_str(&format!(" --repeat {}", request.repeat));
+    }
     cmd.push_str(&format!(" --seed {seed}"));
     cmd
 }
@@ -188,23 +195,13 @@ pub async fn run_with_waivers(
         w.check_targets(&plan)?;
     }
     let seed = request.seed.unwrap_or_else(random_seed);
-    // What the provider says reaches stderr and the report only through its sanitizer.
-    let sanitizer = provider.sanitizer();
-    let unreachable = |message: String| ToolError::Unreachable(sanitizer.line(&message));
-    let capabilities = match provider.capabilities().await {
-        Ok(c) => c,
-        Err(CallError::Transport { message }) => return Err(unreachable(message)),
-        Err(other) => return Err(unreachable(format!("capabilities call failed: {other}"))),
-    };
-    // A long-running adapter starts every run empty; one without reset (unsupported) is run as it is.
-    match provider.reset().await {
-        Ok(()) | Err(CallError::Unsupported { .. }) => {}
-        Err(e) => return Err(unreachable(format!("reset call failed: {e}"))),
-    }
-    // From here on, `unsupported` only comes from an operation the provider did not advertise.
-    let provider: Arc<dyn Provider> = Arc::new(Contract::new(provider, capabilities.operations.clone()));
-    let key_log = Arc::new(crate::monitor::KeyLog::default());
-    let peer: Arc<dyn Provider> = Arc::new(ReferenceProvider::harness_peer(key_log.clone()));
+    let Connected {
+        provider,
+        peer,
+        key_log,
+        implementation,
+        ..
+    } = connect(provider).await?;
     let base = replay_command(request, seed);
     let mut command = base.clone();
     for id in &request.plan.only {
@@ -216,6 +213,9 @@ pub async fn run_with_waivers(
     if let Some(shard) = request.plan.shard {
         command.push_str(&format!(" --shard {shard}"));
     }
+    if let Some(k) = request.plan.scenarios.schedule {
+        command.push_str(&format!(" --schedule {k}"));
+    }
     let options = RunOptions {
         seed,
         concurrency: request.concurrency,
@@ -225,6 +225,7 @@ pub async fn run_with_waivers(
         transcripts: request.transcript,
         monitor: request.monitor.then_some(key_log),
         progress: request.progress,
+        repeat: request.repeat,
     };
     let started_at = now();
     // The folder is claimed before the run, so a clash is known before any case runs and no run's files
@@ -248,7 +249,7 @@ pub async fn run_with_waivers(
         RunContext {
             seed,
             target: provider.target(),
-            implementation: sanitizer.line(&capabilities.implementation),
+            implementation,
             only: request.plan.only.clone(),
             vector_filter: request.plan.vectors.clone(),
             command,
@@ -257,6 +258,7 @@ pub async fn run_with_waivers(
             finished_at,
         },
     );
+    report.run.repeat = (request.repeat > 1).then_some(request.repeat);
     report.waivers = applied.records;
     report.waiver_notice = waiver::must_waiver_notice(applied.policy.allow_must, &scoring.waived_must);
     if let Some(dir) = &out_dir {
@@ -266,6 +268,47 @@ pub async fn run_with_waivers(
         report,
         out_dir,
         waiver_errors: applied.unused,
+    })
+}
+
+/// A provider ready for cases: asked for its capabilities, reset, held to its contract, with the harness peer.
+pub struct Connected {
+    /// The provider under test, wrapped in its capability contract.
+    pub provider: Arc<dyn Provider>,
+    /// The harness's reference peer for live exchanges.
+    pub peer: Arc<dyn Provider>,
+    /// The peer's key log, for the wire monitor.
+    pub key_log: Arc<crate::monitor::KeyLog>,
+    /// The provider's sanitizer: what it says reaches stderr and reports only through it.
+    pub sanitizer: crate::sanitize::Sanitizer,
+    /// What the provider says it is (sanitized).
+    pub implementation: String,
+}
+
+/// Ask `provider` for its capabilities and reset it (an unreachable provider is [`ToolError::Unreachable`]).
+pub async fn connect(provider: Arc<dyn Provider>) -> Result<Connected, ToolError> {
+    let sanitizer = provider.sanitizer();
+    let unreachable = |message: String| ToolError::Unreachable(sanitizer.line(&message));
+    let capabilities = match provider.capabilities().await {
+        Ok(c) => c,
+        Err(CallError::Transport { message }) => return Err(unreachable(message)),
+        Err(other) => return Err(unreachable(format!("capabilities call failed: {other}"))),
+    };
+    // A long-running adapter starts every run empty; one without reset (unsupported) is run as it is.
+    match provider.reset().await {
+        Ok(()) | Err(CallError::Unsupported { .. }) => {}
+        Err(e) => return Err(unreachable(format!("reset call failed: {e}"))),
+    }
+    // From here on, `unsupported` only comes from an operation the provider did not advertise.
+    let provider: Arc<dyn Provider> = Arc::new(Contract::new(provider, capabilities.operations.clone()));
+    let key_log = Arc::new(crate::monitor::KeyLog::default());
+    let peer: Arc<dyn Provider> = Arc::new(ReferenceProvider::harness_peer(key_log.clone()));
+    Ok(Connected {
+        provider,
+        peer,
+        key_log,
+        implementation: sanitizer.line(&capabilities.implementation),
+        sanitizer,
     })
 }
 
@@ -365,7 +408,8 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .write_all(bytes)
 }
 
-fn now() -> String {
+/// The time now, RFC 3339 with milliseconds.
+pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 

@@ -8,6 +8,7 @@
 
 pub mod adapter_check;
 pub mod bytes;
+pub mod campaign;
 pub mod certificate;
 pub mod execute;
 pub mod exit;

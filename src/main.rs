@@ -14,7 +14,7 @@ use interop_conformance::report::terminal;
 use interop_conformance::scope::Shard;
 use interop_conformance::selftest::{self, SelftestOptions};
 use interop_conformance::waiver::Waivers;
-use interop_conformance::{adapter_check, exit, listing, matrix};
+use interop_conformance::{adapter_check, campaign, exit, listing, matrix};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -56,6 +56,9 @@ enum Command {
     /// Check an adapter's API (not its cryptography) and print what to fix. Exit 0: no check failed; 1: some
     /// failed; 2: usage error; 3: the adapter did not answer.
     AdapterCheck(AdapterCheckArgs),
+    /// Spend a budget on fresh scenario schedules (new seeds each round, every scenario), shrink every
+    /// distinct failure and write a report with a replay command for each.
+    Explore(Box<ExploreArgs>),
     /// Run a profile against several implementations in parallel (the embedded reference, adapters at URLs,
     /// adapters started from a file) and write matrix.json, matrix.html and matrix.md.
     Matrix(MatrixArgs),
@@ -225,12 +228,57 @@ struct RunArgs {
     /// Also run every scenario schedule against the reference and fail at the first step that differs.
     #[arg(long)]
     differential: bool,
+    /// Judge only schedule N of the selected scenario case: the replay of one failure that `--thorough` or
+    /// `explore` printed.
+    #[arg(long, value_name = "N", requires = "vector", value_parser = clap::value_parser!(u32).range(1..=MAX_SCHEDULE))]
+    schedule: Option<u32>,
+    /// Run every case N times with fresh clients (2 to 100) and report each case whose outcome changes: a flaky
+    /// provider or hidden state.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=MAX_REPEAT))]
+    repeat: u32,
     /// YAML file of waivers (requirement or case, justification, approver, expires).
     #[arg(long, value_name = "FILE")]
     waivers: Option<PathBuf>,
     /// Let waived MUST requirements count toward CONFORMANT (the report then says so on its first line).
     #[arg(long, requires = "waivers")]
     allow_must_waivers: bool,
+    /// Plant this bug in the embedded reference (repeatable); see `conformance selftest`.
+    #[arg(long = "fault", value_name = "NAME", value_parser = fault_parser())]
+    fault: Vec<Fault>,
+}
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("limit").required(true).args(["budget", "schedules"]))]
+struct ExploreArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// How long to explore: a number with a unit, e.g. 90s, 10m, 1h (1s to 7d).
+    #[arg(long, value_name = "DURATION", value_parser = campaign::parse_budget)]
+    budget: Option<Duration>,
+    /// Explore exactly this many schedules instead of a time budget: with the seed, the replay of a campaign.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=campaign::MAX_SCHEDULES))]
+    schedules: Option<u64>,
+    /// Campaign seed; printed. Default: random.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output folder for the report files (default: reports/explore-seed<N>-<time>/).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Explore an adapter over HTTP (http://HOST:PORT or https://...) instead of the embedded reference.
+    #[arg(long, value_name = "URL")]
+    target: Option<String>,
+    /// Send `Authorization: Bearer <token>` to the target, the token read from this environment variable.
+    #[arg(long, value_name = "VAR", requires = "target")]
+    token_env: Option<String>,
+    /// Longest one provider call (HTTP request) may take, in seconds.
+    #[arg(long, default_value = "5", value_name = "SECONDS", value_parser = seconds)]
+    timeout: Duration,
+    /// Longest one scenario's schedules of one round may take, in seconds.
+    #[arg(long, default_value = "60", value_name = "SECONDS", value_parser = seconds)]
+    case_timeout: Duration,
+    /// Print only the verdict line and the campaign line (also hides the progress line).
+    #[arg(long, short)]
+    quiet: bool,
     /// Plant this bug in the embedded reference (repeatable); see `conformance selftest`.
     #[arg(long = "fault", value_name = "NAME", value_parser = fault_parser())]
     fault: Vec<Fault>,
@@ -280,6 +328,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run(args) => run(*args),
+        Command::Explore(args) => explore(*args),
         Command::List(args) => list(args),
         Command::Schema { out } => schema(&out),
         Command::Vectors(VectorsCommand::Generate { out, check }) => generate(&out, check),
@@ -310,6 +359,10 @@ fn plan_options(data: &DataArgs) -> PlanOptions {
 const MAX_SECONDS: f64 = 30.0 * 24.0 * 3600.0;
 /// Largest `--max-response-bytes`: 1 GiB.
 const MAX_RESPONSE_BYTES: u64 = 1 << 30;
+/// Largest `--schedule`.
+const MAX_SCHEDULE: i64 = 1_000_000;
+/// Largest `--repeat`.
+const MAX_REPEAT: i64 = 100;
 /// Largest `--concurrency`.
 const MAX_CONCURRENCY: usize = 1024;
 
@@ -366,6 +419,7 @@ fn run(args: RunArgs) -> i32 {
     plan.shard = args.shard;
     plan.scenarios.thorough = args.thorough;
     plan.scenarios.differential = args.differential;
+    plan.scenarios.schedule = args.schedule;
     let request = RunRequest {
         plan,
         seed: Some(seed),
@@ -381,6 +435,7 @@ fn run(args: RunArgs) -> i32 {
         transcript: args.transcript,
         monitor: true,
         progress: interop_conformance::progress::wanted(args.quiet),
+        repeat: args.repeat,
     };
     let waivers = match &args.waivers {
         Some(path) => match Waivers::load(path, chrono::Utc::now().date_naive(), args.allow_must_waivers) {
@@ -423,6 +478,80 @@ fn run(args: RunArgs) -> i32 {
                 eprintln!("conformance: error: {e}");
             }
             output.exit_code()
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn explore(args: ExploreArgs) -> i32 {
+    let seed = args.seed.unwrap_or_else(execute::random_seed);
+    let faults = Faults(args.fault.iter().copied().collect());
+    let limit = match (args.budget, args.schedules) {
+        (_, Some(n)) => campaign::Limit::Schedules(n),
+        (Some(d), None) => campaign::Limit::Budget(d),
+        (None, None) => return fail(&ToolError::Usage("give --budget or --schedules".into())),
+    };
+    let mut target_words = args
+        .target
+        .as_ref()
+        .map(|u| format!("--target {u}"))
+        .unwrap_or_default();
+    if let Some(var) = &args.token_env {
+        target_words.push_str(&format!(" --token-env {var}"));
+    }
+    let request = campaign::ExploreRequest {
+        plan: plan_options(&args.data),
+        seed,
+        limit,
+        out_dir: args.out.clone(),
+        target_args: [target_words, selftest::fault_args(&faults)]
+            .into_iter()
+            .filter(|a| !a.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
+        case_timeout: args.case_timeout,
+        progress: interop_conformance::progress::wanted(args.quiet),
+        until_found: false,
+    };
+    eprintln!("conformance: explore seed {seed} (replay with --seed {seed})");
+    let provider: Arc<dyn Provider> = match &args.target {
+        None => Arc::new(ReferenceProvider::with_faults(faults)),
+        Some(_) if !faults.is_empty() => {
+            return fail(&ToolError::Usage(
+                "--fault plants bugs in the embedded reference; for an HTTP target use `serve-reference --fault`"
+                    .into(),
+            ));
+        }
+        Some(url) => {
+            let options = client::HttpOptions {
+                target: url.clone(),
+                request_timeout: args.timeout,
+                token: match token(args.token_env.as_ref()) {
+                    Ok(t) => t,
+                    Err(e) => return fail(&e),
+                },
+                ..client::HttpOptions::new(url.clone())
+            };
+            match client::HttpProvider::new(&options) {
+                Ok(p) => Arc::new(p),
+                Err(e) => return fail(&ToolError::Usage(e.to_string())),
+            }
+        }
+    };
+    match runtime().block_on(campaign::explore(&request, provider, true)) {
+        Ok(output) => {
+            let report = &output.run.report;
+            if args.quiet {
+                println!("verdict: {}", report.verdict_label());
+            } else {
+                print!("{}", terminal::render(report));
+            }
+            println!("explore: {}", output.campaign.line());
+            println!("replay:  {}", output.replay);
+            if let Some(dir) = &output.run.out_dir {
+                println!("reports: {}", dir.display());
+            }
+            output.run.exit_code()
         }
         Err(e) => fail(&e),
     }

@@ -76,6 +76,29 @@ pub struct Observation {
     pub blocked: Vec<String>,
     /// Rejections whose class is not one the vector lists, in words (the behaviour itself was right).
     pub class_mismatch: Vec<String>,
+    /// A scenario that kept going after its first failing schedule (`--thorough`, `explore`): every distinct
+    /// failure, the first one included (it is also the case's own expected and observed).
+    pub failures: Vec<ScheduleFailure>,
+}
+
+/// One distinct failure of a scenario case that went on after failing: schedules whose failing step, blame and
+/// observation read the same (numbers and hex aside) are one failure, as fuzzers deduplicate crashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ScheduleFailure {
+    /// The first schedule (1-based, in drawing order) that failed this way; `--schedule N` replays it alone.
+    pub schedule: u32,
+    /// Schedules that failed this way.
+    pub occurrences: u32,
+    /// The requirements its failing step checks (empty: all of the case's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charged: Vec<String>,
+    /// What the step should have done.
+    pub expected: String,
+    /// What the provider did, with the shrunk schedule.
+    pub observed: String,
+    /// The command that replays this schedule alone (filled in by whoever knows the run's command).
+    #[serde(default)]
+    pub replay: String,
 }
 
 impl Observation {

@@ -118,6 +118,13 @@ impl Plan {
             .filter(|c| options.only.is_empty() || c.meta.requirements.iter().any(|r| options.only.contains(r)))
             .filter(|c| options.vectors.is_empty() || options.vectors.contains(&c.meta.id))
             .collect();
+        if options.scenarios.schedule.is_some() && !cases.iter().any(|c| c.family == crate::family::Family::Scenario) {
+            return Err(PlanError::Usage(
+                "--schedule replays one schedule of a scenario case; the selected cases hold none (select one with \
+                 --vector scenario.ID)"
+                    .into(),
+            ));
+        }
         let filtered = !options.only.is_empty() || !options.vectors.is_empty();
         let plan_cases = cases.len();
         let digest = crate::scope::plan_digest(

@@ -1,5 +1,5 @@
-//! Live progress for long runs: cases done of total, failures so far, rate and time left, on one stderr line
-//! rewritten in place. Shown only when stdout is a terminal and the run is not `--quiet`
+//! Live progress for long runs: cases (or an exploration's schedules) done of total, failures so far, rate and
+//! time left, on one stderr line rewritten in place. Shown only when stdout is a terminal and the run is not `--quiet`
 //! ([`wanted`]); pipes, CI logs and `--quiet` get nothing extra.
 
 use std::io::{IsTerminal, Write};
@@ -22,6 +22,12 @@ pub struct Progress {
     started: Instant,
     drawn: Option<Instant>,
     enabled: bool,
+    /// What is counted: `cases`, `schedules`.
+    unit: &'static str,
+    /// What the failure count counts.
+    failed_label: &'static str,
+    /// A time budget: the time left is what remains of it, not an estimate from the rate.
+    budget: Option<Duration>,
 }
 
 impl Progress {
@@ -34,10 +40,24 @@ impl Progress {
             started: Instant::now(),
             drawn: None,
             enabled,
+            unit: "cases",
+            failed_label: "failed",
+            budget: None,
         }
     }
 
-    /// One more case ended; `failed` when it failed or errored.
+    /// Progress of an exploration: schedules judged of `total` (0: unknown) or within `budget`, distinct
+    /// failures found.
+    pub fn campaign(total: usize, budget: Option<Duration>, enabled: bool) -> Self {
+        Self {
+            unit: "schedules",
+            failed_label: "distinct failures",
+            budget,
+            ..Self::new(total, enabled)
+        }
+    }
+
+    /// One more case (or schedule) ended; `failed` when it failed or errored (for a campaign: a new failure).
     pub fn case_done(&mut self, failed: bool) {
         self.done += 1;
         self.failed += usize::from(failed);
@@ -52,10 +72,18 @@ impl Progress {
     /// The line after `elapsed`: `123/783 cases  2 failed  150.3 cases/s  ~4s left`.
     pub fn line(&self, elapsed: Duration) -> String {
         let rate = self.done as f64 / elapsed.as_secs_f64().max(1e-3);
-        let left = (self.total - self.done.min(self.total)) as f64 / rate.max(1e-9);
+        let left = match self.budget {
+            Some(budget) => budget.saturating_sub(elapsed).as_secs_f64(),
+            None => (self.total - self.done.min(self.total)) as f64 / rate.max(1e-9),
+        };
+        let counted = if self.total == 0 {
+            format!("{} {}", self.done, self.unit)
+        } else {
+            format!("{}/{} {}", self.done, self.total, self.unit)
+        };
         format!(
-            "{}/{} cases  {} failed  {rate:.1} cases/s  ~{left:.0}s left ",
-            self.done, self.total, self.failed
+            "{counted}  {} {}  {rate:.1} {}/s  ~{left:.0}s left ",
+            self.failed, self.failed_label, self.unit
         )
     }
 
@@ -82,6 +110,13 @@ mod tests {
         assert_eq!(
             p.line(Duration::from_secs(2)),
             "4/10 cases  1 failed  2.0 cases/s  ~3s left "
+        );
+        let mut c = Progress::campaign(0, Some(Duration::from_secs(60)), false);
+        c.case_done(true);
+        c.case_done(false);
+        assert_eq!(
+            c.line(Duration::from_secs(10)),
+            "2 schedules  1 distinct failures  0.2 schedules/s  ~50s left "
         );
     }
 }

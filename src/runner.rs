@@ -2,7 +2,7 @@
 //! a result: a case that panics, hangs or outlives the run deadline still ends as an `error` outcome.
 
 use crate::family::{self, CaseContext, Family};
-use crate::outcome::{FIDELITY, Observation, Outcome};
+use crate::outcome::{FIDELITY, Observation, Outcome, ScheduleFailure};
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::provider::Provider;
@@ -34,6 +34,8 @@ pub struct RunOptions {
     pub monitor: Option<Arc<crate::monitor::KeyLog>>,
     /// Show live progress on stderr.
     pub progress: bool,
+    /// Run every case this many times (`--repeat N`; 0 and 1 both mean once).
+    pub repeat: u32,
 }
 
 impl Default for RunOptions {
@@ -47,6 +49,7 @@ impl Default for RunOptions {
             transcripts: false,
             monitor: None,
             progress: false,
+            repeat: 1,
         }
     }
 }
@@ -90,6 +93,14 @@ pub struct CaseResult {
     pub class_mismatch: Vec<String>,
     /// The command that replays just this case.
     pub replay: String,
+    /// A scenario case that went on after its first failing schedule (`--thorough`, `explore`): each distinct
+    /// failure, with the command that replays its schedule alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<ScheduleFailure>,
+    /// With `--repeat N`, when the outcome changed between repetitions (a flaky provider or hidden state): the
+    /// outcome of each repetition in order. The case's own outcome is then its first non-pass one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unstable: Vec<Outcome>,
     /// Wall time of the case in milliseconds.
     pub duration_ms: f64,
     /// The case's adapter exchanges, with `--transcript` (written to transcript.jsonl, not report.json).
@@ -116,6 +127,56 @@ pub async fn run(
     options: &RunOptions,
 ) -> Vec<CaseResult> {
     let started = Instant::now();
+    let repeat = options.repeat.max(1);
+    let mut progress = Progress::new(plan.cases.len() * repeat as usize, options.progress);
+    let mut passes = Vec::with_capacity(repeat as usize);
+    for _ in 0..repeat {
+        passes.push(run_pass(plan, provider.clone(), peer.clone(), options, started, &mut progress).await);
+    }
+    progress.finish();
+    unstable(passes)
+}
+
+/// With `--repeat N`: one result per case. A case whose outcome was the same every time keeps its first
+/// result; one whose outcome changed keeps its first non-pass result, with every outcome in `unstable`.
+fn unstable(passes: Vec<Vec<CaseResult>>) -> Vec<CaseResult> {
+    let mut passes = passes.into_iter();
+    let Some(mut results) = passes.next() else {
+        return Vec::new();
+    };
+    let rest: Vec<Vec<CaseResult>> = passes.collect();
+    if rest.is_empty() {
+        return results;
+    }
+    for (i, result) in results.iter_mut().enumerate() {
+        let outcomes: Vec<Outcome> = std::iter::once(result.outcome)
+            .chain(rest.iter().filter_map(|p| p.get(i)).map(|r| r.outcome))
+            .collect();
+        if outcomes.iter().all(|o| *o == outcomes[0]) {
+            continue;
+        }
+        if result.outcome == Outcome::Pass
+            && let Some(other) = rest
+                .iter()
+                .filter_map(|p| p.get(i))
+                .find(|r| r.outcome != Outcome::Pass)
+        {
+            *result = other.clone();
+        }
+        result.unstable = outcomes;
+    }
+    results
+}
+
+/// Run every case once.
+async fn run_pass(
+    plan: &Plan,
+    provider: Arc<dyn Provider>,
+    peer: Arc<dyn Provider>,
+    options: &RunOptions,
+    started: Instant,
+    progress: &mut Progress,
+) -> Vec<CaseResult> {
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let push_jwks = Arc::new(family::push::PushJwks::default());
     let sanitizer = Arc::new(provider.sanitizer());
@@ -172,7 +233,6 @@ pub async fn run(
     }
     let mut results = Vec::with_capacity(handles.len());
     let mut total = Budget::default();
-    let mut progress = Progress::new(plan.cases.len(), options.progress);
     for (case, handle) in plan.cases.iter().zip(handles) {
         let (mut observation, ms, transcript) = match handle.await {
             Ok(done) => done,
@@ -182,22 +242,31 @@ pub async fn run(
                 None,
             ),
         };
-        if observation.outcome != Outcome::Pass {
-            observation.expected = total.take(std::mem::take(&mut observation.expected));
-            observation.observed = total.take(std::mem::take(&mut observation.observed));
-        }
+        bounded(&mut observation, &mut total);
         progress.case_done(matches!(observation.outcome, Outcome::Fail | Outcome::Error));
-        let mut r = result(plan, case, observation, ms, options);
+        let mut r = case_result(plan, case, observation, ms, &options.replay_base);
         r.transcript = transcript;
         results.push(r);
     }
-    progress.finish();
     results
+}
+
+/// Keep a non-passing observation's texts within the run's total `budget` for case text.
+pub(crate) fn bounded(observation: &mut Observation, budget: &mut Budget) {
+    if observation.outcome == Outcome::Pass {
+        return;
+    }
+    observation.expected = budget.take(std::mem::take(&mut observation.expected));
+    observation.observed = budget.take(std::mem::take(&mut observation.observed));
+    for f in &mut observation.failures {
+        f.expected = budget.take(std::mem::take(&mut f.expected));
+        f.observed = budget.take(std::mem::take(&mut f.observed));
+    }
 }
 
 /// The sanitizing boundary for case results: what a case observed may quote the provider, so it is redacted,
 /// made visible and bounded here, inside the case's task, before it is kept (see [`crate::sanitize`]).
-fn sanitized(observation: Observation, sanitizer: &Sanitizer) -> Observation {
+pub(crate) fn sanitized(observation: Observation, sanitizer: &Sanitizer) -> Observation {
     if observation.outcome == Outcome::Pass {
         // A passing case keeps no text in the report.
         return Observation {
@@ -210,6 +279,15 @@ fn sanitized(observation: Observation, sanitizer: &Sanitizer) -> Observation {
         expected: sanitizer.field(&observation.expected),
         observed: sanitizer.field(&observation.observed),
         class_mismatch: observation.class_mismatch.iter().map(|m| sanitizer.field(m)).collect(),
+        failures: observation
+            .failures
+            .iter()
+            .map(|f| ScheduleFailure {
+                expected: sanitizer.field(&f.expected),
+                observed: sanitizer.field(&f.observed),
+                ..f.clone()
+            })
+            .collect(),
         ..observation
     }
 }
@@ -233,7 +311,15 @@ fn charge_class_mismatch(mut observation: Observation, requirements: &[String]) 
     observation
 }
 
-fn result(plan: &Plan, case: &Case, observation: Observation, ms: f64, options: &RunOptions) -> CaseResult {
+/// The report's result of `case`; its replay (and that of each schedule failure without one) starts with
+/// `replay_base`.
+pub(crate) fn case_result(
+    plan: &Plan,
+    case: &Case,
+    observation: Observation,
+    ms: f64,
+    replay_base: &str,
+) -> CaseResult {
     let observation = charge_class_mismatch(observation, &case.meta.requirements);
     let show = observation.outcome != Outcome::Pass;
     let file = case
@@ -256,7 +342,20 @@ fn result(plan: &Plan, case: &Case, observation: Observation, ms: f64, options: 
         charged: observation.charged,
         blocked: observation.blocked,
         class_mismatch: observation.class_mismatch,
-        replay: format!("{} --vector {}", options.replay_base, case.meta.id),
+        replay: format!("{replay_base} --vector {}", case.meta.id),
+        failures: observation
+            .failures
+            .into_iter()
+            .map(|f| ScheduleFailure {
+                replay: if f.replay.is_empty() {
+                    format!("{replay_base} --vector {} --schedule {}", case.meta.id, f.schedule)
+                } else {
+                    f.replay
+                },
+                ..f
+            })
+            .collect(),
+        unstable: Vec::new(),
         duration_ms: ms,
         transcript: None,
     }

@@ -212,3 +212,58 @@ fn list_prints_profiles_requirements_and_ids() {
     assert!(text.contains("not testable from here"), "{text}");
     assert!(text.contains("RO-TRANSPORT-012"), "{text}");
 }
+
+#[test]
+fn explore_writes_a_report_and_prints_seed_rate_and_a_clock_free_replay() {
+    let out = scratch("explore");
+    let o = conformance(&[
+        "explore",
+        "--schedules",
+        "40",
+        "--seed",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("explore: seed 3: 40 schedules in "), "{text}");
+    assert!(text.contains("schedules/s"), "{text}");
+    assert!(
+        text.contains("replay:  conformance explore --seed 3 --schedules 40"),
+        "{text}"
+    );
+    assert!(
+        !stderr(&o).contains("schedules/s"),
+        "no progress when stdout is not a terminal"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["run"]["campaign"]["schedules"], 40);
+    assert_eq!(json["verdict"], "PARTIAL", "a campaign is never a certification");
+    for file in ["junit.xml", "report.html", "summary.md", "badge.json"] {
+        assert!(out.join(file).exists(), "{file}");
+    }
+}
+
+#[test]
+fn absurd_campaign_and_repeat_options_exit_2_naming_the_option() {
+    for (args, names) in [
+        (&["explore", "--budget", "10x"][..], "--budget"),
+        (&["explore", "--budget", "99999d"][..], "--budget"),
+        (&["explore", "--budget", "ten"][..], "--budget"),
+        (&["explore", "--schedules", "0"][..], "--schedules"),
+        (&["explore"][..], "--budget"),
+        (&["run", "--repeat", "0"][..], "--repeat"),
+        (&["run", "--repeat", "1000000"][..], "--repeat"),
+        (&["run", "--schedule", "3"][..], "--vector"),
+        (
+            &["run", "--vector", "session.in-order", "--schedule", "3"][..],
+            "--schedule",
+        ),
+    ] {
+        let o = conformance(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}{}", stdout(&o), stderr(&o));
+        assert!(stderr(&o).contains(names), "{args:?}: {}", stderr(&o));
+    }
+}

@@ -641,7 +641,7 @@ fn extreme_values_of_every_option_exit_cleanly() {
                 .args(words)
                 .arg(format!("{option}={value}"));
             match words.first().map(String::as_str) {
-                Some("run" | "selftest" | "list") => {
+                Some("run" | "selftest" | "list" | "explore") => {
                     command.args(["--profile", "no-such-profile"]);
                 }
                 Some("report") => {

@@ -3,11 +3,13 @@
 
 mod planted;
 
+use interop_conformance::campaign::{self, ExploreRequest, Limit};
 use interop_conformance::execute::{self, RunRequest};
+use interop_conformance::http::{client, server};
 use interop_conformance::outcome::Outcome;
 use interop_conformance::plan::{Plan, PlanOptions};
 use interop_conformance::provider::Provider;
-use interop_conformance::reference::ReferenceProvider;
+use interop_conformance::reference::{Fault, Faults, ReferenceProvider};
 use interop_conformance::runner::CaseResult;
 use planted::{Bug, Planted};
 use std::path::{Path, PathBuf};
@@ -212,4 +214,203 @@ fn an_impossible_probability_names_its_key_and_line() {
     let e = plan_error(&format!("{HEAD}  loss: 1.5\n"));
     assert!(e.contains("scenarios/tamper.yaml:7:3"), "{e}");
     assert!(e.contains("parameters.loss") && e.contains("1.5"), "{e}");
+}
+
+// Campaigns: explore, --thorough going on after failures, --repeat.
+
+fn faulty(faults: &[Fault]) -> Arc<dyn Provider> {
+    Arc::new(ReferenceProvider::with_faults(Faults(faults.iter().copied().collect())))
+}
+
+/// A bounded campaign: fixed seed and schedule count, no clock; it ends at its first failure.
+fn explore(provider: Arc<dyn Provider>, target_args: String) -> campaign::ExploreOutput {
+    let request = ExploreRequest {
+        plan: PlanOptions {
+            profile: interop_conformance::plan::DEFAULT_PROFILE.into(),
+            ..PlanOptions::default()
+        },
+        seed: 1,
+        limit: Limit::Schedules(3000),
+        out_dir: None,
+        target_args,
+        case_timeout: std::time::Duration::from_secs(60),
+        progress: false,
+        until_found: true,
+    };
+    runtime()
+        .block_on(campaign::explore(&request, provider, false))
+        .expect("explore runs")
+}
+
+/// The one distinct failure a campaign found: its case id and replay command.
+fn found(output: &campaign::ExploreOutput) -> (String, String) {
+    let failing: Vec<&CaseResult> = output
+        .run
+        .report
+        .cases
+        .iter()
+        .filter(|c| c.outcome != Outcome::Pass)
+        .collect();
+    assert_eq!(failing.len(), 1, "{:#?}", output.run.report.cases);
+    let case = failing[0];
+    assert_eq!(case.charged, ["RO-ENC-011"], "{case:#?}");
+    assert_eq!(case.failures.len(), 1);
+    (case.id.clone(), case.failures[0].replay.clone())
+}
+
+/// The request a printed `--schedule` replay command stands for.
+fn schedule_replay(command: &str) -> RunRequest {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let after = |flag: &str| words.iter().position(|w| *w == flag).map(|i| words[i + 1]);
+    let mut r = request(
+        after("--seed").unwrap().parse().unwrap(),
+        &[after("--vector").unwrap()],
+        false,
+    );
+    r.plan.scenarios.schedule = Some(after("--schedule").unwrap().parse().unwrap());
+    r
+}
+
+/// The planted rare-schedule fault: the default run (seed 1, as CI's selftest) misses it; a campaign finds it.
+#[test]
+fn explore_finds_the_rare_fault_the_default_run_misses_and_its_replay_reproduces_it() {
+    let rare = [Fault::VersionMaskTypo];
+    let default = runtime()
+        .block_on(execute::run(&RunRequest::embedded(1), faulty(&rare), false))
+        .expect("run");
+    assert_eq!(
+        default.report.verdict_label(),
+        "CONFORMANT",
+        "the default run caught it"
+    );
+
+    let output = explore(faulty(&rare), "--fault version-mask-typo".into());
+    let (id, replay) = found(&output);
+    assert_eq!(id, "scenario.tamper");
+    assert!(
+        replay.starts_with("conformance run --fault version-mask-typo --seed ") && replay.contains(" --schedule "),
+        "{replay}"
+    );
+    assert_eq!(
+        output.replay,
+        format!(
+            "conformance explore --fault version-mask-typo --seed 1 --schedules {}",
+            output.campaign.schedules
+        )
+    );
+
+    let (_, cases) = run(&schedule_replay(&replay), faulty(&rare));
+    assert_eq!(cases[0].outcome, Outcome::Fail);
+    assert_eq!(cases[0].charged, ["RO-ENC-011"]);
+    assert!(
+        cases[0]
+            .observed
+            .as_deref()
+            .unwrap_or_default()
+            .contains("(judged alone) failed")
+    );
+    // The correct reference holds on the same schedule.
+    assert_eq!(run(&schedule_replay(&replay), faulty(&[])).1[0].outcome, Outcome::Pass);
+}
+
+#[test]
+fn explore_finds_the_rare_fault_over_http_and_the_replay_reproduces_it() {
+    let rt = runtime();
+    let served = rt
+        .block_on(server::spawn_loopback(faulty(&[Fault::VersionMaskTypo]), None))
+        .expect("serve");
+    let http = || -> Arc<dyn Provider> {
+        Arc::new(client::HttpProvider::new(&client::HttpOptions::new(served.url())).expect("client"))
+    };
+    let output = explore(http(), format!("--target {}", served.url()));
+    let (id, replay) = found(&output);
+    assert_eq!(id, "scenario.tamper");
+    assert!(
+        replay.starts_with(&format!("conformance run --target {} --seed ", served.url())),
+        "{replay}"
+    );
+    let (_, cases) = run(&schedule_replay(&replay), http());
+    assert_eq!(
+        (cases[0].outcome, cases[0].charged.clone()),
+        (Outcome::Fail, vec!["RO-ENC-011".to_string()])
+    );
+}
+
+/// The terminal, HTML, Markdown and JUnit renderings of a report.
+fn renderings(report: &interop_conformance::report::RunReport) -> Vec<String> {
+    use interop_conformance::report::{html, junit, markdown, terminal};
+    vec![
+        terminal::render(report),
+        html::render(report),
+        markdown::render(report),
+        junit::render(report).expect("junit"),
+    ]
+}
+
+/// One failure must not hide another: with --thorough a case goes on and reports each distinct failure once,
+/// each with the replay of its own schedule; the case's outcome and blame stay the first failure's.
+#[test]
+fn thorough_reports_two_distinct_planted_bugs_each_with_its_replay() {
+    let bugs = [Fault::RegistrationIdDrift, Fault::VersionMaskTypo];
+    let mut r = request(2, &["scenario.tamper"], false);
+    r.plan.scenarios.thorough = true;
+    let output = runtime().block_on(execute::run(&r, faulty(&bugs), false)).expect("run");
+    let case = &output.report.cases[0];
+    assert_eq!(case.outcome, Outcome::Fail);
+    assert_eq!(case.failures.len(), 2, "{:#?}", case.failures);
+    for text in renderings(&output.report) {
+        for f in &case.failures {
+            assert!(text.contains(&f.replay), "{text}");
+        }
+    }
+    let (drift, mask) = (&case.failures[0], &case.failures[1]);
+    assert!(drift.observed.contains("registrationId"), "{drift:#?}");
+    assert!(drift.occurrences > 100, "the drift fails most schedules: {drift:#?}");
+    assert_eq!(mask.charged, ["RO-ENC-011"]);
+    assert!(mask.schedule > 1, "the rare failure comes later: {mask:#?}");
+    for (f, word) in [(drift, "registrationId"), (mask, "with bit")] {
+        let (_, replayed) = run(&schedule_replay(&f.replay), faulty(&bugs));
+        assert_eq!(replayed[0].outcome, Outcome::Fail);
+        assert!(
+            replayed[0].observed.as_deref().unwrap_or_default().contains(word),
+            "{replayed:#?}"
+        );
+    }
+    // Without --thorough the case stops at its first failure and lists none.
+    let (_, first_only) = run(&request(2, &["scenario.tamper"], false), faulty(&bugs));
+    assert!(first_only[0].failures.is_empty());
+}
+
+#[test]
+fn repeat_flags_a_flaky_provider_and_not_the_clean_reference() {
+    let mut r = request(3, &["session.in-order"], false);
+    r.repeat = 3;
+    let output = runtime()
+        .block_on(execute::run(&r, Planted::provider(Bug::FlakyClients), false))
+        .expect("run");
+    for text in renderings(&output.report) {
+        assert!(
+            text.contains("session.in-order") && text.contains("pass, fail, pass"),
+            "{text}"
+        );
+    }
+    let cases = output.report.cases;
+    assert_eq!(cases[0].unstable, [Outcome::Pass, Outcome::Fail, Outcome::Pass]);
+    assert_eq!(
+        cases[0].outcome,
+        Outcome::Fail,
+        "an unstable case keeps its failing result"
+    );
+    assert!(cases[0].replay.contains("--repeat 3"), "{}", cases[0].replay);
+
+    let mut clean = RunRequest::embedded(3);
+    clean.repeat = 2;
+    clean.concurrency = 4;
+    let output = runtime()
+        .block_on(execute::run(&clean, Arc::new(ReferenceProvider::new()), false))
+        .expect("run");
+    let unstable: Vec<&str> = output.report.unstable_cases().map(|c| c.id.as_str()).collect();
+    assert!(unstable.is_empty(), "{unstable:?}");
+    assert_eq!(output.report.run.repeat, Some(2));
+    assert_eq!(output.report.verdict_label(), "CONFORMANT");
 }

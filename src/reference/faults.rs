@@ -82,6 +82,11 @@ pub enum Fault {
     VersionOutsideMac,
     /// Pin the identity key of a first pkmsg before its MAC verifies (RO-ID-008).
     IdentityPinnedBeforeAuth,
+    /// Compare a msg's version byte under the mask 0xb3 (a typo for 0xff that drops bits 2, 3 and 6), so 0x37,
+    /// 0x3b and 0x73 pass for 0x33 before the MAC is checked (RO-ENC-011). A rare-schedule fault: no vector
+    /// carries those bytes, and only a tampered copy whose flipped bit is one of those three bits of the first
+    /// byte shows it, which the default run's few schedules seldom draw and `explore` does ([`Fault::rare`]).
+    VersionMaskTypo,
     /// Groups: decrypt a SenderKeyMessage whose signature does not verify (RO-SIG-004).
     GroupSkipSignature,
     /// Groups: sign outgoing SenderKeyMessages over the protobuf without the version byte (RO-SIG-004).
@@ -116,7 +121,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 48] = [
+    pub const ALL: [Fault; 49] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -151,6 +156,7 @@ impl Fault {
         Self::EnlistTokenHs256,
         Self::VersionOutsideMac,
         Self::IdentityPinnedBeforeAuth,
+        Self::VersionMaskTypo,
         Self::GroupSkipSignature,
         Self::GroupSignWithoutVersion,
         Self::GroupLaxSkdmKey,
@@ -204,6 +210,7 @@ impl Fault {
             Self::EnlistTokenHs256 => "enlist-token-hs256",
             Self::VersionOutsideMac => "version-outside-mac",
             Self::IdentityPinnedBeforeAuth => "identity-pinned-before-auth",
+            Self::VersionMaskTypo => "version-mask-typo",
             Self::GroupSkipSignature => "group-skip-signature",
             Self::GroupSignWithoutVersion => "group-sign-without-version",
             Self::GroupLaxSkdmKey => "group-lax-skdm-key",
@@ -255,7 +262,7 @@ impl Fault {
             Self::SendOnOldSession => "RO-ENC-004",
             Self::EnlistRegistrationIdDrift => "RO-ID-010",
             Self::EnlistTokenHs256 => "RO-ID-003A",
-            Self::VersionOutsideMac => "RO-ENC-011",
+            Self::VersionOutsideMac | Self::VersionMaskTypo => "RO-ENC-011",
             Self::IdentityPinnedBeforeAuth => "RO-ID-008",
             Self::GroupSkipSignature | Self::GroupSignWithoutVersion => "RO-SIG-004",
             Self::GroupLaxSkdmKey | Self::GroupSkdmRawSigningKey => "RO-GROUP-002",
@@ -278,6 +285,12 @@ impl Fault {
         } else {
             crate::plan::DEFAULT_PROFILE
         }
+    }
+
+    /// A fault only rare schedules show: the default run may miss it, so selftest also gives it a bounded
+    /// `explore` campaign and says which of the two caught it.
+    pub fn rare(self) -> bool {
+        matches!(self, Self::VersionMaskTypo)
     }
 
     /// Parse a command-line name.

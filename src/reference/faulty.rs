@@ -36,6 +36,9 @@
 //!   constant 0x33 rather than the byte received.
 //! - identity-pinned-before-auth: a first `pkmsg` from an address with no known identity pins the identity key
 //!   it carries before the correct path checks its MAC, so a refused forgery still changes what is trusted.
+//! - version-mask-typo: a `msg` whose version byte equals 0x33 under the mask 0xb3 (0x37, 0x3b, 0x73, ...) is
+//!   read as 0x33 before the correct path, so the MAC verifies over the byte it was computed over and a
+//!   copy with exactly that bit flipped is accepted.
 //! - selective-501: when the correct path refuses a message as `duplicate`, answer "unsupported" instead.
 //! - unbounded-skipped-keys: before each `msg` that skips keys, keep a copy of the session record; when the
 //!   correct path refuses a `msg` never decrypted before (its skipped key was evicted), decrypt it from the
@@ -80,6 +83,9 @@ pub(super) struct Memory {
     /// send-on-old-session: per peer, the session record a new session replaced.
     old_session: HashMap<String, SessionRecord>,
 }
+
+/// version-mask-typo: the mask it compares the version byte under (bits 2, 3 and 6 dropped).
+const MASK_TYPO: u8 = 0xb3;
 
 /// loose-forward-bound: the looser bound it applies.
 const LOOSE_BOUND: u32 = 25_000;
@@ -247,6 +253,13 @@ pub(super) async fn decrypt(
     }
     if faults.has(Fault::IdentityPinnedBeforeAuth) {
         pin_identity_unauthenticated(client, peer, &ciphertext);
+    }
+    if faults.has(Fault::VersionMaskTypo)
+        && ciphertext.kind == CiphertextKind::Msg
+        && let Some(byte) = ciphertext.body.0.first_mut()
+        && *byte & MASK_TYPO == VERSION_BYTE
+    {
+        *byte = VERSION_BYTE;
     }
     if faults.has(Fault::AcceptAnyVersion)
         && ciphertext.kind == CiphertextKind::Pkmsg

@@ -123,6 +123,7 @@ fn write_page(out: &mut String, report: &RunReport) -> fmt::Result {
     write_score(out, report)?;
     write_matrix(out, report)?;
     write_root_causes(out, report)?;
+    write_unstable(out, report)?;
     write_failures(out, report)?;
     write_waivers(out, report)?;
     write_run(out, report)?;
@@ -302,6 +303,30 @@ fn write_root_causes(out: &mut String, report: &RunReport) -> fmt::Result {
     writeln!(out, "</section>")
 }
 
+/// `--repeat N`: the cases whose outcome changed between repetitions.
+fn write_unstable(out: &mut String, report: &RunReport) -> fmt::Result {
+    let unstable: Vec<_> = report.unstable_cases().collect();
+    if unstable.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "<section id=\"unstable\">\n<h2>Unstable cases ({})</h2>\n<p>The outcome changed between the {} \
+         repetitions: a flaky provider or hidden state.</p>\n<ul>",
+        unstable.len(),
+        report.run.repeat.unwrap_or(1)
+    )?;
+    for c in unstable {
+        writeln!(
+            out,
+            "<li><code>{}</code>: {}</li>",
+            escape(&c.id),
+            escape(&super::outcomes_line(&c.unstable))
+        )?;
+    }
+    writeln!(out, "</ul>\n</section>")
+}
+
 fn write_case(out: &mut String, c: &CaseResult) -> fmt::Result {
     writeln!(
         out,
@@ -331,6 +356,32 @@ fn write_case(out: &mut String, c: &CaseResult) -> fmt::Result {
     writeln!(out, "<dt>expected</dt><dd><pre>{}</pre></dd>", dash(&c.expected))?;
     writeln!(out, "<dt>observed</dt><dd><pre>{}</pre></dd>", dash(&c.observed))?;
     writeln!(out, "<dt>replay</dt><dd><pre>{}</pre></dd>", escape(&c.replay))?;
+    if !c.unstable.is_empty() {
+        writeln!(
+            out,
+            "<dt>unstable</dt><dd>outcome changed between repetitions: {}</dd>",
+            escape(&super::outcomes_line(&c.unstable))
+        )?;
+    }
+    if !c.failures.is_empty() {
+        writeln!(out, "<dt>distinct failures</dt><dd><ol>")?;
+        for f in &c.failures {
+            writeln!(
+                out,
+                "<li>schedule {} ({} time(s)){}<pre>{}</pre><pre>{}</pre></li>",
+                f.schedule,
+                f.occurrences,
+                if f.charged.is_empty() {
+                    String::new()
+                } else {
+                    format!(", charged to {}", escape(&f.charged.join(", ")))
+                },
+                escape(&f.observed),
+                escape(&f.replay)
+            )?;
+        }
+        writeln!(out, "</ol></dd>")?;
+    }
     if let Some(t) = &c.transcript {
         write_transcript(out, t)?;
     }

@@ -64,6 +64,21 @@ pub fn render(report: &RunReport) -> Result<String, quick_junit::SerializeError>
             .set_time(Duration::from_secs_f64(case.duration_ms.max(0.0) / 1000.0));
         tc.add_property(Property::new("requirements", case.requirements.join(" ")));
         tc.add_property(Property::new("replay", case.replay.as_str()));
+        if !case.unstable.is_empty() {
+            tc.add_property(Property::new("unstable", super::outcomes_line(&case.unstable)));
+        }
+        for (i, f) in case.failures.iter().enumerate() {
+            tc.add_property(Property::new(
+                format!("distinct_failure.{}", i + 1),
+                format!(
+                    "schedule {} ({} time(s)): {}; replay: {}",
+                    f.schedule,
+                    f.occurrences,
+                    super::first_line(&f.observed),
+                    f.replay
+                ),
+            ));
+        }
         suite.add_test_case(tc);
     }
     junit.add_test_suites(suites.into_values());

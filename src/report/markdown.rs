@@ -143,6 +143,32 @@ fn write_summary(out: &mut String, report: &RunReport) -> fmt::Result {
         }
         writeln!(out)?;
     }
+    let unstable: Vec<_> = report.unstable_cases().collect();
+    if !unstable.is_empty() {
+        writeln!(
+            out,
+            "### Unstable cases ({}): the outcome changed between repetitions\n",
+            unstable.len()
+        )?;
+        for c in unstable {
+            writeln!(out, "- {}: {}", code(&c.id), escape(&super::outcomes_line(&c.unstable)))?;
+        }
+        writeln!(out)?;
+    }
+    for c in report.cases_with_distinct_failures() {
+        writeln!(out, "### Distinct failures of {} ({})\n", code(&c.id), c.failures.len())?;
+        for f in &c.failures {
+            writeln!(
+                out,
+                "- schedule {} ({} time(s)): {}\n  - replay: {}",
+                f.schedule,
+                f.occurrences,
+                code(super::first_line(&f.observed)),
+                code(&f.replay)
+            )?;
+        }
+        writeln!(out)?;
+    }
     if !report.waivers.is_empty() {
         writeln!(out, "### Waived ({})\n", report.waivers.len())?;
         for w in &report.waivers {

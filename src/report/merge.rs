@@ -86,6 +86,7 @@ fn identity(r: &RunReport) -> Vec<(&'static str, String)> {
             "scenario mode",
             format!("thorough={} differential={}", run.thorough, run.differential),
         ),
+        ("--repeat", run.repeat.unwrap_or(1).to_string()),
     ]
 }
 
@@ -148,6 +149,7 @@ pub fn merge(dirs: &[PathBuf], data: &MergeData) -> Result<RunReport, MergeError
     let mode = ScenarioMode {
         thorough: run.thorough,
         differential: run.differential,
+        ..ScenarioMode::default()
     };
     let plan = Plan::build(&PlanOptions {
         suites_dir: data.suites_dir.clone(),
@@ -197,4 +199,8 @@ pub fn merge(dirs: &[PathBuf], data: &MergeData) -> Result<RunReport, MergeError
             finished_at: finished,
         },
     ))
+    .map(|mut merged| {
+        merged.run.repeat = run.repeat;
+        merged
+    })
 }

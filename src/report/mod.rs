@@ -154,6 +154,12 @@ pub struct RunInfo {
     /// Scenarios were compared with the reference (`--differential`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub differential: bool,
+    /// `--repeat N`: every case ran N times with fresh clients; cases whose outcome changed list them all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<u32>,
+    /// `conformance explore`: what the campaign played (its cases are the profile's scenarios).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<Campaign>,
     /// Every vector file read, with the SHA-256 of its bytes.
     pub vectors: Vec<VectorDigest>,
     /// The command that replays the run.
@@ -162,6 +168,44 @@ pub struct RunInfo {
     pub started_at: String,
     /// RFC 3339 end time.
     pub finished_at: String,
+}
+
+/// What an exploration campaign played.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Campaign {
+    /// The campaign seed (each round's seed derives from it).
+    pub seed: u64,
+    /// Rounds started.
+    pub rounds: u32,
+    /// Schedules judged: with the seed, what `explore --schedules N` replays.
+    pub schedules: u64,
+    /// Messages those schedules sent.
+    pub messages: u64,
+    /// Wall time.
+    pub seconds: f64,
+    /// The time budget, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_seconds: Option<f64>,
+}
+
+impl Campaign {
+    /// Schedules judged per second.
+    pub fn rate(&self) -> f64 {
+        self.schedules as f64 / self.seconds.max(1e-3)
+    }
+
+    /// One line: `seed 7: 1234 schedules in 10.0s (123.4 schedules/s, 1500 messages/s), 12 rounds`.
+    pub fn line(&self) -> String {
+        format!(
+            "seed {}: {} schedules in {:.1}s ({:.1} schedules/s, {:.0} messages/s), {} rounds",
+            self.seed,
+            self.schedules,
+            self.seconds,
+            self.rate(),
+            self.messages as f64 / self.seconds.max(1e-3),
+            self.rounds
+        )
+    }
 }
 
 /// A vector file and its digest.
@@ -293,6 +337,8 @@ impl RunReport {
                 },
                 thorough: ctx.mode.thorough,
                 differential: ctx.mode.differential,
+                repeat: None,
+                campaign: None,
                 vectors,
                 command: ctx.command,
                 started_at: ctx.started_at,
@@ -417,6 +463,16 @@ impl RunReport {
         groups
     }
 
+    /// Cases whose outcome changed between `--repeat` repetitions.
+    pub fn unstable_cases(&self) -> impl Iterator<Item = &CaseResult> {
+        self.cases.iter().filter(|c| !c.unstable.is_empty())
+    }
+
+    /// Cases that went on after a failing schedule and found distinct failures (`--thorough`, `explore`).
+    pub fn cases_with_distinct_failures(&self) -> impl Iterator<Item = &CaseResult> {
+        self.cases.iter().filter(|c| !c.failures.is_empty())
+    }
+
     /// The waiver record that covered case `id`, if any.
     pub fn waiver_of(&self, id: &str) -> Option<&WaiverRecord> {
         self.waivers.iter().find(|w| w.waived.iter().any(|x| x.case == id))
@@ -426,6 +482,16 @@ impl RunReport {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
+}
+
+/// `pass, fail, pass`: the outcomes of an unstable case's repetitions.
+pub fn outcomes_line(outcomes: &[crate::outcome::Outcome]) -> String {
+    outcomes.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// The first line of a multi-line observation.
+pub fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
 }
 
 /// One root cause: cases that failed the same way.

@@ -84,6 +84,39 @@ pub fn render(report: &RunReport) -> String {
             let _ = writeln!(out, "  replay:   {}", c.replay);
         }
     }
+    for c in report.cases_with_distinct_failures() {
+        let _ = writeln!(
+            out,
+            "\nDISTINCT FAILURES of {} ({}; each replays alone)",
+            c.id,
+            c.failures.len()
+        );
+        for f in &c.failures {
+            let charged = if f.charged.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", f.charged.join(", "))
+            };
+            let _ = writeln!(
+                out,
+                "  schedule {} ({} time(s)){charged}: {}\n    replay: {}",
+                f.schedule,
+                f.occurrences,
+                super::first_line(&f.observed),
+                f.replay
+            );
+        }
+    }
+    let unstable: Vec<_> = report.unstable_cases().collect();
+    if !unstable.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nUNSTABLE: the outcome changed between repetitions (a flaky provider or hidden state)"
+        );
+        for c in unstable {
+            let _ = writeln!(out, "  {:<40} {}", c.id, super::outcomes_line(&c.unstable));
+        }
+    }
     let blocked: Vec<_> = report
         .requirements
         .iter()
@@ -138,6 +171,13 @@ pub fn render(report: &RunReport) -> String {
         report.score * 100.0,
         score_version(&report.score_formula)
     );
+    if let Some(n) = report.run.repeat {
+        let _ = writeln!(
+            out,
+            "repeat: every case ran {n} times; {} changed outcome",
+            report.unstable_cases().count()
+        );
+    }
     let _ = writeln!(out, "verdict: {}", report.verdict_label());
     out
 }

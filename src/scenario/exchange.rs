@@ -249,6 +249,11 @@ impl<'a> Exchange<'a> {
         }
     }
 
+    /// Messages sent so far (bursts of lost messages aside).
+    pub fn sent(&self) -> usize {
+        self.sent
+    }
+
     /// A first message has decrypted: the session setup steps passed.
     pub fn established(&self) -> bool {
         self.established

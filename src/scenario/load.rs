@@ -17,6 +17,8 @@ pub struct ScenarioMode {
     pub thorough: bool,
     /// Compare every schedule's trace with the reference's.
     pub differential: bool,
+    /// Judge only this schedule (1-based) of each scenario case: the replay of one failure (`--schedule N`).
+    pub schedule: Option<u32>,
 }
 
 /// Load every scenario the profile lists (`scenarios:`, relative to `<profile>/scenarios/`), one case each.
@@ -51,6 +53,9 @@ pub fn load_profile_scenarios(profile: &Profile, mode: ScenarioMode) -> Result<V
             scenario: Arc::new(file),
             cases,
             differential: mode.differential,
+            // A thorough run looks for every distinct failure, not only the first.
+            keep_going: mode.thorough,
+            schedule: mode.schedule,
         };
         files.push(LoadedFile {
             path: path.clone(),

@@ -27,6 +27,8 @@ pub enum Bug {
     Selective501,
     /// Refuses the first delivery to each client, as a library that cannot receive a new session.
     FirstDeliveryFails,
+    /// Refuses every other client creation: a flaky provider (`run --repeat` flags it).
+    FlakyClients,
 }
 
 /// Ciphertext body -> plaintext, and the last plaintext produced.
@@ -39,6 +41,8 @@ pub struct Planted {
     seen: Mutex<Seen>,
     /// Clients that were delivered a message.
     received: Mutex<HashSet<ClientId>>,
+    /// Client creations so far.
+    clients: std::sync::atomic::AtomicU64,
 }
 
 impl Planted {
@@ -49,6 +53,7 @@ impl Planted {
             bug,
             seen: Mutex::new((HashMap::new(), Vec::new())),
             received: Mutex::default(),
+            clients: Default::default(),
         })
     }
 }
@@ -65,6 +70,10 @@ impl Provider for Planted {
         self.inner.reset().await
     }
     async fn create_client(&self, request: &CreateClient) -> CallResult<ClientId> {
+        let n = self.clients.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.bug == Bug::FlakyClients && n % 2 == 1 {
+            return Err(CallError::rejected(ErrorClass::Internal, "busy"));
+        }
         self.inner.create_client(request).await
     }
     async fn prekey_bundle(&self, client: &ClientId) -> CallResult<PreKeyBundle> {
