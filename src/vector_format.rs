@@ -171,11 +171,13 @@ pub enum Family {
     SenderKeys,
     /// Known answers for the suite's own side of the Noise channel to chatd (no provider involved).
     NoiseKnownAnswer,
+    /// The provider's Noise client against the suite's chat server, honest or hostile.
+    Transport,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 14] = [
+    pub const ALL: [Family; 15] = [
         Self::XeddsaVerify,
         Self::PrekeyBundle,
         Self::Session,
@@ -190,6 +192,7 @@ impl Family {
         Self::PushToken,
         Self::SenderKeys,
         Self::NoiseKnownAnswer,
+        Self::Transport,
     ];
 
     /// The family's name in files.
@@ -209,6 +212,7 @@ impl Family {
             Self::PushToken => "push_token",
             Self::SenderKeys => "sender_keys",
             Self::NoiseKnownAnswer => "noise_known_answer",
+            Self::Transport => "transport",
         }
     }
 }

@@ -160,6 +160,11 @@ fn every_profile_requirement_has_positive_and_negative_cases() {
         "RO-ID-005H",
         // RO-ERR-001 judges the class of a rejection; it has nothing to accept.
         "RO-ERR-001",
+        // A ServerHello that also sets clientFinish, tampered or replayed server frames, a nonce that would be
+        // reused: each case is a thing the client must refuse.
+        "RO-TRANSPORT-013A",
+        "RO-TRANSPORT-018",
+        "RO-TRANSPORT-019",
     ];
     // RO-ID-009: a security code is displayed, not accepted or refused; its cases are known answers and
     // symmetry/key-binding claims.
@@ -173,6 +178,21 @@ fn every_profile_requirement_has_positive_and_negative_cases() {
         "RO-MEDIA-003",
         "RO-ID-010",
         "RO-ID-010A",
+        // Transport send side: judged on what the client itself puts on the wire during an honest handshake
+        // (header, transcript, keys, payload, frames); the hostile servers are judged under 001/004/007/013/015/
+        // 023/024.
+        "RO-TRANSPORT-002",
+        "RO-TRANSPORT-003",
+        "RO-TRANSPORT-005",
+        "RO-TRANSPORT-006",
+        "RO-TRANSPORT-008",
+        "RO-TRANSPORT-009",
+        "RO-TRANSPORT-010",
+        "RO-TRANSPORT-014",
+        "RO-TRANSPORT-016",
+        "RO-TRANSPORT-017",
+        "RO-TRANSPORT-020",
+        "RO-TRANSPORT-025",
     ];
     for req in plan.profile.requirements() {
         let count = |e: Expected| {

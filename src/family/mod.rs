@@ -11,6 +11,7 @@ pub mod roundtrip;
 pub mod security_code;
 pub mod sender_keys;
 pub mod session;
+pub mod transport;
 pub mod xeddsa;
 
 #[cfg(test)]
@@ -43,6 +44,7 @@ impl Family {
             Self::PushToken => schemars::schema_for!(VectorFile<push::Group>),
             Self::SenderKeys => schemars::schema_for!(VectorFile<sender_keys::Group>),
             Self::NoiseKnownAnswer => schemars::schema_for!(VectorFile<noise_known_answer::Group>),
+            Self::Transport => schemars::schema_for!(VectorFile<transport::Group>),
         }
     }
 }
@@ -76,6 +78,8 @@ pub enum Check {
     SenderKeys(sender_keys::Check),
     /// See [`noise_known_answer`].
     NoiseKnownAnswer(noise_known_answer::Check),
+    /// See [`transport`].
+    Transport(transport::Check),
 }
 
 /// One rejection a case expects: at which step, the classes the vector lists, and why the class is the
@@ -156,7 +160,8 @@ impl Check {
             | Self::Enlistment(_)
             | Self::EnlistmentDecode(_)
             | Self::Push(_)
-            | Self::NoiseKnownAnswer(_) => Vec::new(),
+            | Self::NoiseKnownAnswer(_)
+            | Self::Transport(_) => Vec::new(),
         }
     }
 }
@@ -236,6 +241,11 @@ pub fn parse(family: Family, path: &Path, text: &str) -> Result<Parsed, InputErr
             noise_known_answer::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
             flatten(file, noise_known_answer::checks)
         }
+        Family::Transport => {
+            let file = yaml::parse::<VectorFile<transport::Group>>(path, text)?;
+            transport::validate(&file).map_err(|(key, msg)| InputError::file(path, msg).at_key(key))?;
+            flatten(file, transport::checks)
+        }
     }
 }
 
@@ -285,5 +295,6 @@ pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
         Check::Push(c) => push::run(meta, c, ctx).await,
         Check::SenderKeys(c) => sender_keys::run(meta, c, ctx).await,
         Check::NoiseKnownAnswer(c) => noise_known_answer::run(meta, c, ctx).await,
+        Check::Transport(c) => transport::run(meta, c, ctx).await,
     }
 }

@@ -20,7 +20,7 @@ pub(crate) use crate::vector_format::{file, flags, render, reqs};
 pub async fn all() -> Result<Vec<Generated>, String> {
     use crate::family::{
         bundle, enlistment, key_schedule, media, noise_known_answer, push, roundtrip, security_code, sender_keys,
-        session, xeddsa,
+        session, transport, xeddsa,
     };
     let mut files = vec![
         xeddsa::generate::generate()?,
@@ -40,6 +40,7 @@ pub async fn all() -> Result<Vec<Generated>, String> {
     files.push(sender_keys::generate::generate()?);
     files.push(sender_keys::generate::generate_live()?);
     files.push(noise_known_answer::generate::generate()?);
+    files.push(transport::generate::generate()?);
     Ok(files)
 }
 

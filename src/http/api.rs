@@ -98,6 +98,7 @@ pub fn for_each_operation(v: &mut impl OperationVisitor) {
     v.visit::<GroupProcessSkdmOp>();
     v.visit::<GroupEncryptOp>();
     v.visit::<GroupDecryptOp>();
+    v.visit::<TransportConnectOp>();
 }
 
 /// A JSON object with no fields: `{}`.
@@ -394,6 +395,14 @@ operation! {
     provider::GroupDecrypt => Plaintext,
     capability |_| Some("groups"),
     call |p, r| p.group_decrypt(r).await.map(|b| Plaintext { plaintext: b.into() })
+}
+
+operation! {
+    /// Connect an enlisted client to the suite's chat server, hand-shake, send the stanzas, read until the server closes; say what happened (capability transport).
+    TransportConnectOp: Post "/v1/transport-connect", name "transport_connect",
+    provider::TransportConnect => provider::TransportReport,
+    capability |_| Some("transport"),
+    call |p, r| p.transport_connect(r).await
 }
 
 #[cfg(test)]

@@ -492,6 +492,13 @@ impl Provider for HttpProvider {
     async fn group_decrypt(&self, request: &crate::provider::GroupDecrypt) -> CallResult<Vec<u8>> {
         self.call::<api::GroupDecryptOp>(request).await.map(|r| r.plaintext.0)
     }
+
+    async fn transport_connect(
+        &self,
+        request: &crate::provider::TransportConnect,
+    ) -> CallResult<crate::provider::TransportReport> {
+        self.call::<api::TransportConnectOp>(request).await
+    }
 }
 
 #[cfg(test)]

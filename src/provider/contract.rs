@@ -10,7 +10,7 @@
 use super::{
     CallError, CallResult, Capabilities, Ciphertext, ClientId, CreateClient, Enlistment, EnlistmentRequest,
     GroupDecrypt, GroupEncrypt, GroupProcessSkdm, GroupSenderKey, MediaDecrypt, MediaEncrypt, MediaEncrypted,
-    PreKeyBundle, Provider, PushConfig, PushEndpoint, SecurityCode,
+    PreKeyBundle, Provider, PushConfig, PushEndpoint, SecurityCode, TransportConnect, TransportReport,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -161,6 +161,11 @@ impl Provider for Contract {
 
     async fn group_decrypt(&self, request: &GroupDecrypt) -> CallResult<Vec<u8>> {
         self.optional("groups", "group_decrypt", self.inner.group_decrypt(request))
+            .await
+    }
+
+    async fn transport_connect(&self, request: &TransportConnect) -> CallResult<TransportReport> {
+        self.optional("transport", "transport_connect", self.inner.transport_connect(request))
             .await
     }
 }

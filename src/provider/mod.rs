@@ -9,10 +9,12 @@
 pub mod contract;
 mod groups;
 mod signature;
+mod transport;
 mod types;
 
 pub use groups::*;
 pub use signature::*;
+pub use transport::*;
 pub use types::*;
 
 use async_trait::async_trait;
@@ -236,6 +238,15 @@ pub trait Provider: Send + Sync {
         let _ = request;
         Err(CallError::Unsupported {
             operation: "security_code".into(),
+        })
+    }
+
+    /// Optional (capability `transport`): connect an enlisted client to the suite's chat server and send
+    /// stanzas. Default: unsupported.
+    async fn transport_connect(&self, request: &TransportConnect) -> CallResult<TransportReport> {
+        let _ = request;
+        Err(CallError::Unsupported {
+            operation: "transport_connect".into(),
         })
     }
 

@@ -27,12 +27,12 @@ pub struct Capabilities {
     /// Profiles the provider claims (`whatsapp-ro-2024`).
     pub profiles: Vec<String>,
     /// Optional operations implemented, from: import_keys, media, security_code, verify_signature, enlistment,
-    /// push. Mandatory operations are never listed.
+    /// push, groups, transport. Mandatory operations are never listed.
     pub operations: Vec<String>,
 }
 
 /// Operations a provider may leave out; a case needing one scores `unsupported`.
-pub const OPTIONAL_OPERATIONS: [&str; 7] = [
+pub const OPTIONAL_OPERATIONS: [&str; 8] = [
     "import_keys",
     "media",
     "security_code",
@@ -40,6 +40,7 @@ pub const OPTIONAL_OPERATIONS: [&str; 7] = [
     "enlistment",
     "push",
     "groups",
+    "transport",
 ];
 
 /// Ask for a new client.

@@ -113,6 +113,22 @@ pub enum Fault {
     GroupUpstreamJumpBound,
     /// Groups: send SenderKeyMessages in upstream Signal's fields (RO-GROUP-019).
     GroupUpstreamFormat,
+    /// Transport: send ClientFinish without checking the server's certificate chain (RO-TRANSPORT-007).
+    TransportSkipChainCheck,
+    /// Transport: accept a certificate whose notAfter has passed (RO-TRANSPORT-007).
+    TransportAcceptExpiredChain,
+    /// Transport: send ClientFinish, then check the chain (RO-TRANSPORT-007).
+    TransportFinishBeforeChainCheck,
+    /// Transport: MixHash the decrypted server static instead of its ciphertext (RO-TRANSPORT-014).
+    TransportMixPlaintextStatic,
+    /// Transport: keep the nonce counter across MixKey (RO-TRANSPORT-005).
+    TransportNoNonceReset,
+    /// Transport: keep h as AAD after Split (RO-TRANSPORT-017).
+    TransportAadAfterSplit,
+    /// Transport: verify the chain with plain Ed25519 instead of XEdDSA (RO-TRANSPORT-015).
+    TransportEd25519Chain,
+    /// Transport: let the 32-bit sending counter wrap to 0 (RO-TRANSPORT-019).
+    TransportCounterWraps,
     /// Answer "unsupported" (501 over HTTP) to `decrypt` for a replayed message instead of refusing it: an
     /// adapter opting out of a mandatory operation for the requests it would fail (RO-ENC-014).
     #[serde(rename = "selective-501")]
@@ -121,7 +137,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 49] = [
+    pub const ALL: [Fault; 57] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -171,6 +187,14 @@ impl Fault {
         Self::GroupUpstreamJumpBound,
         Self::GroupUpstreamFormat,
         Self::Selective501,
+        Self::TransportSkipChainCheck,
+        Self::TransportAcceptExpiredChain,
+        Self::TransportFinishBeforeChainCheck,
+        Self::TransportMixPlaintextStatic,
+        Self::TransportNoNonceReset,
+        Self::TransportAadAfterSplit,
+        Self::TransportEd25519Chain,
+        Self::TransportCounterWraps,
     ];
 
     /// The name used on the command line.
@@ -225,6 +249,14 @@ impl Fault {
             Self::GroupUpstreamJumpBound => "group-upstream-jump-bound",
             Self::GroupUpstreamFormat => "group-upstream-format",
             Self::Selective501 => "selective-501",
+            Self::TransportSkipChainCheck => "transport-skip-chain-check",
+            Self::TransportAcceptExpiredChain => "transport-accept-expired-chain",
+            Self::TransportFinishBeforeChainCheck => "transport-finish-before-chain-check",
+            Self::TransportMixPlaintextStatic => "transport-mix-plaintext-static",
+            Self::TransportNoNonceReset => "transport-no-nonce-reset",
+            Self::TransportAadAfterSplit => "transport-aad-after-split",
+            Self::TransportEd25519Chain => "transport-ed25519-chain",
+            Self::TransportCounterWraps => "transport-counter-wraps",
         }
     }
 
@@ -275,6 +307,14 @@ impl Fault {
             Self::GroupUnboundedJump => "RO-GROUP-013",
             Self::GroupUpstreamJumpBound => "RO-GROUP-013A",
             Self::GroupUpstreamFormat => "RO-GROUP-019",
+            Self::TransportSkipChainCheck
+            | Self::TransportAcceptExpiredChain
+            | Self::TransportFinishBeforeChainCheck => "RO-TRANSPORT-007",
+            Self::TransportMixPlaintextStatic => "RO-TRANSPORT-014",
+            Self::TransportNoNonceReset => "RO-TRANSPORT-005",
+            Self::TransportAadAfterSplit => "RO-TRANSPORT-017",
+            Self::TransportEd25519Chain => "RO-TRANSPORT-015",
+            Self::TransportCounterWraps => "RO-TRANSPORT-019",
         }
     }
 

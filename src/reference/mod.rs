@@ -29,6 +29,7 @@ mod faulty_groups;
 mod groups;
 mod keylog;
 pub(crate) mod media;
+mod noise_client;
 pub(crate) mod security_code;
 mod signature;
 mod stores;
@@ -41,6 +42,7 @@ use crate::provider::{
     CallError, CallResult, Capabilities, Ciphertext, CiphertextKind, ClientId, CreateClient, Enlistment,
     EnlistmentRequest, ErrorClass, GroupDecrypt, GroupEncrypt, GroupProcessSkdm, GroupSenderKey, KeyMaterial,
     MediaDecrypt, MediaEncrypt, MediaEncrypted, PreKeyBundle, Provider, PushConfig, PushEndpoint, SecurityCode,
+    TransportConnect, TransportReport,
 };
 use async_trait::async_trait;
 use rand::SeedableRng;
@@ -71,6 +73,8 @@ struct Client {
     faulty: faulty::Memory,
     /// Noise static key pair (the enlistment `authkey`), made on first enlistment.
     noise_static: Option<KeyPair>,
+    /// The Partner JWT of the last enlistment, sent in the Noise ClientPayload.
+    noise_token: Option<String>,
     /// Sender keys (group messaging).
     groups: groups::Groups,
 }
@@ -284,6 +288,7 @@ impl Client {
             },
             faulty: faulty::Memory::default(),
             noise_static: None,
+            noise_token: None,
             groups: groups::Groups::default(),
         }
     }
@@ -463,6 +468,7 @@ impl Provider for ReferenceProvider {
                 "enlistment".into(),
                 "push".into(),
                 "groups".into(),
+                "transport".into(),
             ],
         })
     }
@@ -546,6 +552,33 @@ impl Provider for ReferenceProvider {
         self.signature
             .enlistment(&self.faults, &mut client, &request.identifier)
             .await
+    }
+
+    async fn transport_connect(&self, request: &TransportConnect) -> CallResult<TransportReport> {
+        let credential =
+            {
+                let client = self.client(&request.client)?;
+                let mut client = client.lock().await;
+                let (Some(pair), Some(token)) = (&client.noise_static, &client.noise_token) else {
+                    return Err(CallError::rejected(
+                        ErrorClass::InvalidArgument,
+                        "the client has not enlisted: no authkey or token yet",
+                    ));
+                };
+                let static_private: [u8; 32] =
+                    pair.private_key.serialize().as_slice().try_into().map_err(|_| {
+                        CallError::rejected(ErrorClass::Internal, "authkey private key is not 32 bytes")
+                    })?;
+                let token = token.clone();
+                let mut ephemeral = [0u8; 32];
+                rand::Rng::fill_bytes(&mut client.rng, &mut ephemeral);
+                noise_client::Credential {
+                    static_private,
+                    token,
+                    ephemeral,
+                }
+            };
+        noise_client::connect(request, &credential, &self.faults).await
     }
 
     async fn push_endpoint(&self, config: &PushConfig) -> CallResult<PushEndpoint> {

@@ -97,7 +97,9 @@ impl SignatureService {
         let running = self.running(faults).await?;
         let mut form = client.enlistment_fields(faults)?;
         let hmac = faults.has(Fault::EnlistTokenHs256);
-        form.insert("token".into(), issue_token(&running.state.base_url, identifier, hmac)?);
+        let token = issue_token(&running.state.base_url, identifier, hmac)?;
+        client.noise_token = Some(token.clone());
+        form.insert("token".into(), token);
         Ok(Enlistment {
             form,
             jwks_url: running.server.endpoint(PARTNER_JWKS_PATH),

@@ -7,3 +7,5 @@
 pub mod binxml;
 pub mod cert;
 pub mod noise;
+pub mod responder;
+pub mod websocket;

@@ -95,6 +95,12 @@ impl Cipher {
         }
     }
 
+    /// The same key with its counter at `counter` (the test hook of RO-TRANSPORT-019).
+    pub fn starting_at(mut self, counter: u32) -> Self {
+        self.counter = counter;
+        self
+    }
+
     /// The counter the next operation uses.
     pub fn counter(&self) -> u32 {
         self.counter
