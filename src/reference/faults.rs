@@ -75,6 +75,8 @@ pub enum Fault {
     SendOnOldSession,
     /// Enlist a registration id (e_regid) other than the one the client publishes (RO-ID-010).
     EnlistRegistrationIdDrift,
+    /// Enlistment: sign the Partner token with HS256 instead of an asymmetric algorithm (RO-ID-003A).
+    EnlistTokenHs256,
     /// MAC a constant 0x33 instead of the received version byte, and accept any version byte with a nibble 3
     /// (RO-ENC-011).
     VersionOutsideMac,
@@ -143,7 +145,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 59] = [
+    pub const ALL: [Fault; 60] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -175,6 +177,7 @@ impl Fault {
         Self::UnboundedSkippedKeys,
         Self::SendOnOldSession,
         Self::EnlistRegistrationIdDrift,
+        Self::EnlistTokenHs256,
         Self::VersionOutsideMac,
         Self::IdentityPinnedBeforeAuth,
         Self::VersionMaskTypo,
@@ -239,6 +242,7 @@ impl Fault {
             Self::UnboundedSkippedKeys => "unbounded-skipped-keys",
             Self::SendOnOldSession => "send-on-old-session",
             Self::EnlistRegistrationIdDrift => "enlist-registration-id-drift",
+            Self::EnlistTokenHs256 => "enlist-token-hs256",
             Self::VersionOutsideMac => "version-outside-mac",
             Self::IdentityPinnedBeforeAuth => "identity-pinned-before-auth",
             Self::VersionMaskTypo => "version-mask-typo",
@@ -303,6 +307,7 @@ impl Fault {
             Self::UnboundedSkippedKeys => "RO-ENC-015",
             Self::SendOnOldSession => "RO-ENC-004",
             Self::EnlistRegistrationIdDrift => "RO-ID-010",
+            Self::EnlistTokenHs256 => "RO-ID-003A",
             Self::VersionOutsideMac | Self::VersionMaskTypo => "RO-ENC-011",
             Self::IdentityPinnedBeforeAuth => "RO-ID-008",
             Self::GroupSkipSignature | Self::GroupSignWithoutVersion => "RO-SIG-004",
