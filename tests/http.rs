@@ -35,15 +35,32 @@ fn over_http(url: &str) -> RunRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_profile_over_http_matches_the_in_process_run() {
-    let local = execute::run(&RunRequest::embedded(SEED), Arc::new(ReferenceProvider::new()), false)
+    same_outcomes_in_process_and_over_http("whatsapp-ro-2024").await;
+}
+
+/// The groups profile (Sender Keys, capability `groups`) through the adapter API gives the in-process outcomes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_groups_profile_over_http_matches_the_in_process_run() {
+    same_outcomes_in_process_and_over_http("whatsapp-ro-groups").await;
+}
+
+/// Runs `profile` against the embedded reference in process and served over loopback HTTP: both CONFORMANT, every
+/// case with the same outcome, expected and observed text, and the same requirement table.
+async fn same_outcomes_in_process_and_over_http(profile: &str) {
+    let mut in_process = RunRequest::embedded(SEED);
+    in_process.plan.profile = profile.into();
+    let local = execute::run(&in_process, Arc::new(ReferenceProvider::new()), false)
         .await
         .expect("in-process run");
     let served = server::spawn_loopback(Arc::new(ReferenceProvider::new()), None)
         .await
         .expect("serve");
-    let remote = execute::run(&over_http(&served.url()), http(&served.url(), |_| {}), false)
+    let mut request = over_http(&served.url());
+    request.plan.profile = profile.into();
+    let remote = execute::run(&request, http(&served.url(), |_| {}), false)
         .await
         .expect("run over HTTP");
+    assert_eq!(local.report.run.profile, profile);
 
     assert_eq!(local.report.verdict, Verdict::Conformant);
     assert_eq!(remote.report.verdict, Verdict::Conformant);
@@ -58,9 +75,16 @@ async fn the_whole_profile_over_http_matches_the_in_process_run() {
             "case {}",
             l.id
         );
+        let profile_arg = if profile == "whatsapp-ro-2024" {
+            String::new()
+        } else {
+            format!("--profile {profile} ")
+        };
         assert!(
-            r.replay
-                .starts_with(&format!("conformance run --target {} --seed {SEED}", served.url())),
+            r.replay.starts_with(&format!(
+                "conformance run {profile_arg}--target {} --seed {SEED}",
+                served.url()
+            )),
             "{}",
             r.replay
         );
