@@ -75,6 +75,8 @@ pub enum Fault {
     SendOnOldSession,
     /// Enlist a registration id (e_regid) other than the one the client publishes (RO-ID-010).
     EnlistRegistrationIdDrift,
+    /// Enlistment: sign the Partner token with HS256 instead of an asymmetric algorithm (RO-ID-003A).
+    EnlistTokenHs256,
     /// MAC a constant 0x33 instead of the received version byte, and accept any version byte with a nibble 3
     /// (RO-ENC-011).
     VersionOutsideMac,
@@ -111,6 +113,12 @@ pub enum Fault {
     GroupUpstreamJumpBound,
     /// Groups: send SenderKeyMessages in upstream Signal's fields (RO-GROUP-019).
     GroupUpstreamFormat,
+    /// Groups: on a sixth sender key from one sender, evict the newest older state instead of the oldest
+    /// (RO-GROUP-005).
+    GroupEvictNewestState,
+    /// Groups: give a member who joins later the key as first distributed (iteration 0, the first chain key),
+    /// so it can read what came before (RO-GROUP-015).
+    GroupSkdmFromStart,
     /// Transport: send ClientFinish without checking the server's certificate chain (RO-TRANSPORT-007).
     TransportSkipChainCheck,
     /// Transport: accept a certificate whose notAfter has passed (RO-TRANSPORT-007).
@@ -127,6 +135,8 @@ pub enum Fault {
     TransportEd25519Chain,
     /// Transport: let the 32-bit sending counter wrap to 0 (RO-TRANSPORT-019).
     TransportCounterWraps,
+    /// Groups: install an SKDM from a pairwise message whose MAC does not verify (RO-GROUP-009).
+    GroupSkdmUnauthenticated,
     /// Answer "unsupported" (501 over HTTP) to `decrypt` for a replayed message instead of refusing it: an
     /// adapter opting out of a mandatory operation for the requests it would fail (RO-ENC-014).
     #[serde(rename = "selective-501")]
@@ -135,7 +145,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 56] = [
+    pub const ALL: [Fault; 60] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -167,6 +177,7 @@ impl Fault {
         Self::UnboundedSkippedKeys,
         Self::SendOnOldSession,
         Self::EnlistRegistrationIdDrift,
+        Self::EnlistTokenHs256,
         Self::VersionOutsideMac,
         Self::IdentityPinnedBeforeAuth,
         Self::VersionMaskTypo,
@@ -183,6 +194,9 @@ impl Fault {
         Self::GroupUnboundedJump,
         Self::GroupUpstreamJumpBound,
         Self::GroupUpstreamFormat,
+        Self::GroupEvictNewestState,
+        Self::GroupSkdmFromStart,
+        Self::GroupSkdmUnauthenticated,
         Self::Selective501,
         Self::TransportSkipChainCheck,
         Self::TransportAcceptExpiredChain,
@@ -228,6 +242,7 @@ impl Fault {
             Self::UnboundedSkippedKeys => "unbounded-skipped-keys",
             Self::SendOnOldSession => "send-on-old-session",
             Self::EnlistRegistrationIdDrift => "enlist-registration-id-drift",
+            Self::EnlistTokenHs256 => "enlist-token-hs256",
             Self::VersionOutsideMac => "version-outside-mac",
             Self::IdentityPinnedBeforeAuth => "identity-pinned-before-auth",
             Self::VersionMaskTypo => "version-mask-typo",
@@ -244,6 +259,9 @@ impl Fault {
             Self::GroupUnboundedJump => "group-unbounded-jump",
             Self::GroupUpstreamJumpBound => "group-upstream-jump-bound",
             Self::GroupUpstreamFormat => "group-upstream-format",
+            Self::GroupEvictNewestState => "group-evict-newest-state",
+            Self::GroupSkdmFromStart => "group-skdm-from-start",
+            Self::GroupSkdmUnauthenticated => "group-skdm-unauthenticated",
             Self::Selective501 => "selective-501",
             Self::TransportSkipChainCheck => "transport-skip-chain-check",
             Self::TransportAcceptExpiredChain => "transport-accept-expired-chain",
@@ -289,6 +307,7 @@ impl Fault {
             Self::UnboundedSkippedKeys => "RO-ENC-015",
             Self::SendOnOldSession => "RO-ENC-004",
             Self::EnlistRegistrationIdDrift => "RO-ID-010",
+            Self::EnlistTokenHs256 => "RO-ID-003A",
             Self::VersionOutsideMac | Self::VersionMaskTypo => "RO-ENC-011",
             Self::IdentityPinnedBeforeAuth => "RO-ID-008",
             Self::GroupSkipSignature | Self::GroupSignWithoutVersion => "RO-SIG-004",
@@ -302,6 +321,8 @@ impl Fault {
             Self::GroupUnboundedJump => "RO-GROUP-013",
             Self::GroupUpstreamJumpBound => "RO-GROUP-013A",
             Self::GroupUpstreamFormat => "RO-GROUP-019",
+            Self::GroupEvictNewestState => "RO-GROUP-005",
+            Self::GroupSkdmFromStart => "RO-GROUP-015",
             Self::TransportSkipChainCheck
             | Self::TransportAcceptExpiredChain
             | Self::TransportFinishBeforeChainCheck => "RO-TRANSPORT-007",
@@ -310,6 +331,7 @@ impl Fault {
             Self::TransportAadAfterSplit => "RO-TRANSPORT-017",
             Self::TransportEd25519Chain => "RO-TRANSPORT-015",
             Self::TransportCounterWraps => "RO-TRANSPORT-019",
+            Self::GroupSkdmUnauthenticated => "RO-GROUP-009",
         }
     }
 
