@@ -127,6 +127,10 @@ pub enum Fault {
     TransportEd25519Chain,
     /// Transport: let the 32-bit sending counter wrap to 0 (RO-TRANSPORT-019).
     TransportCounterWraps,
+    /// The Partner's JWKS answers HTTP/2 requests with 505 (RO-TRANSPORT-011).
+    JwksHttp1Only,
+    /// The Partner's push endpoint answers HTTP/2 requests with 505 (RO-TRANSPORT-011).
+    PushHttp1Only,
     /// Answer "unsupported" (501 over HTTP) to `decrypt` for a replayed message instead of refusing it: an
     /// adapter opting out of a mandatory operation for the requests it would fail (RO-ENC-014).
     #[serde(rename = "selective-501")]
@@ -135,7 +139,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 56] = [
+    pub const ALL: [Fault; 58] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -192,6 +196,8 @@ impl Fault {
         Self::TransportAadAfterSplit,
         Self::TransportEd25519Chain,
         Self::TransportCounterWraps,
+        Self::JwksHttp1Only,
+        Self::PushHttp1Only,
     ];
 
     /// The name used on the command line.
@@ -253,6 +259,8 @@ impl Fault {
             Self::TransportAadAfterSplit => "transport-aad-after-split",
             Self::TransportEd25519Chain => "transport-ed25519-chain",
             Self::TransportCounterWraps => "transport-counter-wraps",
+            Self::JwksHttp1Only => "jwks-http1-only",
+            Self::PushHttp1Only => "push-http1-only",
         }
     }
 
@@ -310,6 +318,7 @@ impl Fault {
             Self::TransportAadAfterSplit => "RO-TRANSPORT-017",
             Self::TransportEd25519Chain => "RO-TRANSPORT-015",
             Self::TransportCounterWraps => "RO-TRANSPORT-019",
+            Self::JwksHttp1Only | Self::PushHttp1Only => "RO-TRANSPORT-011",
         }
     }
 
