@@ -154,8 +154,14 @@ pub mod rules {
         PREKEY_ONCE,
     ];
 
+    /// The enlistment token's header: an asymmetric algorithm and a kid, what a public JWKS can verify.
+    pub const TOKEN_HEADER: Rule = Rule {
+        name: "token-header",
+        requirement: "RO-ID-003A",
+    };
+
     /// The rules judging an enlistment request against the bundle the same client publishes.
-    pub const ENLISTMENT: [Rule; 3] = [REGISTRATION_ID, REGISTRATION_RANGE, SIGNED_PREKEY];
+    pub const ENLISTMENT: [Rule; 4] = [REGISTRATION_ID, REGISTRATION_RANGE, SIGNED_PREKEY, TOKEN_HEADER];
 }
 
 /// The requirement ids the monitor checks, for cases that run it.
@@ -247,6 +253,27 @@ impl KeyLog {
     pub fn private_for(&self, public: &[u8; 32]) -> Option<[u8; 32]> {
         self.keys.lock().unwrap_or_else(|e| e.into_inner()).get(public).copied()
     }
+}
+
+/// The header of a JWT (its first segment, base64url JSON) names an asymmetric algorithm and a kid, as a token
+/// verified through a public JWKS needs (RO-ID-003A): never `none`, never an HMAC. The signature itself is the
+/// `enlistment` family's check, through the Partner's JWKS.
+fn token_header(token: &str) -> Result<(), String> {
+    use base64::Engine;
+    let first = token.split('.').next().unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(first.trim_end_matches('='))
+        .map_err(|e| format!("header not base64url: {e}"))?;
+    let header: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| format!("header not JSON: {e}"))?;
+    let alg = header.get("alg").and_then(|a| a.as_str()).unwrap_or_default();
+    let asymmetric = ["RS", "PS", "ES"].iter().any(|p| alg.starts_with(p)) || alg == "EdDSA";
+    if !asymmetric {
+        return Err(format!("alg {:?}", crate::sanitize::cut(alg, 32)));
+    }
+    if header.get("kid").and_then(|k| k.as_str()).is_none() {
+        return Err("no kid".into());
+    }
+    Ok(())
 }
 
 /// What a provider client published, as seen in its bundles.
@@ -491,6 +518,16 @@ impl<'a> Monitor<'a> {
                     r.detail,
                 );
             }
+        }
+        if let Some(token) = &form.token
+            && let Err(observed) = token_header(token)
+        {
+            self.find(
+                rules::TOKEN_HEADER,
+                step,
+                "a token header with an asymmetric alg (RS, PS, ES or EdDSA) and a kid",
+                observed,
+            );
         }
         let hex_of = |field: &str| form.value(field).map_or_else(|| "absent".to_string(), hex::encode);
         let shown = format!(

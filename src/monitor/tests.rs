@@ -470,3 +470,30 @@ fn the_enlistment_request_is_judged_against_the_published_bundle() {
     assert_eq!(m.findings[3].rule, rules::SIGNED_PREKEY);
     assert_eq!(m.findings[3].rule.checks(), ["RO-SIG-002"]);
 }
+
+#[test]
+fn the_enlistment_token_header_names_an_asymmetric_alg_and_a_kid() {
+    use base64::Engine;
+    let token = |header: &str| {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.c2ln", b64(header), b64("{}"))
+    };
+    assert_eq!(token_header(&token(r#"{"alg":"RS256","kid":"k1"}"#)), Ok(()));
+    assert_eq!(token_header(&token(r#"{"alg":"EdDSA","kid":"k1"}"#)), Ok(()));
+    assert!(
+        token_header(&token(r#"{"alg":"HS256","kid":"k1"}"#))
+            .unwrap_err()
+            .contains("HS256")
+    );
+    assert!(token_header(&token(r#"{"alg":"none","kid":"k1"}"#)).is_err());
+    assert_eq!(token_header(&token(r#"{"alg":"ES256"}"#)), Err("no kid".into()));
+    assert!(token_header("%%%.x.y").is_err());
+    let log = KeyLog::default();
+    let mut m = Monitor::new(&log);
+    let mut e = enlistment(REGISTRATION, &provider_bundle().signed_prekey_signature.0);
+    e.form.insert("token".into(), token(r#"{"alg":"HS256","kid":"k1"}"#));
+    m.provider_bundle("provider", &provider_bundle(), "bundle");
+    m.provider_enlistment("provider", &e, "enlist");
+    assert_eq!(rules_of(&m), vec!["token-header"]);
+    assert_eq!(m.findings[0].rule.checks(), ["RO-ID-003A"]);
+}

@@ -31,8 +31,10 @@ pub struct Skdm {
     pub skdm: Bytes,
 }
 
-/// Install a peer's sender key. The SKDM arrived inside a successfully decrypted pairwise message from
-/// `sender`, in the context of `group` (the adapter API leaves the pairwise carriage to the provider's app layer).
+/// Install a peer's sender key, in the context of `group`. Either the SKDM as it arrived inside a successfully
+/// decrypted pairwise message from `sender` (`skdm`: the harness stands in for the pairwise layer), or that
+/// pairwise message itself (`carrier`): the provider decrypts it on its session with `sender` and installs the
+/// SKDM it carries only if it decrypts (RO-GROUP-009).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupProcessSkdm {
@@ -42,8 +44,12 @@ pub struct GroupProcessSkdm {
     pub group: String,
     /// The sender's address (name).
     pub sender: String,
-    /// The serialized SKDM.
+    /// The serialized SKDM (empty when `carrier` is given).
+    #[serde(default)]
     pub skdm: Bytes,
+    /// The pairwise Signal message from `sender` whose plaintext is the serialized SKDM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<crate::provider::Ciphertext>,
 }
 
 /// Encrypt a group message under the client's current sender key for the group.

@@ -75,6 +75,8 @@ pub enum Fault {
     SendOnOldSession,
     /// Enlist a registration id (e_regid) other than the one the client publishes (RO-ID-010).
     EnlistRegistrationIdDrift,
+    /// Enlistment: sign the Partner token with HS256 instead of an asymmetric algorithm (RO-ID-003A).
+    EnlistTokenHs256,
     /// MAC a constant 0x33 instead of the received version byte, and accept any version byte with a nibble 3
     /// (RO-ENC-011).
     VersionOutsideMac,
@@ -111,6 +113,12 @@ pub enum Fault {
     GroupUpstreamJumpBound,
     /// Groups: send SenderKeyMessages in upstream Signal's fields (RO-GROUP-019).
     GroupUpstreamFormat,
+    /// Groups: on a sixth sender key from one sender, evict the newest older state instead of the oldest
+    /// (RO-GROUP-005).
+    GroupEvictNewestState,
+    /// Groups: give a member who joins later the key as first distributed (iteration 0, the first chain key),
+    /// so it can read what came before (RO-GROUP-015).
+    GroupSkdmFromStart,
     /// Transport: send ClientFinish without checking the server's certificate chain (RO-TRANSPORT-007).
     TransportSkipChainCheck,
     /// Transport: accept a certificate whose notAfter has passed (RO-TRANSPORT-007).
@@ -131,6 +139,8 @@ pub enum Fault {
     JwksHttp1Only,
     /// The Partner's push endpoint answers HTTP/2 requests with 505 (RO-TRANSPORT-011).
     PushHttp1Only,
+    /// Groups: install an SKDM from a pairwise message whose MAC does not verify (RO-GROUP-009).
+    GroupSkdmUnauthenticated,
     /// Answer "unsupported" (501 over HTTP) to `decrypt` for a replayed message instead of refusing it: an
     /// adapter opting out of a mandatory operation for the requests it would fail (RO-ENC-014).
     #[serde(rename = "selective-501")]
@@ -139,7 +149,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 58] = [
+    pub const ALL: [Fault; 62] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -171,6 +181,7 @@ impl Fault {
         Self::UnboundedSkippedKeys,
         Self::SendOnOldSession,
         Self::EnlistRegistrationIdDrift,
+        Self::EnlistTokenHs256,
         Self::VersionOutsideMac,
         Self::IdentityPinnedBeforeAuth,
         Self::VersionMaskTypo,
@@ -187,6 +198,9 @@ impl Fault {
         Self::GroupUnboundedJump,
         Self::GroupUpstreamJumpBound,
         Self::GroupUpstreamFormat,
+        Self::GroupEvictNewestState,
+        Self::GroupSkdmFromStart,
+        Self::GroupSkdmUnauthenticated,
         Self::Selective501,
         Self::TransportSkipChainCheck,
         Self::TransportAcceptExpiredChain,
@@ -234,6 +248,7 @@ impl Fault {
             Self::UnboundedSkippedKeys => "unbounded-skipped-keys",
             Self::SendOnOldSession => "send-on-old-session",
             Self::EnlistRegistrationIdDrift => "enlist-registration-id-drift",
+            Self::EnlistTokenHs256 => "enlist-token-hs256",
             Self::VersionOutsideMac => "version-outside-mac",
             Self::IdentityPinnedBeforeAuth => "identity-pinned-before-auth",
             Self::VersionMaskTypo => "version-mask-typo",
@@ -250,6 +265,9 @@ impl Fault {
             Self::GroupUnboundedJump => "group-unbounded-jump",
             Self::GroupUpstreamJumpBound => "group-upstream-jump-bound",
             Self::GroupUpstreamFormat => "group-upstream-format",
+            Self::GroupEvictNewestState => "group-evict-newest-state",
+            Self::GroupSkdmFromStart => "group-skdm-from-start",
+            Self::GroupSkdmUnauthenticated => "group-skdm-unauthenticated",
             Self::Selective501 => "selective-501",
             Self::TransportSkipChainCheck => "transport-skip-chain-check",
             Self::TransportAcceptExpiredChain => "transport-accept-expired-chain",
@@ -297,6 +315,7 @@ impl Fault {
             Self::UnboundedSkippedKeys => "RO-ENC-015",
             Self::SendOnOldSession => "RO-ENC-004",
             Self::EnlistRegistrationIdDrift => "RO-ID-010",
+            Self::EnlistTokenHs256 => "RO-ID-003A",
             Self::VersionOutsideMac | Self::VersionMaskTypo => "RO-ENC-011",
             Self::IdentityPinnedBeforeAuth => "RO-ID-008",
             Self::GroupSkipSignature | Self::GroupSignWithoutVersion => "RO-SIG-004",
@@ -310,6 +329,8 @@ impl Fault {
             Self::GroupUnboundedJump => "RO-GROUP-013",
             Self::GroupUpstreamJumpBound => "RO-GROUP-013A",
             Self::GroupUpstreamFormat => "RO-GROUP-019",
+            Self::GroupEvictNewestState => "RO-GROUP-005",
+            Self::GroupSkdmFromStart => "RO-GROUP-015",
             Self::TransportSkipChainCheck
             | Self::TransportAcceptExpiredChain
             | Self::TransportFinishBeforeChainCheck => "RO-TRANSPORT-007",
@@ -319,6 +340,7 @@ impl Fault {
             Self::TransportEd25519Chain => "RO-TRANSPORT-015",
             Self::TransportCounterWraps => "RO-TRANSPORT-019",
             Self::JwksHttp1Only | Self::PushHttp1Only => "RO-TRANSPORT-011",
+            Self::GroupSkdmUnauthenticated => "RO-GROUP-009",
         }
     }
 

@@ -14,6 +14,10 @@
 //! - group-upstream-format / group-sign-without-version: re-frame each outgoing skmsg in upstream Signal's
 //!   fields / re-sign it over the protobuf without the version byte.
 //! - group-skdm-raw-signing-key: send the SKDM's signing key as 32 raw bytes, without 0x05.
+//! - group-evict-newest-state: after the crate evicted the oldest of five states for a sixth key, put it back in
+//!   place of the newest older one.
+//! - group-skdm-from-start: remember the first SKDM of each own key and answer it again while the key is current.
+//! - group-skdm-unauthenticated: open an SKDM's pairwise carrier without checking its MAC (skip-mac-check's path).
 
 use super::groups::{self, Checks, Groups, MAX_JUMP, UPSTREAM_MAX_JUMP};
 use super::{Client, Fault, Faults, reject};
@@ -58,6 +62,9 @@ pub(super) async fn sender_key(client: &mut Client, faults: &Faults, request: &G
     {
         skdm = set_own_key_id(&mut client.groups, &name, old)?.serialized().to_vec();
     }
+    if faults.has(Fault::GroupSkdmFromStart) {
+        skdm = skdm_from_start(&mut client.groups, &request.group, skdm)?;
+    }
     if faults.has(Fault::GroupSkdmRawSigningKey) {
         let parsed = SenderKeyDistributionMessage::try_from(skdm.as_slice()).map_err(reject)?;
         skdm = skdm_with_raw_signing_key(&parsed);
@@ -68,10 +75,61 @@ pub(super) async fn sender_key(client: &mut Client, faults: &Faults, request: &G
 /// `groups::process_skdm` with group-lax-skdm-key.
 pub(super) async fn process_skdm(client: &mut Client, faults: &Faults, request: &GroupProcessSkdm) -> CallResult<()> {
     let mut request = request.clone();
+    if let Some(carrier) = request.carrier.take() {
+        request.skdm = if faults.has(Fault::GroupSkdmUnauthenticated) {
+            super::faulty::decrypt(client, &Faults::only(Fault::SkipMacCheck), &request.sender, &carrier).await?
+        } else {
+            client.decrypt(&request.sender, &carrier).await?
+        }
+        .into();
+    }
     if faults.has(Fault::GroupLaxSkdmKey) {
         request.skdm = repair_skdm_key(&request.skdm.0).into();
     }
-    groups::process_skdm(client, &request).await
+    if !faults.has(Fault::GroupEvictNewestState) {
+        return groups::install_skdm(client, &request).await;
+    }
+    let name = SenderKeyName::new(request.group.clone(), request.sender.clone());
+    let before = client.groups.record(&name).cloned();
+    groups::install_skdm(client, &request).await?;
+    let Some(before) = before else {
+        return Ok(());
+    };
+    let Some(after) = client.groups.take(&name) else {
+        return Ok(());
+    };
+    let before = before.into_components().map_err(reject)?;
+    let mut after = after.into_components().map_err(reject)?;
+    // Newest first: the crate dropped the last (oldest) state for a new one; keep it and drop the newest older.
+    let evicted = before
+        .states
+        .last()
+        .filter(|oldest| !after.states.iter().any(|s| s.key_id == oldest.key_id))
+        .cloned();
+    if let Some(oldest) = evicted
+        && after.states.len() > 1
+    {
+        after.states.remove(1);
+        after.states.push(oldest);
+    }
+    client
+        .groups
+        .put(&name, SenderKeyRecord::from_components(after).map_err(reject)?);
+    Ok(())
+}
+
+/// group-skdm-from-start: the first SKDM of the current own key, whatever the chain has advanced to since.
+fn skdm_from_start(groups: &mut Groups, group: &str, skdm: Vec<u8>) -> CallResult<Vec<u8>> {
+    let id = |bytes: &[u8]| SenderKeyDistributionMessage::try_from(bytes).map(|m| m.chain_id());
+    let current = id(&skdm).map_err(reject)?;
+    let first = groups
+        .first_skdm()
+        .entry(group.to_string())
+        .or_insert_with(|| skdm.clone());
+    if id(first).map_err(reject)? != current {
+        *first = skdm;
+    }
+    Ok(first.clone())
 }
 
 /// `groups::encrypt` with the outgoing-format faults.

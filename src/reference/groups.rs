@@ -47,6 +47,8 @@ pub(super) struct Groups {
     holders: HashMap<String, BTreeSet<String>>,
     /// group-accept-duplicate: plaintexts by message bytes.
     seen: HashMap<Vec<u8>, Vec<u8>>,
+    /// group-skdm-from-start: the first SKDM of the current own key, per group.
+    first_skdm: HashMap<String, Vec<u8>>,
 }
 
 /// wacore-libsignal's sender-key store, in memory (the vector generator uses it too).
@@ -110,8 +112,18 @@ pub(super) async fn sender_key(client: &mut Client, request: &GroupSenderKey) ->
     Ok(skdm.serialized().to_vec())
 }
 
-/// Install a peer's SKDM.
+/// Install a peer's SKDM; one that comes in a pairwise `carrier` only if the carrier decrypts on the session
+/// with the sender (RO-GROUP-009).
 pub(super) async fn process_skdm(client: &mut Client, request: &GroupProcessSkdm) -> CallResult<()> {
+    let mut request = request.clone();
+    if let Some(carrier) = &request.carrier {
+        request.skdm = client.decrypt(&request.sender, carrier).await?.into();
+    }
+    install_skdm(client, &request).await
+}
+
+/// Install the SKDM of `request.skdm` (carried, if it was, already opened).
+pub(super) async fn install_skdm(client: &mut Client, request: &GroupProcessSkdm) -> CallResult<()> {
     let bytes = &request.skdm.0;
     version_check(bytes, "SKDM")?;
     let skdm = SenderKeyDistributionMessage::try_from(bytes.as_slice()).map_err(reject)?;
@@ -194,6 +206,10 @@ impl Groups {
 
     pub(super) fn seen(&mut self) -> &mut HashMap<Vec<u8>, Vec<u8>> {
         &mut self.seen
+    }
+
+    pub(super) fn first_skdm(&mut self) -> &mut HashMap<String, Vec<u8>> {
+        &mut self.first_skdm
     }
 }
 

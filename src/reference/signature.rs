@@ -94,7 +94,8 @@ impl SignatureService {
     ) -> CallResult<Enlistment> {
         let running = self.running(faults).await?;
         let mut form = client.enlistment_fields(faults)?;
-        let token = issue_token(&running.state.base_url, identifier)?;
+        let hmac = faults.has(Fault::EnlistTokenHs256);
+        let token = issue_token(&running.state.base_url, identifier, hmac)?;
         client.noise_token = Some(token.clone());
         form.insert("token".into(), token);
         Ok(Enlistment {
@@ -124,7 +125,9 @@ impl SignatureService {
 
 /// An RS256 token vouching that the holder controls `identifier` now (RO-ID-003, 004). Claim names follow
 /// OpenID (`iss`, `sub`, `iat`, `exp`); WhatsApp's exact claims are unconfirmed.
-fn issue_token(issuer: &str, identifier: &str) -> CallResult<String> {
+/// With `hmac` (the planted bug enlist-token-hs256, RO-ID-003A) it is HS256 keyed with the kid instead: nothing
+/// a public JWKS can verify.
+fn issue_token(issuer: &str, identifier: &str, hmac: bool) -> CallResult<String> {
     let key = keys::reference_issuer();
     let now = token::now();
     let claims = serde_json::json!({
@@ -133,9 +136,17 @@ fn issue_token(issuer: &str, identifier: &str) -> CallResult<String> {
         "iat": now,
         "exp": now + TOKEN_LIFETIME,
     });
-    let mut header = Header::new(Algorithm::RS256);
+    let (algorithm, encoding) = if hmac {
+        (
+            Algorithm::HS256,
+            jsonwebtoken::EncodingKey::from_secret(key.kid.as_bytes()),
+        )
+    } else {
+        (Algorithm::RS256, key.encoding.clone())
+    };
+    let mut header = Header::new(algorithm);
     header.kid = Some(key.kid.clone());
-    jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(|e| internal(format!("issuing a token: {e}")))
+    jsonwebtoken::encode(&header, &claims, &encoding).map_err(|e| internal(format!("issuing a token: {e}")))
 }
 
 impl Client {
@@ -338,6 +349,7 @@ mod tests {
             Fault::PushHttp1Only,
             Fault::SignPrekeyOverRawKey,
             Fault::EnlistRegistrationIdDrift,
+            Fault::EnlistTokenHs256,
         ] {
             let broken = fault.breaks();
             assert_eq!(verdict(&[], broken).await, RequirementVerdict::Pass, "clean {broken}");

@@ -6,7 +6,8 @@
 //! The wire monitor ([`crate::monitor::Monitor::provider_enlistment`]) also reads what the provider emitted (its
 //! bundle and its enlistment request) with the independent code of `vectors verify`; a finding fails the case
 //! when the case lists the rule's requirement (client-keys lists the registration id's RO-ID-010 and
-//! RO-ID-010A, prekey-signature RO-SIG-002), charged to that requirement alone.
+//! RO-ID-010A, prekey-signature RO-SIG-002, token-signature the token header's RO-ID-003A), charged to that
+//! requirement alone.
 
 pub mod generate;
 

@@ -28,9 +28,13 @@ pub enum Operation {
     Receive,
     /// The provider sends (`script`): the harness checks every SKDM and skmsg with its own receiver.
     Send,
-    /// Live: several members played by the harness's reference peer send to the provider, with reordering, loss
-    /// and duplicates drawn from the case seed (`members`, `messages`).
+    /// Live: several members played by the harness's reference peer send to the provider, with reordering, loss,
+    /// duplicates and a jump near the bound drawn with proptest from the case seed and shrunk when a schedule
+    /// fails (`members`, `messages`, `schedules`).
     Members,
+    /// Live: a member played by the harness sends its SKDM inside a pairwise Signal message (`carrier`); the
+    /// provider must install it only from a carrier that decrypts on its session with that member (RO-GROUP-009).
+    Pairwise,
 }
 
 vector_test! {
@@ -50,6 +54,9 @@ vector_test! {
         /// Members: messages per member.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub messages: Option<u32>,
+        /// Members: delivery schedules drawn (and shrunk on failure) with proptest from the case seed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub schedules: Option<u32>,
     }
 }
 

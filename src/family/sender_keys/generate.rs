@@ -198,6 +198,7 @@ fn test(id: &str, comment: &str, requirements: &[&str], flag: &[&str], steps: Ve
         script: vec![],
         members: None,
         messages: None,
+        schedules: None,
     }
 }
 
@@ -883,6 +884,7 @@ fn live(
         script,
         members: None,
         messages: None,
+        schedules: None,
     }
 }
 
@@ -929,7 +931,7 @@ pub fn generate_live() -> Result<Generated, String> {
         live(
             "send.late-joiner",
             "dave joins after two messages: he receives the current key at the current iteration (no rotation) and cannot read what came before",
-            &sending,
+            &with(&["RO-GROUP-015"]),
             &["Live", "LateJoiner"],
             Operation::Send,
             vec![
@@ -956,15 +958,30 @@ pub fn generate_live() -> Result<Generated, String> {
     ];
     let mut members = live(
         "receive.members",
-        "three members played by the harness send to the provider in a seeded order with loss and duplicates; one rotates halfway (a fourth member left), so two of its keys are in flight",
-        &["RO-GROUP-002", "RO-GROUP-003", "RO-GROUP-005"],
+        "three members played by the harness send to the provider; proptest draws the delivery order, losses, duplicates and the second member's jump (at 2,000 or just around it) from the case seed and shrinks a failing schedule; the first member rotates halfway (a fourth member left), so two of its keys are in flight",
+        &[
+            "RO-GROUP-002",
+            "RO-GROUP-003",
+            "RO-GROUP-005",
+            "RO-GROUP-013",
+            "RO-GROUP-013A",
+        ],
         &["Live", "Duplicate"],
         Operation::Members,
         vec![],
     );
     members.members = Some(3);
     members.messages = Some(6);
+    members.schedules = Some(6);
     tests.push(members);
+    tests.push(live(
+        "receive.pairwise-carrier",
+        "alice's SKDM comes inside a pairwise Signal message: with its MAC broken it installs nothing (her group message is refused); genuine, it installs her key (the group message decrypts)",
+        &["RO-GROUP-009", "RO-GROUP-003"],
+        &["Live"],
+        Operation::Pairwise,
+        vec![],
+    ));
     render(
         "sender-keys-live.yaml",
         &file(

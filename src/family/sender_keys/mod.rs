@@ -21,21 +21,19 @@
 
 pub mod format;
 pub mod generate;
+mod schedule;
 pub mod verify;
 
 pub use format::{Action, ActionKind, Group, Operation, Step, Test};
 
 use super::CaseContext;
 use crate::bytes::Bytes;
-use crate::outcome::{Observation, judge};
+use crate::outcome::{Observation, Steps, judge};
 use crate::provider::{
     CallError, CallResult, ClientId, CreateClient, GroupDecrypt, GroupEncrypt, GroupProcessSkdm, GroupSenderKey,
     Provider,
 };
 use crate::vector_format::{Expected, TestMeta, VectorFile};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use std::collections::{BTreeSet, HashMap};
 use verify::{Receiver, Skdm};
 
@@ -103,33 +101,9 @@ pub(in crate::family) fn checks(group: &Group) -> Vec<(TestMeta, super::Check)> 
         .collect()
 }
 
-/// Labels each step and stops at the first that does not pass, as `outcome::Steps` (step blame, helper
-/// `verdicts`) does; when that lands, this shim goes and its `charged`/`blocked` fields take over.
-struct Steps {
-    passed: usize,
-}
-
-impl Steps {
-    fn new(_requirements: &[String]) -> Self {
-        Self { passed: 0 }
-    }
-
-    fn step<S: AsRef<str>>(&mut self, label: &str, checks: &[S], observation: Observation) -> Option<Observation> {
-        if observation.outcome == crate::outcome::Outcome::Pass {
-            self.passed += 1;
-            return None;
-        }
-        let names: Vec<&str> = checks.iter().map(AsRef::as_ref).collect();
-        Some(observation.at_step(&format!("{label} [{}]", names.join(", "))))
-    }
-
-    fn pass(self, expected: impl Into<String>, observed: impl Into<String>) -> Observation {
-        let _ = self.passed;
-        Observation::pass(expected, observed)
-    }
-}
-
-/// `?`-friendly steps: `check` goes on or ends the case; `stop` ends it with an observation known not to pass.
+/// `?`-friendly [`Steps`] (step blame: a failing step is charged to the requirements it checks, and the case's
+/// requirements no step reached are blocked): `check` goes on or ends the case; `stop` ends it with an
+/// observation known not to pass.
 trait StepsExt {
     fn check(&mut self, label: &str, checks: &[&str], observation: Observation) -> Result<(), Observation>;
     fn stop(&mut self, label: &str, checks: &[&str], observation: Observation) -> Observation;
@@ -137,11 +111,24 @@ trait StepsExt {
 
 impl StepsExt for Steps {
     fn check(&mut self, label: &str, checks: &[&str], observation: Observation) -> Result<(), Observation> {
+        let checks = whole_case_if_untested(checks, &observation);
         self.step(label, checks, observation).map_or(Ok(()), Err)
     }
 
     fn stop(&mut self, label: &str, checks: &[&str], observation: Observation) -> Observation {
+        let checks = whole_case_if_untested(checks, &observation);
         self.step(label, checks, observation.clone()).unwrap_or(observation)
+    }
+}
+
+/// An unsupported operation or an error leaves the whole case untested (every requirement unsupported or in
+/// error, none blocked), as a single-step case would: only a behaviour is charged to one step's requirements.
+fn whole_case_if_untested<'a>(checks: &'a [&'a str], observation: &Observation) -> &'a [&'a str] {
+    use crate::outcome::Outcome;
+    if matches!(observation.outcome, Outcome::Unsupported | Outcome::Error) {
+        &[]
+    } else {
+        checks
     }
 }
 
@@ -169,7 +156,8 @@ pub async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Obser
     let result = match check.test.operation {
         Operation::Receive => receive(meta, check, ctx).await,
         Operation::Send => send(meta, check, ctx).await,
-        Operation::Members => members(meta, check, ctx).await,
+        Operation::Members => return members(meta, check, ctx).await,
+        Operation::Pairwise => pairwise(meta, check, ctx).await,
     };
     match result {
         Ok(steps) => steps.pass(
@@ -187,7 +175,7 @@ async fn receive(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Resul
     let mut steps = Steps::new(&meta.requirements);
     let client = match new_client(ctx.provider, PROVIDER, ctx.seed).await {
         Ok(c) => c,
-        Err(e) => return Err(Observation::from_call_error("a client", &e).at_step("create client")),
+        Err(e) => return Err(steps.stop("create client", &[], Observation::from_call_error("a client", &e))),
     };
     let total = check.test.steps.len();
     for (i, step) in check.test.steps.iter().enumerate() {
@@ -204,6 +192,7 @@ async fn receive(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Resul
                     group: check.group.clone(),
                     sender: step.sender.clone(),
                     skdm: skdm.clone(),
+                    carrier: None,
                 };
                 let result = ctx.provider.group_process_skdm(&request).await;
                 judge(
@@ -264,6 +253,8 @@ mod req {
     pub const KEYS: &str = "RO-GROUP-003";
     pub const SKMSG: &str = "RO-GROUP-004";
     pub const REKEY: &str = "RO-GROUP-006";
+    pub const JOIN: &str = "RO-GROUP-015";
+    pub const CARRIED: &str = "RO-GROUP-009";
     pub const GENERATION: &str = "RO-GROUP-008";
     pub const SIGNATURE: &str = "RO-SIG-004";
     pub const WIRE: &str = "RO-GROUP-019";
@@ -284,7 +275,7 @@ async fn send(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Result<S
     let mut steps = Steps::new(&meta.requirements);
     let client = match new_client(ctx.provider, PROVIDER, ctx.seed).await {
         Ok(c) => c,
-        Err(e) => return Err(Observation::from_call_error("a client", &e).at_step("create client")),
+        Err(e) => return Err(steps.stop("create client", &[], Observation::from_call_error("a client", &e))),
     };
     let mut groups: HashMap<String, Sending> = HashMap::new();
     // Every key the provider distributed in this case: (group, skdm).
@@ -366,6 +357,9 @@ async fn send(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Result<S
                         true
                     }
                     Some(old) => {
+                        // A member who did not hold the key gets it now: a late joiner (RO-GROUP-015).
+                        let joined: Vec<&String> = members.difference(&st.holders).collect();
+                        let blame = if joined.is_empty() { req::SKDM } else { req::JOIN };
                         let ahead = st.next_iteration.saturating_sub(old.iteration);
                         let chain_key = verify::chain_key_after(&old.chain_key, ahead);
                         let o = holds(
@@ -374,7 +368,15 @@ async fn send(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Result<S
                                 && skdm.iteration == st.next_iteration
                                 && skdm.chain_key == chain_key,
                             format!(
-                                "the current key: id {}, iteration {}, chain key {}",
+                                "{}the current key: id {}, iteration {}, chain key {}",
+                                if joined.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(
+                                        "for {} joining, no rotation and ",
+                                        joined.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
+                                    )
+                                },
                                 old.id,
                                 st.next_iteration,
                                 hex::encode(chain_key)
@@ -391,7 +393,7 @@ async fn send(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Result<S
                                 }
                             ),
                         );
-                        steps.check(&label, &[req::SKDM], o)?;
+                        steps.check(&label, &[blame], o)?;
                         false
                     }
                 };
@@ -411,6 +413,11 @@ async fn send(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Result<S
                 if let Err(r) = st.receiver.install(&group, PROVIDER, &bytes) {
                     return Err(steps.stop(&label, &[req::SKDM], Observation::fail("installable", r.to_string())));
                 }
+                steps.check(
+                    &label,
+                    &[req::SKDM, req::WIRE],
+                    Observation::pass("a WhatsApp SKDM", "installed"),
+                )?;
                 st.holders.extend(members);
                 st.current = Some(skdm);
             }
@@ -523,7 +530,12 @@ fn encrypted(
             ));
         }
     }
-    steps.check(label, &[req::SKMSG], Observation::pass("a well-formed skmsg", "opened"))?;
+    // Every check above passed: format, wire fields, key id, signature, iteration and message keys.
+    steps.check(
+        label,
+        &[req::SKMSG, req::WIRE, req::SIGNATURE, req::KEYS],
+        Observation::pass("a well-formed skmsg", "opened"),
+    )?;
     st.next_iteration = m.iteration + 1;
     st.rotated = false;
     for (who, receiver) in &st.departed {
@@ -539,32 +551,346 @@ fn encrypted(
     Ok(())
 }
 
-/// One message a harness member sent.
-struct Sent {
-    sender: String,
-    iteration: usize,
-    skmsg: Vec<u8>,
-    plaintext: Vec<u8>,
-}
-
-async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation> {
+/// A member played by the harness sends its SKDM to the provider inside a pairwise Signal message (`msg` on an
+/// established session, the provider having answered once): first with the message's MAC broken, which must install nothing (the member's next
+/// group message is refused), then genuine, which installs the key (the group message decrypts). RO-GROUP-009:
+/// an SKDM has no signature of its own; only the pairwise session that carries it authenticates it.
+async fn pairwise(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Result<Steps, Observation> {
+    const MEMBER: &str = "alice";
     let mut steps = Steps::new(&meta.requirements);
-    let mut rng = StdRng::seed_from_u64(ctx.seed);
-    let n = check.test.members.unwrap_or(2) as usize;
-    let per = check.test.messages.unwrap_or(2) as usize;
     let group = &check.group;
     let client = match new_client(ctx.provider, PROVIDER, ctx.seed).await {
         Ok(c) => c,
-        Err(e) => return Err(Observation::from_call_error("a client", &e).at_step("create client")),
+        Err(e) => return Err(steps.stop("create client", &[], Observation::from_call_error("a client", &e))),
     };
-    let names: Vec<String> = (0..n).map(|i| format!("member{i}")).collect();
     let harness_error = |what: &str, e: CallError| {
         let mut o = Observation::from_call_error("the harness's peer", &e).at_step(what);
         o.outcome = crate::outcome::Outcome::Error;
         o
     };
+    let peer = new_client(ctx.peer, MEMBER, ctx.seed ^ 1)
+        .await
+        .map_err(|e| harness_error("peer client", e))?;
+    // The pairwise session: the member starts it from the provider's bundle; the provider decrypts a first
+    // message (setup, charged to the carriage requirement: without a session no SKDM can be carried).
+    let bundle = call(
+        &mut steps,
+        "the provider's bundle",
+        req::CARRIED,
+        ctx.provider.prekey_bundle(&client).await,
+    )?;
+    ctx.peer
+        .process_bundle(&peer, PROVIDER, &bundle)
+        .await
+        .map_err(|e| harness_error("peer session", e))?;
+    let hello = ctx
+        .peer
+        .encrypt(&peer, PROVIDER, b"hello")
+        .await
+        .map_err(|e| harness_error("peer encrypt", e))?;
+    let opened = ctx.provider.decrypt(&client, MEMBER, &hello).await;
+    let o = judge(
+        Expected::Valid,
+        "plaintext 68656c6c6f",
+        &[],
+        &opened,
+        |p| format!("plaintext {}", hex::encode(p)),
+        |p| p == b"hello",
+    );
+    steps.check("a first pairwise message", &[req::CARRIED], o)?;
+    // The provider answers, so that the member's next messages are plain `msg`s whose last 8 bytes are the MAC.
+    let reply = call(
+        &mut steps,
+        "the provider's answer",
+        req::CARRIED,
+        ctx.provider.encrypt(&client, MEMBER, b"hi").await,
+    )?;
+    let o = match ctx.peer.decrypt(&peer, PROVIDER, &reply).await {
+        Ok(p) if p == b"hi" => Observation::pass("plaintext 6869", "plaintext 6869"),
+        Ok(p) => Observation::fail("plaintext 6869", format!("plaintext {}", hex::encode(p))),
+        Err(e) => Observation::fail("plaintext 6869", e.to_string()),
+    };
+    steps.check("the provider's answer, opened by the member", &[req::CARRIED], o)?;
+    // One more message on the member's new sending chain, so that the carrier is not the first on its chain.
+    let again = ctx
+        .peer
+        .encrypt(&peer, PROVIDER, b"again")
+        .await
+        .map_err(|e| harness_error("peer encrypt", e))?;
+    let opened = ctx.provider.decrypt(&client, MEMBER, &again).await;
+    let o = judge(
+        Expected::Valid,
+        "plaintext 616761696e",
+        &[],
+        &opened,
+        |p| format!("plaintext {}", hex::encode(p)),
+        |p| p == b"again",
+    );
+    steps.check("a pairwise message on the member's new chain", &[req::CARRIED], o)?;
+    let request = GroupSenderKey {
+        client: peer.clone(),
+        group: group.clone(),
+        members: vec![PROVIDER.into()],
+    };
+    let skdm = ctx
+        .peer
+        .group_sender_key(&request)
+        .await
+        .map_err(|e| harness_error("peer sender key", e))?;
+    let carrier = ctx
+        .peer
+        .encrypt(&peer, PROVIDER, &skdm)
+        .await
+        .map_err(|e| harness_error("peer encrypt", e))?;
+    let request = GroupEncrypt {
+        client: peer.clone(),
+        group: group.clone(),
+        plaintext: b"group message".to_vec().into(),
+    };
+    let skmsg = ctx
+        .peer
+        .group_encrypt(&request)
+        .await
+        .map_err(|e| harness_error("peer group encrypt", e))?;
+    if carrier.kind != crate::provider::CiphertextKind::Msg {
+        return Err(harness_error(
+            "peer encrypt",
+            CallError::rejected(
+                crate::provider::ErrorClass::Internal,
+                "the member's carrier is not a msg",
+            ),
+        ));
+    }
+    let mut forged = carrier.clone();
+    if let Some(mac) = forged.body.0.last_mut() {
+        *mac ^= 0x01;
+    }
+    let install = |carrier| GroupProcessSkdm {
+        client: client.clone(),
+        group: group.clone(),
+        sender: MEMBER.into(),
+        skdm: Bytes::default(),
+        carrier: Some(carrier),
+    };
+    let decrypt = GroupDecrypt {
+        client: client.clone(),
+        group: group.clone(),
+        sender: MEMBER.into(),
+        skmsg: skmsg.clone().into(),
+    };
+    let want = b"group message".to_vec();
+    let result = ctx.provider.group_process_skdm(&install(forged)).await;
+    let o = judge(
+        Expected::Invalid,
+        "installed",
+        &[],
+        &result,
+        |_| "installed".into(),
+        |_| true,
+    );
+    steps.check("an SKDM in a pairwise message whose MAC is broken", &[req::CARRIED], o)?;
+    let result = ctx.provider.group_decrypt(&decrypt).await;
+    let o = judge(
+        Expected::Invalid,
+        "plaintext",
+        &[],
+        &result,
+        |p| format!("plaintext {}", hex::encode(p)),
+        |_| true,
+    );
+    steps.check("the member's group message, no key installed", &[req::CARRIED], o)?;
+    let result = ctx.provider.group_process_skdm(&install(carrier)).await;
+    let o = judge(
+        Expected::Valid,
+        "installed",
+        &[],
+        &result,
+        |_| "installed".into(),
+        |_| true,
+    );
+    steps.check("the SKDM in the genuine pairwise message", &[req::CARRIED], o)?;
+    let result = ctx.provider.group_decrypt(&decrypt).await;
+    let o = judge(
+        Expected::Valid,
+        &format!("plaintext {}", hex::encode(&want)),
+        &[],
+        &result,
+        |p| format!("plaintext {}", hex::encode(p)),
+        |p| *p == want,
+    );
+    steps.check("the member's group message", &[req::CARRIED, req::KEYS], o)?;
+    Ok(steps)
+}
+
+/// Schedules a `members` case draws when it does not say.
+const SCHEDULES: u32 = 6;
+/// Shrink evaluations per failing `members` case: a count rather than a time, so that a replay shrinks the same.
+const MAX_SHRINK_ITERS: u32 = 256;
+
+/// One message a harness member sent.
+struct Sent {
+    sender: String,
+    /// Which of the sender's keys (0, or 1 after its rotation).
+    key: usize,
+    iteration: u32,
+    skmsg: Vec<u8>,
+    plaintext: Vec<u8>,
+}
+
+/// How one schedule went.
+enum Trial {
+    Held,
+    Failed {
+        /// The requirement of the failing delivery.
+        checks: &'static str,
+        /// The deliveries up to the failing one, as `what -> result`.
+        events: Vec<String>,
+        expected: String,
+        observed: String,
+    },
+    Halt(Observation),
+}
+
+/// Members played by the harness's reference peer send to the provider; the delivery schedule (order, loss,
+/// duplicates, a jump near the bound) is drawn with proptest from the case seed and shrunk when it fails.
+async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Observation {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::{Config, RngSeed, TestRunner};
+    let n = check.test.members.unwrap_or(2) as usize;
+    let per = check.test.messages.unwrap_or(2) as usize;
+    let cases = check.test.schedules.unwrap_or(SCHEDULES);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        rng_seed: RngSeed::Fixed(ctx.seed),
+        failure_persistence: None,
+        max_shrink_iters: MAX_SHRINK_ITERS,
+        ..Config::default()
+    });
+    let strategy = schedule::schedules(n * per);
+    let statement = "every member's message decrypts once to its plaintext, in any order and after a jump of up to \
+                     2,000; duplicates and jumps beyond 2,000 are refused without disturbing the state";
+    let mut steps = Steps::new(&meta.requirements);
+    let mut cache: HashMap<u32, Traffic> = HashMap::new();
+    // Requirements whose deliveries passed in some schedule: checked, so not blocked by a later failure.
+    let mut reached: BTreeSet<&'static str> = BTreeSet::new();
+    for case in 1..=cases {
+        let mut tree = match strategy.new_tree(&mut runner) {
+            Ok(t) => t,
+            Err(reason) => {
+                return Observation::with(
+                    crate::outcome::Outcome::Error,
+                    "a schedule is drawn",
+                    format!("cannot draw a schedule: {reason}"),
+                );
+            }
+        };
+        let mut last = match run_trial(&tree.current(), &mut cache, &mut reached, n, per, check, ctx).await {
+            Trial::Held => continue,
+            Trial::Halt(o) => return o,
+            failed => failed,
+        };
+        let (mut shrinks, mut iterations) = (0, 0);
+        if tree.simplify() {
+            while iterations < MAX_SHRINK_ITERS {
+                iterations += 1;
+                match run_trial(&tree.current(), &mut cache, &mut reached, n, per, check, ctx).await {
+                    failed @ Trial::Failed { .. } => {
+                        last = failed;
+                        shrinks += 1;
+                        if !tree.simplify() {
+                            break;
+                        }
+                    }
+                    Trial::Held | Trial::Halt(_) => {
+                        if !tree.complicate() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        let Trial::Failed {
+            checks,
+            events,
+            expected,
+            observed,
+        } = last
+        else {
+            return Observation::default();
+        };
+        for r in &reached {
+            let _ = steps.step("", &[*r], Observation::pass("checked", "passed in a schedule"));
+        }
+        let mut listing = format!(
+            "{observed}\nschedule {case} of {cases} failed; shrunk ({shrinks} simplifications) to {} deliveries:",
+            events.len()
+        );
+        for (i, e) in events.iter().enumerate() {
+            let mark = if i + 1 == events.len() { "  <- fails here" } else { "" };
+            listing.push_str(&format!("\n  {:>2}. {e}{mark}", i + 1));
+        }
+        let o = Observation::fail(format!("{statement}; at the last delivery: {expected}"), listing);
+        return steps.step("", &[checks], o).unwrap_or_default();
+    }
+    steps.pass(
+        statement,
+        format!("{cases} schedules held (proptest seed {})", ctx.seed),
+    )
+}
+
+/// [`trial`] with the traffic of the schedule's jump, computed on first use.
+async fn run_trial(
+    schedule: &schedule::Schedule,
+    cache: &mut HashMap<u32, Traffic>,
+    reached: &mut BTreeSet<&'static str>,
+    n: usize,
+    per: usize,
+    check: &Check,
+    ctx: &CaseContext<'_>,
+) -> Trial {
+    let t = match cache.entry(schedule.jump) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(v) => match traffic(schedule.jump, n, per, check, ctx).await {
+            Ok(t) => v.insert(t),
+            Err(o) => return Trial::Halt(o),
+        },
+    };
+    trial(schedule, t, reached, check, ctx).await
+}
+
+/// An answer that is no behaviour to shrink (an unsupported operation, a transport error) ends the case as it is.
+fn not_a_verdict(o: &Observation, label: &str) -> Option<Trial> {
+    matches!(
+        o.outcome,
+        crate::outcome::Outcome::Unsupported | crate::outcome::Outcome::Error
+    )
+    .then(|| Trial::Halt(o.clone().at_step(label)))
+}
+
+/// What the harness's members send in a `members` case with a given jump: their SKDMs and their messages in
+/// sending order (round-robin). Computed once per jump value and reused by every schedule, so shrinking replays
+/// only the deliveries.
+struct Traffic {
+    skdms: Vec<(String, Vec<u8>)>,
+    order: Vec<Sent>,
+}
+
+async fn traffic(
+    jump: u32,
+    n: usize,
+    per: usize,
+    check: &Check,
+    ctx: &CaseContext<'_>,
+) -> Result<Traffic, Observation> {
+    let group = &check.group;
+    let harness_error = |what: &str, e: CallError| {
+        let mut o = Observation::from_call_error("the harness's peer", &e).at_step(what);
+        o.outcome = crate::outcome::Outcome::Error;
+        o
+    };
+    let names: Vec<String> = (0..n).map(|i| format!("member{i}")).collect();
     let mut skdms: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut sent: Vec<Sent> = Vec::new();
+    let mut sent: Vec<std::collections::VecDeque<Sent>> = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let peer = new_client(ctx.peer, name, ctx.seed ^ (i as u64 + 1))
             .await
@@ -576,11 +902,16 @@ async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Resul
         if i == 0 {
             others.push("leaver".into());
         }
+        let mut own = std::collections::VecDeque::new();
+        let (mut key, mut iteration) = (0, 0u32);
         for k in 0..per {
-            if i == 0 && k == per / 2 {
+            let rotate = i == 0 && k == per / 2;
+            if rotate {
                 others.retain(|m| m != "leaver");
+                key += 1;
+                iteration = 0;
             }
-            if k == 0 || (i == 0 && k == per / 2) {
+            if k == 0 || rotate {
                 let request = GroupSenderKey {
                     client: peer.clone(),
                     group: group.clone(),
@@ -593,31 +924,63 @@ async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Resul
                     .map_err(|e| harness_error("peer sender key", e))?;
                 skdms.push((name.clone(), skdm));
             }
-            let plaintext = format!("{name} message {k}").into_bytes();
-            let request = GroupEncrypt {
-                client: peer.clone(),
-                group: group.clone(),
-                plaintext: plaintext.clone().into(),
-            };
-            let skmsg = ctx
-                .peer
-                .group_encrypt(&request)
-                .await
-                .map_err(|e| harness_error("peer encrypt", e))?;
-            sent.push(Sent {
-                sender: name.clone(),
-                iteration: k,
-                skmsg,
-                plaintext,
-            });
+            // The second member jumps before its middle message: it encrypts and loses `jump` messages.
+            let lost = if i == 1 && k == per / 2 { jump } else { 0 };
+            for j in 0..=lost {
+                let plaintext = format!("{name} message {k}").into_bytes();
+                let request = GroupEncrypt {
+                    client: peer.clone(),
+                    group: group.clone(),
+                    plaintext: plaintext.clone().into(),
+                };
+                let skmsg = ctx
+                    .peer
+                    .group_encrypt(&request)
+                    .await
+                    .map_err(|e| harness_error("peer encrypt", e))?;
+                if j == lost {
+                    own.push_back(Sent {
+                        sender: name.clone(),
+                        key,
+                        iteration,
+                        skmsg,
+                        plaintext,
+                    });
+                }
+                iteration += 1;
+            }
         }
+        sent.push(own);
     }
+    let mut order = Vec::new();
+    for _ in 0..per {
+        order.extend(sent.iter_mut().filter_map(std::collections::VecDeque::pop_front));
+    }
+    Ok(Traffic { skdms, order })
+}
+
+/// One schedule: a fresh provider client, every member's SKDMs, then the deliveries, each judged by the
+/// receiver model.
+async fn trial(
+    schedule: &schedule::Schedule,
+    traffic: &Traffic,
+    reached: &mut BTreeSet<&'static str>,
+    check: &Check,
+    ctx: &CaseContext<'_>,
+) -> Trial {
+    let group = &check.group;
+    let client = match new_client(ctx.provider, PROVIDER, ctx.seed).await {
+        Ok(c) => c,
+        Err(e) => return Trial::Halt(Observation::from_call_error("a client", &e).at_step("create client")),
+    };
+    let skdms = &traffic.skdms;
     for (k, (sender, skdm)) in skdms.iter().enumerate() {
         let request = GroupProcessSkdm {
             client: client.clone(),
             group: group.clone(),
             sender: sender.clone(),
             skdm: skdm.clone().into(),
+            carrier: None,
         };
         let result = ctx.provider.group_process_skdm(&request).await;
         let o = judge(
@@ -628,28 +991,31 @@ async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Resul
             |_| "installed".into(),
             |_| true,
         );
-        steps.check(
-            &format!("SKDM {} of {} from {sender}", k + 1, skdms.len()),
-            &[req::SKDM],
-            o,
-        )?;
+        if let Some(halt) = not_a_verdict(&o, &format!("SKDM {} of {} from {sender}", k + 1, skdms.len())) {
+            return halt;
+        }
+        if o.outcome != crate::outcome::Outcome::Pass {
+            return Trial::Failed {
+                checks: req::SKDM,
+                events: vec![format!(
+                    "SKDM {} of {} from {sender} -> {}",
+                    k + 1,
+                    skdms.len(),
+                    o.observed
+                )],
+                expected: o.expected,
+                observed: o.observed,
+            };
+        }
     }
-    // The schedule: every message once in a random order, some lost, some delivered twice.
-    let mut schedule: Vec<usize> = (0..sent.len())
-        .filter(|_| rand::RngExt::random_ratio(&mut rng, 9, 10))
-        .collect();
-    let copies: Vec<usize> = schedule
-        .iter()
-        .copied()
-        .filter(|_| rand::RngExt::random_ratio(&mut rng, 1, 4))
-        .collect();
-    schedule.extend(copies);
-    schedule.shuffle(&mut rng);
-    let mut delivered: BTreeSet<usize> = BTreeSet::new();
-    let mut newest: HashMap<&str, usize> = HashMap::new();
-    let total = schedule.len();
-    for (step, &m) in schedule.iter().enumerate() {
-        let message = &sent[m];
+    reached.insert(req::SKDM);
+    let order = &traffic.order;
+    let mut model = schedule::Model::default();
+    let mut events = Vec::new();
+    for m in schedule.deliveries() {
+        let message = &order[m];
+        let want = schedule::Expectation::describe(&message.plaintext);
+        let e = model.deliver(&message.sender, message.key, message.iteration);
         let request = GroupDecrypt {
             client: client.clone(),
             group: group.clone(),
@@ -657,44 +1023,124 @@ async fn members(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Resul
             skmsg: message.skmsg.clone().into(),
         };
         let result = ctx.provider.group_decrypt(&request).await;
-        let repeat = !delivered.insert(m);
-        let late = newest
-            .get(message.sender.as_str())
-            .is_some_and(|&n| n > message.iteration);
-        let label = format!(
-            "delivery {} of {total}: {}'s message {}{}",
-            step + 1,
-            message.sender,
-            message.iteration,
-            if repeat {
-                " again"
-            } else if late {
-                " (out of order)"
-            } else {
-                ""
-            }
-        );
-        let (expected, blame) = if repeat {
-            (Expected::Invalid, "RO-GROUP-005")
-        } else if late {
-            (Expected::Valid, "RO-GROUP-005")
-        } else {
-            (Expected::Valid, req::KEYS)
-        };
-        let want = &message.plaintext;
-        let o = judge(
-            expected,
-            &format!("plaintext {}", hex::encode(want)),
+        let mut o = judge(
+            e.expected,
+            &want,
             &[],
             &result,
-            |p| format!("plaintext {}", hex::encode(p)),
-            |p| p == want,
+            |p| schedule::Expectation::describe(p),
+            |p| *p == message.plaintext,
         );
-        steps.check(&label, &[blame], o)?;
-        if !repeat {
-            let e = newest.entry(message.sender.as_str()).or_default();
-            *e = (*e).max(message.iteration);
+        if let (Expected::Acceptable, Ok(p)) = (e.expected, &result)
+            && *p != message.plaintext
+        {
+            o = Observation::fail(o.expected, o.observed);
+        }
+        events.push(format!(
+            "{}'s message {} (key {}, iteration {}): {} -> {}",
+            message.sender,
+            m,
+            message.key + 1,
+            message.iteration,
+            e.why,
+            o.observed
+        ));
+        if let Some(halt) = not_a_verdict(&o, &format!("{}'s message {m}", message.sender)) {
+            return halt;
+        }
+        if o.outcome != crate::outcome::Outcome::Pass {
+            return Trial::Failed {
+                checks: e.checks,
+                events,
+                expected: o.expected,
+                observed: o.observed,
+            };
+        }
+        reached.insert(e.checks);
+    }
+    Trial::Held
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{CaseContext, Family, parse, push::PushJwks, run};
+    use crate::outcome::{Observation, Outcome};
+    use crate::reference::{Fault, Faults, ReferenceProvider};
+    use std::path::Path;
+
+    /// Run every case of a committed group file against the reference with `faults` (the harness's peer stays
+    /// clean); the id and observation of each case that did not pass.
+    pub(super) fn failures(name: &str, faults: &[Fault]) -> Vec<(String, Observation)> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors").join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let parsed = parse(Family::SenderKeys, &path, &text).unwrap_or_else(|e| panic!("{e}"));
+        let provider = ReferenceProvider::with_faults(Faults(faults.iter().copied().collect()));
+        let peer = ReferenceProvider::new();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap_or_else(|e| panic!("runtime: {e}"));
+        let push_jwks = PushJwks::default();
+        let ctx = CaseContext {
+            provider: &provider,
+            peer: &peer,
+            seed: 1,
+            push_jwks: &push_jwks,
+            monitor: None,
+        };
+        parsed
+            .tests
+            .iter()
+            .map(|(_, meta, check)| (meta.id.clone(), runtime.block_on(run(meta, check, &ctx))))
+            .filter(|(_, o)| o.outcome != Outcome::Pass)
+            .collect()
+    }
+
+    /// Step blame: a group fault fails its cases through the requirement of the failing step alone.
+    #[test]
+    fn a_group_failure_is_charged_to_its_step() {
+        for (file, fault) in [
+            ("sender-keys-live.yaml", Fault::GroupRotateKeepsId),
+            ("sender-keys-live.yaml", Fault::GroupUpstreamFormat),
+            ("sender-keys.yaml", Fault::GroupAdvanceBeforeVerify),
+            ("sender-keys.yaml", Fault::GroupEvictNewestState),
+            ("sender-keys-live.yaml", Fault::GroupSkdmFromStart),
+            ("sender-keys-live.yaml", Fault::GroupSkdmUnauthenticated),
+        ] {
+            let failed = failures(file, &[fault]);
+            assert!(!failed.is_empty(), "{fault:?} caught");
+            for (id, o) in &failed {
+                assert_eq!(o.charged, vec![fault.breaks().to_string()], "{fault:?} {id}: {o:?}");
+                assert!(!o.blocked.iter().any(|r| r == fault.breaks()), "{fault:?} {id}: {o:?}");
+            }
         }
     }
-    Ok(steps)
+
+    /// The `members` schedules catch a receiver bug and shrink it to a few deliveries, blamed on its requirement.
+    #[test]
+    fn a_failing_members_schedule_is_shrunk_and_blamed() {
+        for (fault, requirement) in [
+            (Fault::GroupAcceptDuplicate, "RO-GROUP-005"),
+            (Fault::GroupUpstreamJumpBound, "RO-GROUP-013A"),
+        ] {
+            let failed = failures("sender-keys-live.yaml", &[fault]);
+            let Some((_, o)) = failed.iter().find(|(id, _)| id == "sender_keys.receive.members") else {
+                panic!("{fault:?} not caught by the members case: {failed:?}");
+            };
+            assert_eq!(o.charged, vec![requirement.to_string()], "{o:?}");
+            assert!(o.observed.contains("shrunk"), "{}", o.observed);
+            let deliveries = o.observed.lines().filter(|l| l.contains(" -> ")).count();
+            assert!((1..=4).contains(&deliveries), "shrunk to {deliveries}:\n{}", o.observed);
+        }
+    }
+
+    #[test]
+    fn the_reference_passes_every_group_case() {
+        for file in ["sender-keys.yaml", "sender-keys-live.yaml"] {
+            let failed: Vec<String> = failures(file, &[])
+                .into_iter()
+                .map(|(id, o)| format!("{id}: {o:?}"))
+                .collect();
+            assert!(failed.is_empty(), "{failed:#?}");
+        }
+    }
 }
