@@ -81,6 +81,8 @@ pub struct RunRequest {
     pub monitor: bool,
     /// Show live progress on stderr ([`crate::progress::wanted`]).
     pub progress: bool,
+    /// Count into this shared progress line instead (a matrix's parallel runs).
+    pub shared_progress: Option<crate::progress::Shared>,
     /// Run every case this many times with fresh clients and flag the cases whose outcome changes
     /// (`--repeat N`; 1: once).
     pub repeat: u32,
@@ -103,6 +105,7 @@ impl RunRequest {
             transcript: false,
             monitor: true,
             progress: false,
+            shared_progress: None,
             repeat: 1,
         }
     }
@@ -225,6 +228,7 @@ pub async fn run_with_waivers(
         transcripts: request.transcript,
         monitor: request.monitor.then_some(key_log),
         progress: request.progress,
+        shared_progress: request.shared_progress.clone(),
         repeat: request.repeat,
     };
     let started_at = now();

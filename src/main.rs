@@ -106,6 +106,9 @@ struct MatrixArgs {
     /// Do not record transcripts of the adapters' failing cases.
     #[arg(long)]
     no_transcript: bool,
+    /// Hide the progress line (shown only when stdout is a terminal).
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -435,6 +438,7 @@ fn run(args: RunArgs) -> i32 {
         transcript: args.transcript,
         monitor: true,
         progress: interop_conformance::progress::wanted(args.quiet),
+        shared_progress: None,
         repeat: args.repeat,
     };
     let waivers = match &args.waivers {
@@ -701,6 +705,7 @@ fn matrix_cmd(args: MatrixArgs) -> i32 {
             request_timeout: args.timeout,
             transcript: !args.no_transcript,
             notes,
+            progress: interop_conformance::progress::wanted(args.quiet),
         })
     })() {
         Ok(o) => o,

@@ -3,7 +3,11 @@
 //! ([`wanted`]); pipes, CI logs and `--quiet` get nothing extra.
 
 use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// One progress line that several runs in parallel count into (`matrix`: every implementation's cases).
+pub type Shared = Arc<Mutex<Progress>>;
 
 /// How often the line is redrawn at most.
 const REDRAW: Duration = Duration::from_millis(200);

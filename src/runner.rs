@@ -12,6 +12,7 @@ use crate::vector::{Case, Expected};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
@@ -34,6 +35,8 @@ pub struct RunOptions {
     pub monitor: Option<Arc<crate::monitor::KeyLog>>,
     /// Show live progress on stderr.
     pub progress: bool,
+    /// Count into this line instead of a line of the run's own (runs in parallel share one; its owner clears it).
+    pub shared_progress: Option<crate::progress::Shared>,
     /// Run every case this many times (`--repeat N`; 0 and 1 both mean once).
     pub repeat: u32,
 }
@@ -49,6 +52,7 @@ impl Default for RunOptions {
             transcripts: false,
             monitor: None,
             progress: false,
+            shared_progress: None,
             repeat: 1,
         }
     }
@@ -128,12 +132,19 @@ pub async fn run(
 ) -> Vec<CaseResult> {
     let started = Instant::now();
     let repeat = options.repeat.max(1);
-    let mut progress = Progress::new(plan.cases.len() * repeat as usize, options.progress);
+    let progress = options.shared_progress.clone().unwrap_or_else(|| {
+        Arc::new(Mutex::new(Progress::new(
+            plan.cases.len() * repeat as usize,
+            options.progress,
+        )))
+    });
     let mut passes = Vec::with_capacity(repeat as usize);
     for _ in 0..repeat {
-        passes.push(run_pass(plan, provider.clone(), peer.clone(), options, started, &mut progress).await);
+        passes.push(run_pass(plan, provider.clone(), peer.clone(), options, started, &progress).await);
     }
-    progress.finish();
+    if options.shared_progress.is_none() {
+        progress.lock().unwrap_or_else(|e| e.into_inner()).finish();
+    }
     unstable(passes)
 }
 
@@ -175,7 +186,7 @@ async fn run_pass(
     peer: Arc<dyn Provider>,
     options: &RunOptions,
     started: Instant,
-    progress: &mut Progress,
+    progress: &Mutex<Progress>,
 ) -> Vec<CaseResult> {
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let push_jwks = Arc::new(family::push::PushJwks::default());
@@ -243,7 +254,10 @@ async fn run_pass(
             ),
         };
         bounded(&mut observation, &mut total);
-        progress.case_done(matches!(observation.outcome, Outcome::Fail | Outcome::Error));
+        progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .case_done(matches!(observation.outcome, Outcome::Fail | Outcome::Error));
         let mut r = case_result(plan, case, observation, ms, &options.replay_base);
         r.transcript = transcript;
         results.push(r);

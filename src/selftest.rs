@@ -285,6 +285,7 @@ fn request(options: &SelftestOptions, target_args: String) -> RunRequest {
         transcript: false,
         monitor: true,
         progress: false,
+        shared_progress: None,
         repeat: 1,
     }
 }

@@ -267,3 +267,14 @@ fn absurd_campaign_and_repeat_options_exit_2_naming_the_option() {
         assert!(stderr(&o).contains(names), "{args:?}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn matrix_prints_no_progress_when_stdout_is_not_a_terminal() {
+    // On a terminal one line counts every implementation's cases (checked by hand with `script -qc`); a pipe,
+    // as here, gets nothing extra.
+    let out = scratch("matrix-progress");
+    let o = conformance(&["matrix", "--seed", "7", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(!stderr(&o).contains("cases/s"), "{}", stderr(&o));
+    assert!(out.join("matrix.json").is_file());
+}

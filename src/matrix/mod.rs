@@ -71,6 +71,8 @@ pub struct MatrixOptions {
     pub transcript: bool,
     /// One-line explanations of deviations, by implementation and requirement.
     pub notes: Notes,
+    /// Show one live progress line for all implementations' cases on stderr ([`crate::progress::wanted`]).
+    pub progress: bool,
 }
 
 impl MatrixOptions {
@@ -96,6 +98,7 @@ impl MatrixOptions {
             request_timeout: Duration::from_secs(10),
             transcript: true,
             notes: Notes::new(),
+            progress: false,
         }
     }
 }
@@ -208,10 +211,16 @@ pub async fn run(options: &MatrixOptions) -> Result<MatrixReport, ToolError> {
         path: options.out.clone(),
         source,
     })?;
+    // One line for every implementation's cases (the runs go in parallel); cleared before the matrix prints.
+    let total = crate::plan::Plan::build(&options.plan).map_or(0, |p| p.cases.len()) * options.targets.len();
+    let progress: crate::progress::Shared = Arc::new(std::sync::Mutex::new(crate::progress::Progress::new(
+        total,
+        options.progress,
+    )));
     let mut handles = Vec::new();
     for target in &options.targets {
-        let (target, options) = (target.clone(), options.clone());
-        handles.push(tokio::spawn(async move { run_one(&target, &options).await }));
+        let (target, options, progress) = (target.clone(), options.clone(), progress.clone());
+        handles.push(tokio::spawn(async move { run_one(&target, &options, progress).await }));
     }
     let mut columns = Vec::new();
     for (target, handle) in options.targets.iter().zip(handles) {
@@ -230,14 +239,16 @@ pub async fn run(options: &MatrixOptions) -> Result<MatrixReport, ToolError> {
         }
         columns.push(column);
     }
+    progress.lock().unwrap_or_else(|e| e.into_inner()).finish();
     let matrix = build(options, &columns)?;
     write(&matrix, &options.out)?;
     Ok(matrix)
 }
 
-async fn run_one(target: &Target, options: &MatrixOptions) -> Column {
+async fn run_one(target: &Target, options: &MatrixOptions, progress: crate::progress::Shared) -> Column {
     let out_dir = options.out.join(&target.name);
     let mut request = RunRequest::embedded(options.seed);
+    request.shared_progress = Some(progress);
     request.plan = options.plan.clone();
     request.out_dir = Some(out_dir.clone());
     request.concurrency = options.concurrency;

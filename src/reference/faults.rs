@@ -135,6 +135,10 @@ pub enum Fault {
     TransportEd25519Chain,
     /// Transport: let the 32-bit sending counter wrap to 0 (RO-TRANSPORT-019).
     TransportCounterWraps,
+    /// The Partner's JWKS answers HTTP/2 requests with 505 (RO-TRANSPORT-011).
+    JwksHttp1Only,
+    /// The Partner's push endpoint answers HTTP/2 requests with 505 (RO-TRANSPORT-011).
+    PushHttp1Only,
     /// Groups: install an SKDM from a pairwise message whose MAC does not verify (RO-GROUP-009).
     GroupSkdmUnauthenticated,
     /// Answer "unsupported" (501 over HTTP) to `decrypt` for a replayed message instead of refusing it: an
@@ -145,7 +149,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 60] = [
+    pub const ALL: [Fault; 62] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -206,6 +210,8 @@ impl Fault {
         Self::TransportAadAfterSplit,
         Self::TransportEd25519Chain,
         Self::TransportCounterWraps,
+        Self::JwksHttp1Only,
+        Self::PushHttp1Only,
     ];
 
     /// The name used on the command line.
@@ -271,6 +277,8 @@ impl Fault {
             Self::TransportAadAfterSplit => "transport-aad-after-split",
             Self::TransportEd25519Chain => "transport-ed25519-chain",
             Self::TransportCounterWraps => "transport-counter-wraps",
+            Self::JwksHttp1Only => "jwks-http1-only",
+            Self::PushHttp1Only => "push-http1-only",
         }
     }
 
@@ -331,6 +339,7 @@ impl Fault {
             Self::TransportAadAfterSplit => "RO-TRANSPORT-017",
             Self::TransportEd25519Chain => "RO-TRANSPORT-015",
             Self::TransportCounterWraps => "RO-TRANSPORT-019",
+            Self::JwksHttp1Only | Self::PushHttp1Only => "RO-TRANSPORT-011",
             Self::GroupSkdmUnauthenticated => "RO-GROUP-009",
         }
     }

@@ -13,7 +13,8 @@ use crate::signature::http;
 use crate::signature::keys;
 use crate::signature::token::{self, PARTNER_JWKS_PATH, PUSH_ISSUER};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Version};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -72,10 +73,7 @@ impl SignatureService {
                     });
                     shared = Some(state.clone());
                     axum::Router::new()
-                        .route(
-                            PARTNER_JWKS_PATH,
-                            get(|| async { axum::Json(keys::reference_issuer().jwks()) }),
-                        )
+                        .route(PARTNER_JWKS_PATH, get(jwks))
                         .route("/push", post(push))
                         .with_state(state)
                 })
@@ -213,9 +211,32 @@ impl Client {
     }
 }
 
+/// Whether a planted fault refuses this request's HTTP version: `fault` on and the request came over HTTP/2.
+/// (The server itself speaks HTTP/1.1 and HTTP/2 alike, RO-TRANSPORT-011.)
+fn refuses_http2(state: &PushState, fault: Fault, version: Version) -> bool {
+    // Planted bug (jwks-http1-only, push-http1-only): an endpoint that speaks HTTP/1.1 only.
+    state.faults.has(fault) && version == Version::HTTP_2
+}
+
+/// `GET /.well-known/oauth/openid/jwks`: the issuer's key set, over HTTP/1.1 or HTTP/2.
+async fn jwks(State(state): State<Arc<PushState>>, version: Version) -> Response {
+    if refuses_http2(&state, Fault::JwksHttp1Only, version) {
+        return StatusCode::HTTP_VERSION_NOT_SUPPORTED.into_response();
+    }
+    axum::Json(keys::reference_issuer().jwks()).into_response()
+}
+
 /// `POST /push`: 200 and a wake-up for a verified token and body `{"to": id}`; 401 for a bad token; 400 for a
 /// bad body; 503 when WhatsApp's JWKS is not configured or cannot be fetched.
-async fn push(State(state): State<Arc<PushState>>, headers: HeaderMap, body: axum::body::Bytes) -> StatusCode {
+async fn push(
+    State(state): State<Arc<PushState>>,
+    version: Version,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    if refuses_http2(&state, Fault::PushHttp1Only, version) {
+        return StatusCode::HTTP_VERSION_NOT_SUPPORTED;
+    }
     match tokio::time::timeout(PUSH_DEADLINE, handle_push(&state, &headers, &body)).await {
         Ok(status) => status,
         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -324,6 +345,8 @@ mod tests {
         for fault in [
             Fault::AcceptAlgNone,
             Fault::SkipAudienceCheck,
+            Fault::JwksHttp1Only,
+            Fault::PushHttp1Only,
             Fault::SignPrekeyOverRawKey,
             Fault::EnlistRegistrationIdDrift,
             Fault::EnlistTokenHs256,

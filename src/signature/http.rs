@@ -110,6 +110,15 @@ impl HostPolicy {
     /// A client for URLs this policy admitted: redirects (at most [`MAX_REDIRECTS`]) only to admitted URLs with
     /// the same `path` rule, bounded timeouts, no proxy.
     pub fn client(&self, path: Option<&'static str>) -> Result<reqwest::Client, String> {
+        self.client_speaking(path, None)
+    }
+
+    /// [`Self::client`], speaking only `version` when given (RO-TRANSPORT-011).
+    pub fn client_speaking(
+        &self,
+        path: Option<&'static str>,
+        version: Option<HttpVersion>,
+    ) -> Result<reqwest::Client, String> {
         let policy = Arc::new(self.clone());
         let redirect = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() > MAX_REDIRECTS {
@@ -120,7 +129,7 @@ impl HostPolicy {
                 Err(refusal) => attempt.error(format!("redirect refused: {refusal}")),
             }
         });
-        builder()
+        speaking(builder(), version)
             .redirect(redirect)
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))
@@ -153,10 +162,55 @@ fn builder() -> reqwest::ClientBuilder {
         .no_proxy()
 }
 
+/// One HTTP protocol version, for the checks that a Partner endpoint speaks both (RO-TRANSPORT-011).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpVersion {
+    /// HTTP/1.1 only (no upgrade, no ALPN h2).
+    Http1,
+    /// HTTP/2 only: prior knowledge (h2c) for `http://`, ALPN `h2` alone for `https://`.
+    Http2,
+}
+
+impl HttpVersion {
+    /// Both, HTTP/1.1 first.
+    pub const BOTH: [Self; 2] = [Self::Http1, Self::Http2];
+
+    /// `HTTP/1.1` or `HTTP/2`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Http1 => "HTTP/1.1",
+            Self::Http2 => "HTTP/2",
+        }
+    }
+
+    /// The version a response over this protocol carries.
+    pub fn wire(self) -> reqwest::Version {
+        match self {
+            Self::Http1 => reqwest::Version::HTTP_11,
+            Self::Http2 => reqwest::Version::HTTP_2,
+        }
+    }
+}
+
+fn speaking(builder: reqwest::ClientBuilder, version: Option<HttpVersion>) -> reqwest::ClientBuilder {
+    match version {
+        None => builder,
+        Some(HttpVersion::Http1) => builder.http1_only(),
+        // reqwest offers only `h2` in ALPN under prior knowledge, so https means ALPN h2 and http means h2c.
+        Some(HttpVersion::Http2) => builder.http2_prior_knowledge(),
+    }
+}
+
 /// A client with bounded timeouts, no proxy (loopback must stay loopback) and no redirects, for URLs the
 /// harness chose itself or has already admitted.
 pub fn client() -> Result<reqwest::Client, String> {
-    builder()
+    client_speaking(None)
+}
+
+/// [`client`], speaking only `version` when given (RO-TRANSPORT-011).
+pub fn client_speaking(version: Option<HttpVersion>) -> Result<reqwest::Client, String> {
+    speaking(builder(), version)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| format!("cannot build an HTTP client: {e}"))
@@ -165,6 +219,11 @@ pub fn client() -> Result<reqwest::Client, String> {
 /// GET `url` and return the body, bounded in time and size: the size is checked while the body streams in.
 /// Errors name the URL.
 pub async fn get(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
+    get_versioned(client, url).await.map(|(body, _)| body)
+}
+
+/// [`get`], also returning the HTTP version the response came in.
+pub async fn get_versioned(client: &reqwest::Client, url: &str) -> Result<(Vec<u8>, reqwest::Version), String> {
     let mut response = client
         .get(url)
         .send()
@@ -180,6 +239,7 @@ pub async fn get(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String>
     {
         return Err(too_large(format!("{len} announced")));
     }
+    let version = response.version();
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
@@ -191,7 +251,7 @@ pub async fn get(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String>
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(body)
+    Ok((body, version))
 }
 
 #[cfg(test)]
@@ -234,5 +294,36 @@ mod tests {
         for bad in ["http://x", "x:80", "x/path", "", "a b"] {
             assert!(parse_host(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Each client speaks the one protocol asked, against a loopback server that speaks both (RO-TRANSPORT-011);
+    /// a server answering an HTTP/2 request with an error is an error of that fetch, naming the status.
+    #[tokio::test]
+    async fn clients_speak_the_protocol_asked() {
+        use axum::http::{StatusCode, Version};
+        let router = axum::Router::new()
+            .route("/x", axum::routing::get(|v: Version| async move { format!("{v:?}") }))
+            .route(
+                "/h1",
+                axum::routing::get(|v: Version| async move {
+                    match v {
+                        Version::HTTP_2 => Err(StatusCode::HTTP_VERSION_NOT_SUPPORTED),
+                        _ => Ok("ok"),
+                    }
+                }),
+            );
+        let server = crate::http::server::LoopbackServer::start(router).await.unwrap();
+        let policy = HostPolicy::loopback();
+        for version in HttpVersion::BOTH {
+            let client = policy.client_speaking(Some("/x"), Some(version)).unwrap();
+            let (body, got) = get_versioned(&client, &server.endpoint("/x")).await.unwrap();
+            assert_eq!(got, version.wire(), "{version:?}");
+            assert_eq!(String::from_utf8(body).unwrap(), format!("{:?}", version.wire()));
+        }
+        let h2 = client_speaking(Some(HttpVersion::Http2)).unwrap();
+        let e = get(&h2, &server.endpoint("/h1")).await.unwrap_err();
+        assert!(e.contains("505"), "{e}");
+        let h1 = client_speaking(Some(HttpVersion::Http1)).unwrap();
+        assert_eq!(get(&h1, &server.endpoint("/h1")).await.unwrap(), b"ok");
     }
 }

@@ -56,6 +56,33 @@ pub async fn verify_partner_token(hosts: &HostPolicy, jwks_url: &str, token: &st
     verify_with_jwks(&body, jwks_url, token).map_err(TokenError::Invalid)
 }
 
+/// Fetch the Partner's JWKS at `jwks_url` speaking only `version` (RO-TRANSPORT-011), under the same rules as
+/// [`verify_partner_token`]'s fetch: `hosts` admits the URL and any redirect, bounded time and size, a JWK Set
+/// quoted only as a sanitized excerpt. A response in another HTTP version than the one asked for is an error.
+pub async fn fetch_partner_jwks(
+    hosts: &HostPolicy,
+    jwks_url: &str,
+    version: http::HttpVersion,
+) -> Result<jsonwebtoken::jwk::JwkSet, TokenError> {
+    hosts.check(jwks_url, Some(PARTNER_JWKS_PATH)).map_err(|r| match r {
+        Refusal::NotAllowed(m) => TokenError::NotAllowed(m),
+        Refusal::Invalid(m) => TokenError::Invalid(format!("jwks_url: {m}")),
+    })?;
+    let client = hosts
+        .client_speaking(Some(PARTNER_JWKS_PATH), Some(version))
+        .map_err(TokenError::Harness)?;
+    let (body, got) = http::get_versioned(&client, jwks_url)
+        .await
+        .map_err(TokenError::Invalid)?;
+    if got != version.wire() {
+        return Err(TokenError::Invalid(format!(
+            "GET {jwks_url} asked over {} answered in {got:?}",
+            version.name()
+        )));
+    }
+    keys::parse_jwks(&body).map_err(|e| TokenError::Invalid(format!("GET {jwks_url} over {}: {e}", version.name())))
+}
+
 /// Why a Partner token did not verify.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenError {

@@ -322,6 +322,14 @@ fn live_tests() -> Vec<enlistment::Test> {
             Aspect::TokenFreshness,
             "iat and exp make the token current",
         ),
+        case(
+            "jwks-http-versions",
+            &["RO-TRANSPORT-011"],
+            &[],
+            "alice421",
+            Aspect::HttpVersions,
+            "the Partner's JWKS answers over HTTP/1.1 and over HTTP/2 (h2c for http://, ALPN h2 for https://) with the same key set",
+        ),
     ]
 }
 

@@ -16,6 +16,7 @@ use crate::monitor::{Monitor, rules};
 use crate::outcome::{Observation, Outcome, Steps};
 use crate::provider::{CallError, ClientId, CreateClient, EnlistmentRequest, PreKeyBundle};
 use crate::signature::form::{self, Aspect as FormAspect, Inspection};
+use crate::signature::http::HttpVersion;
 use crate::signature::token::{self, TokenError};
 use crate::vector_format::{Expected, TestMeta, VectorFile, vector_test};
 use schemars::JsonSchema;
@@ -47,6 +48,9 @@ pub enum Aspect {
     TokenIdentifier,
     /// The token is fresh (iat, exp).
     TokenFreshness,
+    /// The Partner's JWKS answers over HTTP/1.1 and over HTTP/2 (h2c prior knowledge for `http://`, ALPN `h2`
+    /// for `https://`) with the same key set (RO-TRANSPORT-011).
+    HttpVersions,
 }
 
 vector_test! {
@@ -148,6 +152,7 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
         Aspect::Encoding => form_aspect(&inspection, FormAspect::Encoding),
         Aspect::ClientKeys => client_keys(&inspection, &bundle),
         Aspect::PrekeySignature => prekey_signature(&inspection),
+        Aspect::HttpVersions => return http_versions(expected, &enlistment.jwks_url, ctx, steps).await,
         Aspect::TokenSignature | Aspect::TokenAlgorithm | Aspect::TokenIdentifier | Aspect::TokenFreshness => {
             let Some(jwt) = &inspection.token else {
                 return Observation::fail(expected, "no usable token field");
@@ -191,7 +196,56 @@ fn describe(aspect: Aspect) -> &'static str {
         Aspect::TokenAlgorithm => "token alg RS256",
         Aspect::TokenIdentifier => "a token claim names the enlisted identifier",
         Aspect::TokenFreshness => "token iat <= now <= exp (60 s skew)",
+        Aspect::HttpVersions => "the JWKS answers over HTTP/1.1 and over HTTP/2 with the same key set",
     }
+}
+
+/// RO-TRANSPORT-011 on the JWKS: one GET speaking HTTP/1.1 only, one speaking HTTP/2 only, each a step; then
+/// the two key sets must be equal. A protocol that fails is named in the finding.
+async fn http_versions(expected: &str, jwks_url: &str, ctx: &CaseContext<'_>, mut steps: Steps) -> Observation {
+    let hosts = ctx.provider.allowed_hosts();
+    let mut sets = Vec::new();
+    for version in HttpVersion::BOTH {
+        let label = format!("GET JWKS over {}", version.name());
+        let o = match token::fetch_partner_jwks(&hosts, jwks_url, version).await {
+            Ok(set) => {
+                let o = Observation::pass(expected, format!("{} keys over {}", set.keys.len(), version.name()));
+                sets.push(set);
+                o
+            }
+            Err(TokenError::Invalid(e)) => Observation::fail(
+                expected,
+                format!("the JWKS does not answer over {}: {e}", version.name()),
+            ),
+            Err(TokenError::NotAllowed(e) | TokenError::Harness(e)) => harness_error(expected, e),
+        };
+        if let Some(failed) = steps.step(&label, &[] as &[&str], o) {
+            return failed;
+        }
+    }
+    let same = match sets.as_slice() {
+        [h1, h2] if h1 == h2 => Observation::pass(expected, "the same key set over both"),
+        [h1, h2] => Observation::fail(
+            expected,
+            format!(
+                "the JWKS differs by protocol: kids {:?} over HTTP/1.1, {:?} over HTTP/2",
+                kids(h1),
+                kids(h2)
+            ),
+        ),
+        _ => harness_error(expected, "not two key sets".into()),
+    };
+    match steps.step("compare key sets", &[] as &[&str], same) {
+        Some(failed) => failed,
+        None => steps.pass(expected, "the same JWKS over HTTP/1.1 and HTTP/2"),
+    }
+}
+
+fn kids(set: &jsonwebtoken::jwk::JwkSet) -> Vec<String> {
+    set.keys
+        .iter()
+        .map(|k| k.common.key_id.clone().unwrap_or_default())
+        .collect()
 }
 
 fn call_failed(expected: &str, error: &CallError, step: &str) -> Observation {

@@ -4,6 +4,7 @@
 use crate::family::Family;
 use crate::family::push::{Group, Test};
 use crate::generate::{Generated, file, flags, render, reqs};
+use crate::signature::http::HttpVersion;
 use crate::signature::token::{PUSH_ISSUER, TokenAlg, TokenKey, TokenKid, TokenSpec};
 use crate::vector::Expected;
 
@@ -36,6 +37,7 @@ fn test(id: &str, comment: &str, requirement: &str, expected: Expected, token: T
         expected,
         to: "alice421".into(),
         token,
+        http: None,
     }
 }
 
@@ -62,6 +64,26 @@ pub(crate) fn tests() -> Vec<Test> {
                 ..ok()
             },
         ),
+        Test {
+            http: Some(HttpVersion::Http1),
+            ..test(
+                "correct.http1",
+                "a correct token POSTed speaking HTTP/1.1 only: the push endpoint answers 2xx in HTTP/1.1",
+                "RO-TRANSPORT-011",
+                Expected::Valid,
+                ok(),
+            )
+        },
+        Test {
+            http: Some(HttpVersion::Http2),
+            ..test(
+                "correct.http2",
+                "a correct token POSTed speaking HTTP/2 only (h2c prior knowledge for http://, ALPN h2 for https://): 2xx in HTTP/2",
+                "RO-TRANSPORT-011",
+                Expected::Valid,
+                ok(),
+            )
+        },
         test(
             "bad-signature.tampered",
             "one bit of the signature flipped",

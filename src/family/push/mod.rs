@@ -9,7 +9,7 @@ use super::CaseContext;
 use crate::http::server::LoopbackServer;
 use crate::outcome::{Observation, Outcome};
 use crate::provider::PushConfig;
-use crate::signature::http::{self, Refusal};
+use crate::signature::http::{self, HttpVersion, Refusal};
 use crate::signature::keys;
 use crate::signature::token::{self, TokenSpec, WHATSAPP_JWKS_PATH};
 use crate::vector_format::{Expected, TestMeta, VectorFile, vector_test};
@@ -24,6 +24,10 @@ vector_test! {
         pub to: String,
         /// How the bearer token is built.
         pub token: TokenSpec,
+        /// Speak only this HTTP version (h2c prior knowledge for `http://`, ALPN `h2` for `https://`) and
+        /// require the answer in it (RO-TRANSPORT-011); absent: the client's default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub http: Option<HttpVersion>,
     }
 }
 
@@ -34,6 +38,8 @@ pub struct Check {
     pub to: String,
     /// Token recipe.
     pub token: TokenSpec,
+    /// The one HTTP version to speak, if any.
+    pub http: Option<HttpVersion>,
 }
 
 pub(super) fn validate(file: &VectorFile<Group>) -> Result<(), (String, String)> {
@@ -56,6 +62,7 @@ pub(super) fn checks(group: &Group) -> Vec<(TestMeta, super::Check)> {
             let check = Check {
                 to: t.to.clone(),
                 token: t.token.clone(),
+                http: t.http,
             };
             (t.meta(), super::Check::Push(check))
         })
@@ -116,7 +123,7 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
         Err(Refusal::Invalid(m)) => return Observation::fail(expected, format!("push endpoint: {m}")),
         Err(Refusal::NotAllowed(m)) => return error(expected, format!("push endpoint: {m}")),
     };
-    let client = match http::client() {
+    let client = match http::client_speaking(check.http) {
         Ok(c) => c,
         Err(e) => return error(expected, e),
     };
@@ -126,11 +133,31 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
         .json(&serde_json::json!({ "to": check.to }))
         .send()
         .await;
-    let status = match sent {
-        Ok(r) => r.status(),
-        Err(e) => return error(expected, format!("POST {}: {e}", endpoint.url)),
+    let (status, version) = match (sent, check.http) {
+        (Ok(r), _) => (r.status(), r.version()),
+        // Speaking one protocol, a push endpoint that cannot is the Partner's failure (RO-TRANSPORT-011).
+        (Err(e), Some(v)) => {
+            return Observation::fail(
+                expected,
+                format!(
+                    "POST {} over {} failed: {}",
+                    endpoint.url,
+                    v.name(),
+                    crate::http::client::error_chain(&e)
+                ),
+            );
+        }
+        (Err(e), None) => return error(expected, format!("POST {}: {e}", endpoint.url)),
     };
-    let observed = format!("status {status}");
+    if let Some(v) = check.http
+        && version != v.wire()
+    {
+        return Observation::fail(expected, format!("POST over {} answered in {version:?}", v.name()));
+    }
+    let observed = match check.http {
+        Some(v) => format!("status {status} over {}", v.name()),
+        None => format!("status {status}"),
+    };
     let ok = match meta.expected {
         Expected::Valid => status.is_success(),
         _ => status.is_client_error(),
