@@ -551,6 +551,41 @@ fn encrypted(
     Ok(())
 }
 
+/// A failure of the harness's own peer: an error of the run, never the provider's failure.
+fn harness_error(what: &str, e: CallError) -> Observation {
+    let mut o = Observation::from_call_error("the harness's peer", &e).at_step(what);
+    o.outcome = crate::outcome::Outcome::Error;
+    o
+}
+
+/// The member (the harness's peer) sends `text` pairwise; the provider must open it (the carriage requirement).
+async fn member_to_provider(
+    ctx: &CaseContext<'_>,
+    steps: &mut Steps,
+    (peer, member): (&ClientId, &str),
+    client: &ClientId,
+    text: &[u8],
+    step: &str,
+) -> Result<(), Observation> {
+    let message = ctx
+        .peer
+        .encrypt(peer, PROVIDER, text)
+        .await
+        .map_err(|e| harness_error("peer encrypt", e))?;
+    let opened = ctx.provider.decrypt(client, member, &message).await;
+    let expected = format!("plaintext {}", hex::encode(text));
+    let o = judge(
+        Expected::Valid,
+        &expected,
+        &[],
+        &opened,
+        |p| format!("plaintext {}", hex::encode(p)),
+        |p| p == text,
+    );
+    steps.check(step, &[req::CARRIED], o)?;
+    Ok(())
+}
+
 /// A member played by the harness sends its SKDM to the provider inside a pairwise Signal message (`msg` on an
 /// established session, the provider having answered once): first with the message's MAC broken, which must install nothing (the member's next
 /// group message is refused), then genuine, which installs the key (the group message decrypts). RO-GROUP-009:
@@ -562,11 +597,6 @@ async fn pairwise(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Resu
     let client = match new_client(ctx.provider, PROVIDER, ctx.seed).await {
         Ok(c) => c,
         Err(e) => return Err(steps.stop("create client", &[], Observation::from_call_error("a client", &e))),
-    };
-    let harness_error = |what: &str, e: CallError| {
-        let mut o = Observation::from_call_error("the harness's peer", &e).at_step(what);
-        o.outcome = crate::outcome::Outcome::Error;
-        o
     };
     let peer = new_client(ctx.peer, MEMBER, ctx.seed ^ 1)
         .await
@@ -583,21 +613,15 @@ async fn pairwise(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Resu
         .process_bundle(&peer, PROVIDER, &bundle)
         .await
         .map_err(|e| harness_error("peer session", e))?;
-    let hello = ctx
-        .peer
-        .encrypt(&peer, PROVIDER, b"hello")
-        .await
-        .map_err(|e| harness_error("peer encrypt", e))?;
-    let opened = ctx.provider.decrypt(&client, MEMBER, &hello).await;
-    let o = judge(
-        Expected::Valid,
-        "plaintext 68656c6c6f",
-        &[],
-        &opened,
-        |p| format!("plaintext {}", hex::encode(p)),
-        |p| p == b"hello",
-    );
-    steps.check("a first pairwise message", &[req::CARRIED], o)?;
+    member_to_provider(
+        ctx,
+        &mut steps,
+        (&peer, MEMBER),
+        &client,
+        b"hello",
+        "a first pairwise message",
+    )
+    .await?;
     // The provider answers, so that the member's next messages are plain `msg`s whose last 8 bytes are the MAC.
     let reply = call(
         &mut steps,
@@ -612,21 +636,15 @@ async fn pairwise(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -> Resu
     };
     steps.check("the provider's answer, opened by the member", &[req::CARRIED], o)?;
     // One more message on the member's new sending chain, so that the carrier is not the first on its chain.
-    let again = ctx
-        .peer
-        .encrypt(&peer, PROVIDER, b"again")
-        .await
-        .map_err(|e| harness_error("peer encrypt", e))?;
-    let opened = ctx.provider.decrypt(&client, MEMBER, &again).await;
-    let o = judge(
-        Expected::Valid,
-        "plaintext 616761696e",
-        &[],
-        &opened,
-        |p| format!("plaintext {}", hex::encode(p)),
-        |p| p == b"again",
-    );
-    steps.check("a pairwise message on the member's new chain", &[req::CARRIED], o)?;
+    member_to_provider(
+        ctx,
+        &mut steps,
+        (&peer, MEMBER),
+        &client,
+        b"again",
+        "a pairwise message on the member's new chain",
+    )
+    .await?;
     let request = GroupSenderKey {
         client: peer.clone(),
         group: group.clone(),
@@ -883,11 +901,6 @@ async fn traffic(
     ctx: &CaseContext<'_>,
 ) -> Result<Traffic, Observation> {
     let group = &check.group;
-    let harness_error = |what: &str, e: CallError| {
-        let mut o = Observation::from_call_error("the harness's peer", &e).at_step(what);
-        o.outcome = crate::outcome::Outcome::Error;
-        o
-    };
     let names: Vec<String> = (0..n).map(|i| format!("member{i}")).collect();
     let mut skdms: Vec<(String, Vec<u8>)> = Vec::new();
     let mut sent: Vec<std::collections::VecDeque<Sent>> = Vec::new();
