@@ -78,6 +78,11 @@ pub struct Requirement {
     /// never scored, and never passed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_testable: Option<String>,
+    /// An optional adapter capability (from `OPTIONAL_OPERATIONS`) that the requirement is conditional on, e.g.
+    /// `transport_ik` for "MUST if the client implements IK". Cases that find the capability absent score
+    /// `unsupported`, and the requirement reads `not_applicable`: never passed, and not held against CONFORMANT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applies_if: Option<String>,
 }
 
 /// The requirements catalog file.
@@ -154,6 +159,19 @@ impl Profile {
                         InputError::file(&catalog_path, format!("duplicate requirement id `{}`", r.id))
                             .at_key(format!("requirements[{i}].id")),
                     );
+                }
+                if let Some(capability) = &r.applies_if
+                    && !crate::provider::OPTIONAL_OPERATIONS.contains(&capability.as_str())
+                {
+                    return Err(InputError::file(
+                        &catalog_path,
+                        format!(
+                            "requirement `{}`: applies_if `{capability}` is not an optional capability ({})",
+                            r.id,
+                            crate::provider::OPTIONAL_OPERATIONS.join(", ")
+                        ),
+                    )
+                    .at_key(format!("requirements[{i}].applies_if")));
                 }
                 catalog.insert(r.id.clone(), r);
             }

@@ -17,8 +17,8 @@ use std::collections::{BTreeSet, HashMap};
 
 /// Version and statement of the score formula, written into every report.
 pub const SCORE_FORMULA: &str = "score-v2: sum of weights of passed requirements / sum of weights of applicable \
-requirements; weights MUST=3, SHOULD=2, MAY=1; applicable = every requirement in scope except `unsupported`; \
-a `waived` or `blocked` requirement is applicable and not passed";
+requirements; weights MUST=3, SHOULD=2, MAY=1; applicable = every requirement in scope except `unsupported` and \
+`not_applicable`; a `waived` or `blocked` requirement is applicable and not passed";
 
 /// Verdict of one requirement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -37,6 +37,9 @@ pub enum RequirementVerdict {
     Unsupported,
     /// No case ran for it.
     Untested,
+    /// A conditional requirement (catalog `applies_if`) whose cases found the capability absent: the client is
+    /// not bound by it. Never passed, never counted, and not held against CONFORMANT.
+    NotApplicable,
     /// No unwaived failure or error, and at least one failure or error covered by a waiver.
     Waived,
 }
@@ -51,6 +54,7 @@ impl RequirementVerdict {
             Self::Blocked => "blocked",
             Self::Unsupported => "unsupported",
             Self::Untested => "untested",
+            Self::NotApplicable => "not_applicable",
             Self::Waived => "waived",
         }
     }
@@ -273,6 +277,8 @@ pub fn score_with(profile: &Profile, scope: &[String], results: &[CaseResult], p
                 RequirementVerdict::Blocked
             } else if counts.waived > 0 {
                 RequirementVerdict::Waived
+            } else if counts.unsupported > 0 && req.applies_if.is_some() {
+                RequirementVerdict::NotApplicable
             } else if counts.unsupported > 0 {
                 RequirementVerdict::Unsupported
             } else if counts.pass > 0 {
@@ -291,7 +297,8 @@ pub fn score_with(profile: &Profile, scope: &[String], results: &[CaseResult], p
         })
         .collect();
     let conformant = requirements.iter().filter(|r| r.level == Level::Must).all(|r| {
-        r.verdict == RequirementVerdict::Pass || (policy.allow_must && r.verdict == RequirementVerdict::Waived)
+        matches!(r.verdict, RequirementVerdict::Pass | RequirementVerdict::NotApplicable)
+            || (policy.allow_must && r.verdict == RequirementVerdict::Waived)
     });
     let waived_must = requirements
         .iter()
@@ -300,7 +307,12 @@ pub fn score_with(profile: &Profile, scope: &[String], results: &[CaseResult], p
         .collect();
     let applicable: Vec<&RequirementScore> = requirements
         .iter()
-        .filter(|r| r.verdict != RequirementVerdict::Unsupported)
+        .filter(|r| {
+            !matches!(
+                r.verdict,
+                RequirementVerdict::Unsupported | RequirementVerdict::NotApplicable
+            )
+        })
         .collect();
     // fold from +0.0: `sum()` of no f64 is -0.0, which would print as a negative score.
     let total = applicable.iter().fold(0.0, |acc, r| acc + weight(r.level));

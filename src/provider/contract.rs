@@ -76,6 +76,10 @@ impl Provider for Contract {
         self.inner.allowed_hosts()
     }
 
+    fn declares(&self, capability: &str) -> bool {
+        self.advertised.iter().any(|a| a == capability)
+    }
+
     async fn capabilities(&self) -> CallResult<Capabilities> {
         self.inner.capabilities().await
     }

@@ -177,6 +177,13 @@ pub trait Provider: Send + Sync {
     /// What the provider implements. Called once before a run; failure here means the target is unreachable.
     async fn capabilities(&self) -> CallResult<Capabilities>;
 
+    /// Whether the provider declared `capability` (an entry of `operations`) when asked before the run. Known
+    /// only to the [`contract::Contract`] that holds a run's provider; others answer `false`.
+    fn declares(&self, capability: &str) -> bool {
+        let _ = capability;
+        false
+    }
+
     /// Forget every client and session.
     async fn reset(&self) -> CallResult<()>;
 

@@ -27,12 +27,15 @@ pub struct Capabilities {
     /// Profiles the provider claims (`whatsapp-ro-2024`).
     pub profiles: Vec<String>,
     /// Optional operations implemented, from: import_keys, media, security_code, verify_signature, enlistment,
-    /// push, groups, transport. Mandatory operations are never listed.
+    /// push, groups, transport, transport_ik. Mandatory operations are never listed. `transport_ik` is not an
+    /// operation of its own: it declares that `transport-connect` resumes with Noise IK when the client holds a
+    /// verified server static from an earlier connection (RO-TRANSPORT-021), and so owes the XXfallback of
+    /// RO-TRANSPORT-022.
     pub operations: Vec<String>,
 }
 
 /// Operations a provider may leave out; a case needing one scores `unsupported`.
-pub const OPTIONAL_OPERATIONS: [&str; 8] = [
+pub const OPTIONAL_OPERATIONS: [&str; 9] = [
     "import_keys",
     "media",
     "security_code",
@@ -41,6 +44,7 @@ pub const OPTIONAL_OPERATIONS: [&str; 8] = [
     "push",
     "groups",
     "transport",
+    "transport_ik",
 ];
 
 /// Ask for a new client.

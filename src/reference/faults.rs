@@ -135,6 +135,11 @@ pub enum Fault {
     TransportEd25519Chain,
     /// Transport: let the 32-bit sending counter wrap to 0 (RO-TRANSPORT-019).
     TransportCounterWraps,
+    /// Transport: on an IK rejection, send a second ClientHello with a new ephemeral instead of completing the
+    /// XXfallback (RO-TRANSPORT-022).
+    TransportFallbackNewHello,
+    /// Transport: on an IK rejection, trust the fallback's certificate chain unchecked (RO-TRANSPORT-022).
+    TransportFallbackSkipsChain,
     /// The Partner's JWKS answers HTTP/2 requests with 505 (RO-TRANSPORT-011).
     JwksHttp1Only,
     /// The Partner's push endpoint answers HTTP/2 requests with 505 (RO-TRANSPORT-011).
@@ -149,7 +154,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 62] = [
+    pub const ALL: [Fault; 64] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -210,6 +215,8 @@ impl Fault {
         Self::TransportAadAfterSplit,
         Self::TransportEd25519Chain,
         Self::TransportCounterWraps,
+        Self::TransportFallbackNewHello,
+        Self::TransportFallbackSkipsChain,
         Self::JwksHttp1Only,
         Self::PushHttp1Only,
     ];
@@ -277,6 +284,8 @@ impl Fault {
             Self::TransportAadAfterSplit => "transport-aad-after-split",
             Self::TransportEd25519Chain => "transport-ed25519-chain",
             Self::TransportCounterWraps => "transport-counter-wraps",
+            Self::TransportFallbackNewHello => "transport-fallback-new-hello",
+            Self::TransportFallbackSkipsChain => "transport-fallback-skips-chain",
             Self::JwksHttp1Only => "jwks-http1-only",
             Self::PushHttp1Only => "push-http1-only",
         }
@@ -339,6 +348,7 @@ impl Fault {
             Self::TransportAadAfterSplit => "RO-TRANSPORT-017",
             Self::TransportEd25519Chain => "RO-TRANSPORT-015",
             Self::TransportCounterWraps => "RO-TRANSPORT-019",
+            Self::TransportFallbackNewHello | Self::TransportFallbackSkipsChain => "RO-TRANSPORT-022",
             Self::JwksHttp1Only | Self::PushHttp1Only => "RO-TRANSPORT-011",
             Self::GroupSkdmUnauthenticated => "RO-GROUP-009",
         }

@@ -75,6 +75,8 @@ struct Client {
     noise_static: Option<KeyPair>,
     /// The Partner JWT of the last enlistment, sent in the Noise ClientPayload.
     noise_token: Option<String>,
+    /// What the Noise client remembers of the chat server between connections (IK resume).
+    noise_resume: noise_client::Resume,
     /// Sender keys (group messaging).
     groups: groups::Groups,
 }
@@ -89,6 +91,8 @@ pub struct ReferenceProvider {
     signature: signature::SignatureService,
     /// The harness peer only: where its private keys go for the wire monitor.
     key_log: Option<Arc<crate::monitor::KeyLog>>,
+    /// Whether its Noise client resumes with IK (and declares `transport_ik`); IK is optional (RO-TRANSPORT-021).
+    ik_resume: bool,
 }
 
 impl Default for ReferenceProvider {
@@ -111,7 +115,15 @@ impl ReferenceProvider {
             faults,
             signature: signature::SignatureService::default(),
             key_log: None,
+            ik_resume: true,
         }
+    }
+
+    /// The same reference as a client without IK resume, like most open clients: it always connects with XX and
+    /// does not declare `transport_ik`, so RO-TRANSPORT-021/022 do not apply to it.
+    pub fn without_ik_resume(mut self) -> Self {
+        self.ik_resume = false;
+        self
     }
 
     /// The harness's reference peer: a correct reference that logs every private key it makes into `log`.
@@ -289,6 +301,7 @@ impl Client {
             faulty: faulty::Memory::default(),
             noise_static: None,
             noise_token: None,
+            noise_resume: noise_client::Resume::default(),
             groups: groups::Groups::default(),
         }
     }
@@ -469,7 +482,10 @@ impl Provider for ReferenceProvider {
                 "push".into(),
                 "groups".into(),
                 "transport".into(),
-            ],
+            ]
+            .into_iter()
+            .chain(self.ik_resume.then(|| "transport_ik".into()))
+            .collect(),
         })
     }
 
@@ -555,30 +571,34 @@ impl Provider for ReferenceProvider {
     }
 
     async fn transport_connect(&self, request: &TransportConnect) -> CallResult<TransportReport> {
-        let credential =
-            {
-                let client = self.client(&request.client)?;
-                let mut client = client.lock().await;
-                let (Some(pair), Some(token)) = (&client.noise_static, &client.noise_token) else {
-                    return Err(CallError::rejected(
-                        ErrorClass::InvalidArgument,
-                        "the client has not enlisted: no authkey or token yet",
-                    ));
-                };
-                let static_private: [u8; 32] =
-                    pair.private_key.serialize().as_slice().try_into().map_err(|_| {
-                        CallError::rejected(ErrorClass::Internal, "authkey private key is not 32 bytes")
-                    })?;
-                let token = token.clone();
-                let mut ephemeral = [0u8; 32];
-                rand::Rng::fill_bytes(&mut client.rng, &mut ephemeral);
-                noise_client::Credential {
-                    static_private,
-                    token,
-                    ephemeral,
-                }
-            };
-        noise_client::connect(request, &credential, &self.faults).await
+        // One connection per client at a time: the lock is held across the connection, so the resume state it
+        // reads and updates stays consistent.
+        let client = self.client(&request.client)?;
+        let mut client = client.lock().await;
+        let (Some(pair), Some(token)) = (&client.noise_static, &client.noise_token) else {
+            return Err(CallError::rejected(
+                ErrorClass::InvalidArgument,
+                "the client has not enlisted: no authkey or token yet",
+            ));
+        };
+        let static_private: [u8; 32] = pair
+            .private_key
+            .serialize()
+            .as_slice()
+            .try_into()
+            .map_err(|_| CallError::rejected(ErrorClass::Internal, "authkey private key is not 32 bytes"))?;
+        let token = token.clone();
+        let mut ephemeral = [0u8; 32];
+        rand::Rng::fill_bytes(&mut client.rng, &mut ephemeral);
+        let credential = noise_client::Credential {
+            static_private,
+            token,
+            ephemeral,
+        };
+        if !self.ik_resume {
+            client.noise_resume = noise_client::Resume::default();
+        }
+        noise_client::connect(request, &credential, &mut client.noise_resume, &self.faults).await
     }
 
     async fn push_endpoint(&self, config: &PushConfig) -> CallResult<PushEndpoint> {

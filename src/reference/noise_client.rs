@@ -38,6 +38,9 @@ const FRAME_CAP: usize = 1 << 20;
 
 const PROLOGUE: [u8; 4] = [0x57, 0x41, 0x06, 0x03];
 const XX_NAME: &[u8; 32] = b"Noise_XX_25519_AESGCM_SHA256\0\0\0\0";
+const IK_NAME: &[u8; 32] = b"Noise_IK_25519_AESGCM_SHA256\0\0\0\0";
+/// 36 bytes: longer than a hash, so `h0` is its SHA-256.
+const XX_FALLBACK_NAME: &[u8] = b"Noise_XXfallback_25519_AESGCM_SHA256";
 
 /// The handshake's running state.
 struct Handshake {
@@ -50,10 +53,10 @@ struct Handshake {
 }
 
 impl Handshake {
-    fn new(keep_counter: bool) -> Self {
+    fn new(h0: [u8; 32], keep_counter: bool) -> Self {
         let mut s = Self {
-            h: *XX_NAME,
-            ck: *XX_NAME,
+            h: h0,
+            ck: h0,
             key: None,
             n: 0,
             keep_counter,
@@ -266,6 +269,7 @@ fn closed(detail: impl Into<String>) -> TransportReport {
 pub(super) async fn connect(
     request: &TransportConnect,
     credential: &Credential,
+    resume: &mut Resume,
     faults: &Faults,
 ) -> CallResult<TransportReport> {
     let bad_url = || {
@@ -315,9 +319,60 @@ pub(super) async fn connect(
         }
     };
     let mut link = Link { stream, deadline };
-    let report = handshake_and_talk(&mut link, request, &root, credential, faults).await;
+    let report = handshake_and_talk(&mut link, request, &root, credential, resume, faults).await;
     let _ = link.stream.shutdown().await;
     Ok(report)
+}
+
+/// What the client remembers of the chat server between connections, for IK resume (RO-TRANSPORT-021): the
+/// static key its last verified chain certified, and that chain's windows. WhatsApp's clients use IK only while
+/// no IK attempt has failed in this process (whatsapp-rust `select_pattern`, `IK_FAILURE_THRESHOLD = 1`).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Resume {
+    cached: Option<CachedServer>,
+    ik_failed: bool,
+}
+
+#[derive(Debug, Clone)]
+struct CachedServer {
+    root: [u8; 32],
+    server_static: [u8; 32],
+    /// The latest notBefore and the earliest notAfter of the two certificates.
+    not_before: u64,
+    not_after: u64,
+}
+
+impl Resume {
+    /// The cached server static to resume with, when IK is allowed: same root, both windows holding now.
+    fn usable(&self, root: &[u8; 32]) -> Option<[u8; 32]> {
+        let now = crate::signature::token::now().max(0) as u64;
+        self.cached
+            .as_ref()
+            .filter(|c| !self.ik_failed && &c.root == root && c.not_before <= now && now < c.not_after)
+            .map(|c| c.server_static)
+    }
+
+    /// Remember a server whose chain was verified on a completed XX or XXfallback handshake.
+    fn remember(&mut self, root: &[u8; 32], server_static: [u8; 32], chain: &[u8]) {
+        self.cached = windows(chain).map(|(not_before, not_after)| CachedServer {
+            root: *root,
+            server_static,
+            not_before,
+            not_after,
+        });
+    }
+}
+
+/// The chain's common validity window (latest notBefore, earliest notAfter), if it decodes.
+fn windows(chain: &[u8]) -> Option<(u64, u64)> {
+    let chain = CertChain::decode(chain).ok()?;
+    let mut window = (0u64, u64::MAX);
+    for cert in [chain.leaf?, chain.intermediate?] {
+        let d = CertDetails::decode(cert.details?.as_slice()).ok()?;
+        window.0 = window.0.max(d.not_before.unwrap_or(0));
+        window.1 = window.1.min(d.not_after.unwrap_or(u64::MAX));
+    }
+    Some(window)
 }
 
 async fn handshake_and_talk(
@@ -325,20 +380,47 @@ async fn handshake_and_talk(
     request: &TransportConnect,
     root: &[u8; 32],
     credential: &Credential,
+    resume: &mut Resume,
     faults: &Faults,
 ) -> TransportReport {
     let e = credential.ephemeral;
     let e_pub = public(&e);
     let s_pub = public(&credential.static_private);
-    let mut hs = Handshake::new(faults.has(Fault::TransportNoNonceReset));
+    let keep_counter = faults.has(Fault::TransportNoNonceReset);
+    let resuming = resume.usable(root);
 
-    // → e
-    hs.mix_hash(&e_pub);
+    // → e (XX), or → e, es, s, ss with the ClientPayload (IK resume, later-phases.md §1.4 item 6).
+    let mut client_hello = ClientHello {
+        ephemeral: Some(e_pub.to_vec()),
+        ..ClientHello::default()
+    };
+    let mut hs = match resuming {
+        None => {
+            let mut hs = Handshake::new(*XX_NAME, keep_counter);
+            hs.mix_hash(&e_pub);
+            hs
+        }
+        Some(server_static) => {
+            let mut hs = Handshake::new(*IK_NAME, keep_counter);
+            hs.mix_hash(&server_static);
+            hs.mix_hash(&e_pub);
+            hs.mix_key(&x25519(&e, &server_static));
+            let sealed = hs.encrypt_and_hash(&s_pub).and_then(|static_ct| {
+                hs.mix_key(&x25519(&credential.static_private, &server_static));
+                Ok((static_ct, hs.encrypt_and_hash(&client_payload(credential))?))
+            });
+            match sealed {
+                Ok((static_ct, payload_ct)) => {
+                    client_hello.r#static = Some(static_ct);
+                    client_hello.payload = Some(payload_ct);
+                }
+                Err(e) => return refused(ErrorClass::Internal, e),
+            }
+            hs
+        }
+    };
     let hello = HandshakeMessage {
-        client_hello: Some(ClientHello {
-            ephemeral: Some(e_pub.to_vec()),
-            ..ClientHello::default()
-        }),
+        client_hello: Some(client_hello),
         ..HandshakeMessage::default()
     }
     .encode_to_vec();
@@ -356,95 +438,174 @@ async fn handshake_and_talk(
         return closed(e);
     }
 
-    // ← e, ee, s, es
+    let hello = match read_server_hello(link).await {
+        Ok(h) => h,
+        Err(report) => return report,
+    };
+    match (resuming, hello.r#static.is_some()) {
+        (Some(_), false) => {
+            // IK accepted: ← e, ee, se with the server's payload; the cached chain stays.
+            let (Some(e_s), Some(payload_ct)) = (hello.ephemeral, hello.payload) else {
+                return refused(ErrorClass::InvalidMessage, "IK serverHello lacks ephemeral or payload");
+            };
+            let Ok(e_s) = <[u8; 32]>::try_from(e_s.as_slice()) else {
+                return refused(ErrorClass::InvalidMessage, "the server ephemeral is not 32 bytes");
+            };
+            hs.mix_hash(&e_s);
+            hs.mix_key(&x25519(&e, &e_s));
+            hs.mix_key(&x25519(&credential.static_private, &e_s));
+            if let Err(e) = hs.decrypt_and_hash(&payload_ct) {
+                return refused(ErrorClass::BadMac, format!("IK serverHello.payload: {e}"));
+            }
+        }
+        (Some(_), true) => {
+            // IK rejected: the server answered as XX with its (new) static. Never resume again in this process;
+            // complete the handshake as XXfallback on the ephemeral already sent (§1.4 item 7).
+            resume.cached = None;
+            resume.ik_failed = true;
+            if faults.has(Fault::TransportFallbackNewHello) {
+                // Planted bug: start over with a new ClientHello and a new ephemeral on the same connection
+                // (RO-TRANSPORT-022).
+                let again = HandshakeMessage {
+                    client_hello: Some(ClientHello {
+                        ephemeral: Some(public(&Sha256::digest(e).into()).to_vec()),
+                        ..ClientHello::default()
+                    }),
+                    ..HandshakeMessage::default()
+                }
+                .encode_to_vec();
+                if let Err(e) = link.send(&frame(&again)).await {
+                    return closed(e);
+                }
+                return match link.frame().await {
+                    Ok(_) => refused(
+                        ErrorClass::InvalidMessage,
+                        "the restarted handshake got no usable answer",
+                    ),
+                    Err(e) => closed(format!("after restarting the handshake: {e}")),
+                };
+            }
+            hs = Handshake::new(Sha256::digest(XX_FALLBACK_NAME).into(), keep_counter);
+            hs.mix_hash(&e_pub);
+            // Planted bug: the fallback trusts the new chain unchecked (RO-TRANSPORT-022).
+            let skip_chain = faults.has(Fault::TransportFallbackSkipsChain);
+            if let Err(report) = xx_finish(link, &mut hs, hello, root, credential, resume, faults, skip_chain).await {
+                return report;
+            }
+        }
+        (None, _) => {
+            if let Err(report) = xx_finish(link, &mut hs, hello, root, credential, resume, faults, false).await {
+                return report;
+            }
+        }
+    }
+    talk(link, &hs, request, faults).await
+}
+
+/// The server's first frame, read and checked for shape: exactly a serverHello, no post-quantum demand.
+async fn read_server_hello(link: &mut Link) -> Result<crate::transport_wire::ServerHello, TransportReport> {
     let body = match link.frame().await {
         Ok(b) => b,
-        Err(e) => return closed(format!("no whole ServerHello: {e}")),
+        Err(e) => return Err(closed(format!("no whole ServerHello: {e}"))),
     };
     let Ok(message) = HandshakeMessage::decode(body.as_slice()) else {
-        return refused(
+        return Err(refused(
             ErrorClass::InvalidMessage,
             "the ServerHello frame is not a HandshakeMessage",
-        );
+        ));
     };
     if message.client_hello.is_some() || message.client_finish.is_some() {
-        return refused(
+        return Err(refused(
             ErrorClass::InvalidMessage,
             "the server's HandshakeMessage sets more than serverHello",
-        );
+        ));
     }
     let Some(hello) = message.server_hello else {
-        return refused(ErrorClass::InvalidMessage, "no serverHello");
+        return Err(refused(ErrorClass::InvalidMessage, "no serverHello"));
     };
     if hello.extended_static.is_some() || hello.extended_ciphertext.is_some() {
-        return refused(
+        return Err(refused(
             ErrorClass::InvalidMessage,
             "the server demands a post-quantum mode this client does not implement",
-        );
+        ));
     }
+    Ok(hello)
+}
+
+/// `← e, ee, s, es` with the chain checked, then `→ s, se` (XX, or XXfallback on a re-initialised state).
+#[allow(clippy::too_many_arguments)]
+async fn xx_finish(
+    link: &mut Link,
+    hs: &mut Handshake,
+    hello: crate::transport_wire::ServerHello,
+    root: &[u8; 32],
+    credential: &Credential,
+    resume: &mut Resume,
+    faults: &Faults,
+    skip_chain: bool,
+) -> Result<(), TransportReport> {
+    let e = credential.ephemeral;
+    let s_pub = public(&credential.static_private);
     let (Some(e_s), Some(static_ct), Some(payload_ct)) = (hello.ephemeral, hello.r#static, hello.payload) else {
-        return refused(
+        return Err(refused(
             ErrorClass::InvalidMessage,
             "serverHello lacks ephemeral, static or payload",
-        );
+        ));
     };
     let Ok(e_s) = <[u8; 32]>::try_from(e_s.as_slice()) else {
-        return refused(ErrorClass::InvalidMessage, "the server ephemeral is not 32 bytes");
+        return Err(refused(
+            ErrorClass::InvalidMessage,
+            "the server ephemeral is not 32 bytes",
+        ));
     };
     hs.mix_hash(&e_s);
     hs.mix_key(&x25519(&e, &e_s));
     let server_static = if faults.has(Fault::TransportMixPlaintextStatic) {
         // Planted bug: MixHash the decrypted static instead of its ciphertext (RO-TRANSPORT-014).
-        let p = match hs.decrypt(&static_ct) {
-            Ok(p) => p,
-            Err(e) => return refused(ErrorClass::BadMac, format!("serverHello.static: {e}")),
-        };
+        let p = hs
+            .decrypt(&static_ct)
+            .map_err(|e| refused(ErrorClass::BadMac, format!("serverHello.static: {e}")))?;
         hs.mix_hash(&p);
         p
     } else {
-        match hs.decrypt_and_hash(&static_ct) {
-            Ok(p) => p,
-            Err(e) => return refused(ErrorClass::BadMac, format!("serverHello.static: {e}")),
-        }
+        hs.decrypt_and_hash(&static_ct)
+            .map_err(|e| refused(ErrorClass::BadMac, format!("serverHello.static: {e}")))?
     };
     let Ok(server_static) = <[u8; 32]>::try_from(server_static.as_slice()) else {
-        return refused(ErrorClass::InvalidMessage, "the server static key is not 32 bytes");
+        return Err(refused(
+            ErrorClass::InvalidMessage,
+            "the server static key is not 32 bytes",
+        ));
     };
     hs.mix_key(&x25519(&e, &server_static));
-    let chain = match hs.decrypt_and_hash(&payload_ct) {
-        Ok(c) => c,
-        Err(e) => return refused(ErrorClass::BadMac, format!("serverHello.payload: {e}")),
-    };
+    let chain = hs
+        .decrypt_and_hash(&payload_ct)
+        .map_err(|e| refused(ErrorClass::BadMac, format!("serverHello.payload: {e}")))?;
 
     let early = faults.has(Fault::TransportFinishBeforeChainCheck);
-    let mut finish_sent = false;
     if early {
         // Planted bug: the credential goes out before the chain is judged (RO-TRANSPORT-007).
-        let finish = client_finish(&mut hs, &s_pub, credential, &e_s);
-        match finish {
-            Ok(f) => {
-                if let Err(e) = link.send(&frame(&f)).await {
-                    return closed(e);
-                }
-                finish_sent = true;
-            }
-            Err(e) => return refused(ErrorClass::Internal, e),
-        }
+        let f = client_finish(hs, &s_pub, credential, &e_s).map_err(|e| refused(ErrorClass::Internal, e))?;
+        link.send(&frame(&f)).await.map_err(closed)?;
     }
-    if let Err(why) = check_chain(root, &chain, &server_static, faults) {
-        return refused(ErrorClass::BadSignature, format!("server certificate chain: {why}"));
+    if !skip_chain && let Err(why) = check_chain(root, &chain, &server_static, faults) {
+        return Err(refused(
+            ErrorClass::BadSignature,
+            format!("server certificate chain: {why}"),
+        ));
     }
-    if !finish_sent {
-        match client_finish(&mut hs, &s_pub, credential, &e_s) {
-            Ok(f) => {
-                if let Err(e) = link.send(&frame(&f)).await {
-                    return closed(e);
-                }
-            }
-            Err(e) => return refused(ErrorClass::Internal, e),
-        }
+    if !early {
+        let f = client_finish(hs, &s_pub, credential, &e_s).map_err(|e| refused(ErrorClass::Internal, e))?;
+        link.send(&frame(&f)).await.map_err(closed)?;
     }
+    if !faults.has(Fault::TransportSkipChainCheck) && !skip_chain {
+        resume.remember(root, server_static, &chain);
+    }
+    Ok(())
+}
 
+/// After Split: send the stanzas, then deliver what opens until the server closes.
+async fn talk(link: &mut Link, hs: &Handshake, request: &TransportConnect, faults: &Faults) -> TransportReport {
     // Split: the client writes with the first key, reads with the second.
     let (w, r) = hkdf2(&hs.ck, &[]);
     let aad = if faults.has(Fault::TransportAadAfterSplit) {
@@ -503,6 +664,19 @@ async fn handshake_and_talk(
     }
 }
 
+/// The interop login: product INTEROP with the Partner JWT (RO-TRANSPORT-025).
+fn client_payload(credential: &Credential) -> Vec<u8> {
+    ClientPayload {
+        product: Some(PRODUCT_INTEROP),
+        interop_data: Some(InteropData {
+            token: Some(credential.token.as_bytes().to_vec()),
+            ..InteropData::default()
+        }),
+        ..ClientPayload::default()
+    }
+    .encode_to_vec()
+}
+
 /// `→ s, se` with the ClientPayload.
 fn client_finish(
     hs: &mut Handshake,
@@ -512,16 +686,7 @@ fn client_finish(
 ) -> Result<Vec<u8>, String> {
     let static_ct = hs.encrypt_and_hash(s_pub)?;
     hs.mix_key(&x25519(&credential.static_private, e_s));
-    let payload = ClientPayload {
-        product: Some(PRODUCT_INTEROP),
-        interop_data: Some(InteropData {
-            token: Some(credential.token.as_bytes().to_vec()),
-            ..InteropData::default()
-        }),
-        ..ClientPayload::default()
-    }
-    .encode_to_vec();
-    let payload_ct = hs.encrypt_and_hash(&payload)?;
+    let payload_ct = hs.encrypt_and_hash(&client_payload(credential))?;
     Ok(HandshakeMessage {
         client_finish: Some(ClientFinish {
             r#static: Some(static_ct),

@@ -51,7 +51,7 @@ td.num { text-align: right; white-space: nowrap; }
 .v { font-weight: 700; text-transform: uppercase; font-size: 13px; white-space: nowrap; }
 .v-pass { color: var(--ok); }
 .v-fail, .v-error { color: var(--bad); }
-.v-waived, .v-untested, .v-unsupported, .v-blocked { color: var(--warn); }
+.v-waived, .v-untested, .v-unsupported, .v-not_applicable, .v-blocked { color: var(--warn); }
 .case { border-left: 4px solid var(--bad); padding: 2px 12px; margin: 12px 0; background: #fff5f5; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 8px 0; }
 dt { font-weight: 600; color: var(--muted); }

@@ -71,6 +71,10 @@ pub struct Summary {
     pub requirements_unsupported: usize,
     /// Requirements with no case.
     pub requirements_untested: usize,
+    /// Conditional requirements (catalog `applies_if`) the provider is not bound by: it does not declare the
+    /// capability they depend on.
+    #[serde(default)]
+    pub requirements_not_applicable: usize,
     /// Requirements whose failures are all covered by waivers.
     #[serde(default)]
     pub requirements_waived: usize,
@@ -80,19 +84,20 @@ pub struct Summary {
 
 impl Summary {
     /// Column names of the count table every renderer shows.
-    pub const COLUMNS: [&'static str; 8] = [
+    pub const COLUMNS: [&'static str; 9] = [
         "pass",
         "fail",
         "error",
         "blocked",
         "waived",
         "unsupported",
+        "not applicable",
         "untested",
         "total",
     ];
 
     /// The requirements row of the count table.
-    pub fn requirement_row(&self) -> [Option<usize>; 8] {
+    pub fn requirement_row(&self) -> [Option<usize>; 9] {
         [
             self.requirements_passed,
             self.requirements_failed,
@@ -100,14 +105,16 @@ impl Summary {
             self.requirements_blocked,
             self.requirements_waived,
             self.requirements_unsupported,
+            self.requirements_not_applicable,
             self.requirements_untested,
             self.requirements,
         ]
         .map(Some)
     }
 
-    /// The cases row of the count table (`None` under `blocked` and `untested`: a case always has an outcome).
-    pub fn case_row(&self) -> [Option<usize>; 8] {
+    /// The cases row of the count table (`None` under `blocked`, `not applicable` and `untested`: a case always
+    /// has an outcome).
+    pub fn case_row(&self) -> [Option<usize>; 9] {
         let c = &self.cases;
         [
             Some(c.pass),
@@ -116,6 +123,7 @@ impl Summary {
             None,
             Some(c.waived),
             Some(c.unsupported),
+            None,
             None,
             Some(c.applicable() + c.unsupported),
         ]
@@ -280,6 +288,7 @@ impl RunReport {
             requirements_blocked: count(RequirementVerdict::Blocked),
             requirements_unsupported: count(RequirementVerdict::Unsupported),
             requirements_untested: count(RequirementVerdict::Untested),
+            requirements_not_applicable: count(RequirementVerdict::NotApplicable),
             requirements_waived: count(RequirementVerdict::Waived),
             cases: Counts::of(results.iter().map(|r| &r.outcome)),
         };

@@ -150,8 +150,8 @@ pub fn render(report: &RunReport) -> String {
     }
     let s = &report.summary;
     // The count table as prose: "N pass, N fail, ..." over the columns a row has, the total apart.
-    let prose = |row: [Option<usize>; 8]| {
-        let parts: Vec<String> = Summary::COLUMNS[..7]
+    let prose = |row: [Option<usize>; 9]| {
+        let parts: Vec<String> = Summary::COLUMNS[..8]
             .iter()
             .zip(row)
             .filter_map(|(name, n)| n.map(|n| format!("{n} {name}")))

@@ -79,6 +79,27 @@ pub enum Behaviour {
     TamperedFrame,
     /// After Split, the server's first transport frame is sent twice (RO-TRANSPORT-018).
     ReplayedFrame,
+    /// Correct, and the client is expected to resume with IK from the server static it cached on an earlier
+    /// connection (RO-TRANSPORT-021); an IK ClientHello is accepted.
+    IkResume,
+    /// Correct, but the server's static key changed since the client cached it: an IK ClientHello does not
+    /// open, so the server answers with an XXfallback ServerHello carrying its new static and chain
+    /// (RO-TRANSPORT-022).
+    IkRejected,
+    /// As [`Self::IkRejected`], but the fallback chain's leaf is signed by the root instead of the intermediate:
+    /// no ClientFinish may follow (RO-TRANSPORT-022 with rule 3 of RO-TRANSPORT-007).
+    IkFallbackBadChain,
+}
+
+/// Which handshake the responder ran, from the client's first frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    /// A ClientHello with only an ephemeral: XX.
+    Xx,
+    /// A ClientHello with ephemeral, static and payload that opened under the server's static: IK accepted.
+    Ik,
+    /// An IK ClientHello that did not open (the client cached another server static): XXfallback.
+    XxFallback,
 }
 
 impl Behaviour {
@@ -86,8 +107,24 @@ impl Behaviour {
     pub fn unauthenticated(self) -> bool {
         !matches!(
             self,
-            Self::Honest | Self::Dribble | Self::CounterEdge | Self::TamperedFrame | Self::ReplayedFrame
+            Self::Honest
+                | Self::Dribble
+                | Self::CounterEdge
+                | Self::TamperedFrame
+                | Self::ReplayedFrame
+                | Self::IkResume
+                | Self::IkRejected
         )
+    }
+
+    /// Whether the case resumes: a first connection to an honest server, then this behaviour.
+    pub fn resumes(self) -> bool {
+        matches!(self, Self::IkResume | Self::IkRejected | Self::IkFallbackBadChain)
+    }
+
+    /// Whether the server's static key changed since the client's earlier connection.
+    fn rotated(self) -> bool {
+        matches!(self, Self::IkRejected | Self::IkFallbackBadChain)
     }
 }
 
@@ -123,11 +160,17 @@ pub struct Seen {
     pub stream: Vec<u8>,
     /// The ClientHello frame's body.
     pub hello: Option<Vec<u8>>,
+    /// The handshake the first frame asked for.
+    pub pattern: Option<Pattern>,
+    /// The ephemeral of a second ClientHello sent where the XXfallback ClientFinish belonged
+    /// (RO-TRANSPORT-022 forbids it).
+    pub second_hello: Option<Vec<u8>>,
     /// The client's ephemeral key.
     pub ephemeral: Option<[u8; 32]>,
     /// The server static key the responder used.
     pub server_static: [u8; 32],
-    /// The second handshake frame's body: the client's credential went out when this is set.
+    /// The second handshake frame's body: the client's credential went out when this is set. An accepted IK
+    /// ClientHello carries the credential itself (to the server static the client authenticated before).
     pub finish: Option<Vec<u8>>,
     /// The decrypted client static key.
     pub client_static: Option<[u8; 32]>,
@@ -209,7 +252,7 @@ pub fn chain_for(behaviour: Behaviour, root: &[u8; 32], server_static: &[u8; 32]
     match behaviour {
         Behaviour::ChainIntermediateSignature => inter_signer = derive(seed, "impostor root"),
         Behaviour::ChainIntermediateIssuerSerial => inter_details.issuer_serial = Some(1),
-        Behaviour::ChainLeafSignature => leaf_signer = *root,
+        Behaviour::ChainLeafSignature | Behaviour::IkFallbackBadChain => leaf_signer = *root,
         Behaviour::ChainLeafIssuerSerial => leaf_details.issuer_serial = Some(4),
         Behaviour::ChainLeafKey => leaf_details.key = Some(noise::public_key(&derive(seed, "other")).to_vec()),
         Behaviour::ChainExpired => {
@@ -401,23 +444,165 @@ async fn run(conn: &mut Conn, config: &Config) -> Step<String> {
         .ok_or((Stage::Hello, "the clientHello ephemeral is not 32 bytes".to_string()))?;
     update(&record, |s| s.ephemeral = Some(e_c));
 
-    // ← e, ee, s, es with the certificate chain.
     let e_s_private = derive(config.seed, &format!("server ephemeral {}", hex::encode(e_c)));
     // Like a real chatd, the static key and its chain belong to the server (here: to its root), not to the
-    // connection; so the chain is issued once and reused ([`cached_chain`]).
+    // connection; so the chain is issued once and reused ([`cached_chain`]). A rotated server has a new static
+    // key (and chain) that the client has not cached.
     let server_seed = u64::from_be_bytes(derive(0, &hex::encode(config.root))[..8].try_into().unwrap_or_default());
-    let s_s_private = derive(server_seed, "server static");
+    let (s_s_private, chain_seed) = if config.behaviour.rotated() {
+        (derive(server_seed, "server static rotated"), server_seed ^ 1)
+    } else {
+        (derive(server_seed, "server static"), server_seed)
+    };
     let e_s = noise::public_key(&e_s_private);
     let s_s = noise::public_key(&s_s_private);
     update(&record, |s| s.server_static = s_s);
-    let mut sym = SymmetricState::new(noise::XX, &prologue);
-    sym.mix_hash(&e_c);
+    let chain = cached_chain(config.behaviour, &config.root, &s_s, chain_seed, config.now);
+    let keys = ServerKeys {
+        e_c,
+        e_s,
+        e_s_private,
+        s_s,
+        s_s_private,
+    };
+    let ik_hello = client_hello.r#static.is_some() || client_hello.payload.is_some();
+    let accepted = if ik_hello {
+        open_ik(&prologue, &keys, &client_hello, &record)?
+    } else {
+        None
+    };
+    let sym = match accepted {
+        Some((sym, s_c)) => {
+            update(&record, |s| s.pattern = Some(Pattern::Ik));
+            accept_ik(conn, sym, &keys, &s_c, &chain).await?
+        }
+        None => {
+            let pattern = if ik_hello { Pattern::XxFallback } else { Pattern::Xx };
+            update(&record, |s| s.pattern = Some(pattern));
+            // XXfallback: the hashed name, the prologue, then the ephemeral the client already sent; from there
+            // on exactly XX (later-phases.md §1.4 item 7).
+            let name = if ik_hello { noise::XX_FALLBACK } else { noise::XX };
+            let mut sym = SymmetricState::new(name, &prologue);
+            sym.mix_hash(&e_c);
+            match xx(conn, config, sym, &keys, &chain, pattern).await? {
+                Handshook::Split(sym) => sym,
+                Handshook::Ended(end) => return Ok(end),
+            }
+        }
+    };
+
+    // Split: the client writes with the first key.
+    let (from_client, mut to_client) = sym.split();
+    let mut from_client = from_client.starting_at(config.client_counter_start);
+    let server_frames = server_frames(config, &mut to_client, &record)?;
+    // A client that closes early makes these writes fail; what it sent is still read and judged.
+    if config.behaviour == Behaviour::Dribble {
+        let _ = conn.write(&server_frames.concat()).await;
+    } else {
+        for f in &server_frames {
+            if conn.write(f).await.is_err() {
+                break;
+            }
+        }
+    }
+    read_transport(conn, config, &mut from_client).await
+}
+
+/// The keys of one connection: the client's ephemeral and the server's pairs.
+struct ServerKeys {
+    e_c: [u8; 32],
+    e_s: [u8; 32],
+    e_s_private: [u8; 32],
+    s_s: [u8; 32],
+    s_s_private: [u8; 32],
+}
+
+/// How a handshake ended: split into transport keys, or closed on purpose by a hostile behaviour.
+enum Handshook {
+    Split(SymmetricState),
+    Ended(String),
+}
+
+/// Open an IK ClientHello (later-phases.md §1.4 item 6): the pre-message server static, e, es, s, ss, payload.
+/// `None` when its static does not open: the client cached another server static, so the server falls back.
+fn open_ik(
+    prologue: &[u8],
+    keys: &ServerKeys,
+    hello: &crate::transport_wire::ClientHello,
+    record: &Record,
+) -> Step<Option<(SymmetricState, [u8; 32])>> {
+    let (Some(static_ct), Some(payload_ct)) = (&hello.r#static, &hello.payload) else {
+        return Err((
+            Stage::Hello,
+            "an IK ClientHello carries ephemeral, static and payload; this one lacks one of the last two".into(),
+        ));
+    };
+    let mut sym = SymmetricState::new(noise::IK, prologue);
+    sym.mix_hash(&keys.s_s);
+    sym.mix_hash(&keys.e_c);
+    sym.mix_key(&noise::dh(&keys.s_s_private, &keys.e_c));
+    let Ok(s_c) = sym.decrypt_and_hash(static_ct) else {
+        return Ok(None);
+    };
+    let s_c: [u8; 32] = s_c.try_into().map_err(|_| {
+        (
+            Stage::Finish,
+            "the IK ClientHello.static is not a 32-byte key".to_string(),
+        )
+    })?;
+    update(record, |s| s.client_static = Some(s_c));
+    sym.mix_key(&noise::dh(&keys.s_s_private, &s_c));
+    let payload = sym.decrypt_and_hash(payload_ct).map_err(|e| {
+        (
+            Stage::Finish,
+            format!("the IK ClientHello.payload does not open after the ss MixKey: {e}"),
+        )
+    })?;
+    update(record, |s| s.payload = Some(payload));
+    Ok(Some((sym, s_c)))
+}
+
+/// Accept an IK resume: a ServerHello with ephemeral and the chain as payload but no static; e, ee, se.
+async fn accept_ik(
+    conn: &mut Conn,
+    mut sym: SymmetricState,
+    keys: &ServerKeys,
+    s_c: &[u8; 32],
+    chain: &[u8],
+) -> Step<SymmetricState> {
+    sym.mix_hash(&keys.e_s);
+    sym.mix_key(&noise::dh(&keys.e_s_private, &keys.e_c));
+    sym.mix_key(&noise::dh(&keys.e_s_private, s_c));
+    let payload_ct = sym.encrypt_and_hash(chain).map_err(internal)?;
+    let reply = HandshakeMessage {
+        server_hello: Some(ServerHello {
+            ephemeral: Some(keys.e_s.to_vec()),
+            payload: Some(payload_ct),
+            ..ServerHello::default()
+        }),
+        ..HandshakeMessage::default()
+    };
+    let framed = noise::frame(&reply.encode_to_vec()).map_err(internal)?;
+    conn.write(&framed).await.map_err(at(Stage::Hello))?;
+    Ok(sym)
+}
+
+/// `← e, ee, s, es` with the chain as XX (or XXfallback) and the ClientFinish `→ s, se`, bent by the behaviour.
+async fn xx(
+    conn: &mut Conn,
+    config: &Config,
+    mut sym: SymmetricState,
+    keys: &ServerKeys,
+    chain: &[u8],
+    pattern: Pattern,
+) -> Step<Handshook> {
+    let record = conn.record.clone();
+    let (e_c, e_s, e_s_private, s_s, s_s_private) = (keys.e_c, keys.e_s, keys.e_s_private, keys.s_s, keys.s_s_private);
     sym.mix_hash(&e_s);
     sym.mix_key(&noise::dh(&e_s_private, &e_c));
     let static_ct = sym.encrypt_and_hash(&s_s).map_err(internal)?;
     sym.mix_key(&noise::dh(&s_s_private, &e_c));
-    let chain = cached_chain(config.behaviour, &config.root, &s_s, server_seed, config.now);
-    let payload_ct = sym.encrypt_and_hash(&chain).map_err(internal)?;
+    let payload_ct = sym.encrypt_and_hash(chain).map_err(internal)?;
     let mut server_hello = ServerHello {
         ephemeral: Some(e_s.to_vec()),
         r#static: Some(static_ct),
@@ -445,13 +630,15 @@ async fn run(conn: &mut Conn, config: &Config) -> Step<String> {
             let mut bytes = vec![0xff, 0xff, 0xff];
             bytes.extend_from_slice(&body);
             conn.write(&bytes).await.map_err(at(Stage::Hello))?;
-            return Ok("closed after announcing a 16 MiB ServerHello frame".into());
+            return Ok(Handshook::Ended(
+                "closed after announcing a 16 MiB ServerHello frame".into(),
+            ));
         }
         Behaviour::TruncatedFrame => {
             conn.write(&framed[..framed.len() / 2])
                 .await
                 .map_err(at(Stage::Hello))?;
-            return Ok("closed in the middle of the ServerHello frame".into());
+            return Ok(Handshook::Ended("closed in the middle of the ServerHello frame".into()));
         }
         Behaviour::Dribble => {
             for byte in &framed {
@@ -473,6 +660,18 @@ async fn run(conn: &mut Conn, config: &Config) -> Step<String> {
     })?;
     let client_finish = match (&message.client_hello, &message.server_hello, &message.client_finish) {
         (None, None, Some(f)) => f.clone(),
+        (Some(again), None, None) if pattern == Pattern::XxFallback => {
+            let ephemeral = again.ephemeral.clone().unwrap_or_default();
+            update(&record, |s| s.second_hello = Some(ephemeral.clone()));
+            return Err((
+                Stage::Finish,
+                format!(
+                    "a second ClientHello (ephemeral {}) where the XXfallback ClientFinish belonged: the client \
+                     restarted instead of completing the fallback with the ephemeral it had sent",
+                    hex::encode(&ephemeral)
+                ),
+            ));
+        }
         _ => {
             return Err((
                 Stage::Finish,
@@ -500,22 +699,7 @@ async fn run(conn: &mut Conn, config: &Config) -> Step<String> {
         )
     })?;
     update(&record, |s| s.payload = Some(payload));
-
-    // Split: the client writes with the first key.
-    let (from_client, mut to_client) = sym.split();
-    let mut from_client = from_client.starting_at(config.client_counter_start);
-    let server_frames = server_frames(config, &mut to_client, &record)?;
-    // A client that closes early makes these writes fail; what it sent is still read and judged.
-    if config.behaviour == Behaviour::Dribble {
-        let _ = conn.write(&server_frames.concat()).await;
-    } else {
-        for f in &server_frames {
-            if conn.write(f).await.is_err() {
-                break;
-            }
-        }
-    }
-    read_transport(conn, config, &mut from_client).await
+    Ok(Handshook::Split(sym))
 }
 
 fn internal(e: NoiseError) -> (Stage, String) {

@@ -225,6 +225,50 @@ fn hostile() -> Vec<Test> {
         .collect()
 }
 
+/// Two connections: the first to an honest server (the client may cache its static key and chain), the second
+/// meeting the behaviour.
+fn resumes() -> Vec<Test> {
+    let cases: [(&str, &str, &[&str], &[&str], Behaviour, Expected); 3] = [
+        (
+            "ik.resume",
+            "connection 2 resumes with IK from the server static verified on connection 1 (chain still valid): \
+             its static and JWT open under es/ss, the ServerHello without static is accepted, stanzas both ways. \
+             Not applicable to a client that does not declare transport_ik and connects with XX",
+            &[SETUP, "RO-TRANSPORT-021"],
+            &["SendSide"],
+            Behaviour::IkResume,
+            Expected::Valid,
+        ),
+        (
+            "ik.fallback",
+            "the server's static key changed after connection 1: the client's IK does not open, the server answers \
+             with an XXfallback ServerHello (new static, new chain), and the client completes it on the same \
+             ephemeral with a ClientFinish under the hashed XXfallback name",
+            &[SETUP, "RO-TRANSPORT-022"],
+            &["SendSide"],
+            Behaviour::IkRejected,
+            Expected::Valid,
+        ),
+        (
+            "ik.fallback-bad-chain",
+            "as ik.fallback, but the fallback chain's leaf is signed by the root instead of the intermediate: \
+             no ClientFinish, no second ClientHello",
+            &[SETUP, "RO-TRANSPORT-022"],
+            &["CredentialLeak"],
+            Behaviour::IkFallbackBadChain,
+            Expected::Invalid,
+        ),
+    ];
+    cases
+        .into_iter()
+        .map(|(id, comment, r, f, b, expected)| {
+            let mut t = test(id, comment, r, f, b, expected);
+            t.over = vec![Carriage::Tcp, Carriage::Tcp];
+            t
+        })
+        .collect()
+}
+
 pub(crate) fn generate() -> Result<Generated, String> {
     let f = file(
         Family::Transport,
@@ -239,6 +283,12 @@ pub(crate) fn generate() -> Result<Generated, String> {
             Group {
                 comment: "unauthenticated or malformed servers: no ClientFinish may reach them".into(),
                 tests: hostile(),
+            },
+            Group {
+                comment: "resuming clients: IK from a cached server static, XXfallback when the server rejects it \
+                          (only for clients that declare transport_ik)"
+                    .into(),
+                tests: resumes(),
             },
         ],
     );

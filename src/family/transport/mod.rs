@@ -17,7 +17,7 @@ use crate::provider::{
 };
 use crate::signature::form;
 use crate::signature::token::{self, TokenError};
-use crate::transport::responder::{self, Behaviour, Config, Record, Seen, Stage};
+use crate::transport::responder::{self, Behaviour, Config, Pattern, Record, Seen, Stage};
 use crate::transport::{binxml, noise, websocket};
 use crate::transport_wire::{HandshakeMessage, PRODUCT_INTEROP};
 use crate::vector_format::{TestMeta, VectorFile, vector_test};
@@ -140,28 +140,31 @@ impl Connection {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn connect(
     ctx: &CaseContext<'_>,
     check: &Check,
+    behaviour: Behaviour,
     client: &ClientId,
     identifier: &str,
     seed: u64,
     carriage: Carriage,
+    root: [u8; 32],
 ) -> Result<Connection, String> {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| format!("cannot listen on loopback: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    let stanzas = client_stanzas(check.server);
-    let counter_start = (check.server == Behaviour::CounterEdge).then_some(u32::MAX - 1);
+    let stanzas = client_stanzas(behaviour);
+    let counter_start = (behaviour == Behaviour::CounterEdge).then_some(u32::MAX - 1);
     let deadline = Instant::now() + CLIENT_TIMEOUT + Duration::from_secs(1);
     let config = Config {
-        behaviour: check.server,
-        root: test_root(),
+        behaviour,
+        root,
         seed,
         now: token::now().max(0) as u64,
         client_stanzas: stanzas.len(),
-        server_stanzas: if check.server == Behaviour::CounterEdge {
+        server_stanzas: if behaviour == Behaviour::CounterEdge {
             Vec::new()
         } else {
             server_stanzas()
@@ -195,7 +198,7 @@ async fn connect(
             Carriage::Tcp => format!("tcp://{address}"),
             Carriage::Websocket => format!("ws://{address}/chat"),
         },
-        root_key: Bytes(noise::public_key(&test_root()).to_vec()),
+        root_key: Bytes(noise::public_key(&root).to_vec()),
         stanzas: stanzas.into_iter().map(Bytes).collect(),
         counter_start,
         routing_info: check.routing_info.clone(),
@@ -209,10 +212,16 @@ async fn connect(
     Ok(Connection { report, seen })
 }
 
-/// The test root's private key: fixed, so that reports replay.
-fn test_root() -> [u8; 32] {
+/// The test root's private key for connection `n`: fixed, so that reports replay. Each connection of a case
+/// that does not resume trusts a root (and meets a server) of its own, so that a client that would resume with
+/// IK connects with XX there, as the case judges; the resume cases keep root 0.
+fn test_root(n: usize) -> [u8; 32] {
     use sha2::Digest;
-    sha2::Sha256::digest(b"interop-conformance transport test root").into()
+    let mut digest = sha2::Sha256::new().chain_update(b"interop-conformance transport test root");
+    if n > 0 {
+        digest.update((n as u64).to_be_bytes());
+    }
+    digest.finalize().into()
 }
 
 fn fail(expected: impl Into<String>, observed: impl Into<String>) -> Observation {
@@ -263,7 +272,15 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
     let connections = check.over.len();
     for (n, carriage) in check.over.iter().enumerate() {
         let seed = ctx.seed.wrapping_add(n as u64);
-        let connection = match connect(ctx, check, &client, identifier, seed, *carriage).await {
+        // A resume case first meets an honest server, whose static key and chain the client may cache.
+        let resuming = check.server.resumes() && n > 0;
+        let behaviour = if check.server.resumes() && n == 0 {
+            Behaviour::Honest
+        } else {
+            check.server
+        };
+        let root = test_root(if check.server.resumes() { 0 } else { n });
+        let connection = match connect(ctx, check, behaviour, &client, identifier, seed, *carriage, root).await {
             Ok(c) => c,
             Err(e) => return Observation::with(Outcome::Error, expected, e),
         };
@@ -280,7 +297,28 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
             }
         };
         let hello = hello_steps(&connection, &mut ephemerals);
-        let walked = if check.server.unauthenticated() {
+        let walked = if resuming {
+            let declared = ctx.provider.declares("transport_ik");
+            match resume_steps(
+                check.server,
+                &connection,
+                authkey.as_deref(),
+                declared,
+                &enlistment.jwks_url,
+                identifier,
+                ctx,
+            )
+            .await
+            {
+                Ok(walk) => walk,
+                // Charged to the IK requirements only: connection 1's XX steps stand.
+                Err(not_applicable) => vec![(
+                    "IK resume",
+                    &["RO-TRANSPORT-021", "RO-TRANSPORT-022"][..],
+                    not_applicable,
+                )],
+            }
+        } else if check.server.unauthenticated() && !check.server.resumes() {
             hostile_steps(check.server, &connection)
         } else {
             honest_steps(
@@ -481,6 +519,9 @@ fn unauthenticated_because(b: Behaviour) -> &'static str {
         Behaviour::DemandPostQuantum => "it demands a post-quantum mode (extendedStatic) the client does not implement",
         Behaviour::OversizedFrame => "its ServerHello frame announced 16 MiB and never arrived whole",
         Behaviour::TruncatedFrame => "its ServerHello frame was cut off",
+        Behaviour::IkFallbackBadChain => {
+            "after rejecting the client's IK, its XXfallback chain has a leaf not signed by the intermediate"
+        }
         _ => "it did not authenticate itself",
     }
 }
@@ -587,47 +628,17 @@ async fn honest_steps(
             &["RO-TRANSPORT-016"],
             pass("opens", "opens"),
         ));
-        let decoded = responder::client_payload(payload);
-        out.push((
-            "ClientPayload product INTEROP with interopData.token",
-            &["RO-TRANSPORT-025"],
-            judge(
-                decoded.clone().and_then(|p| {
-                    match (p.product, p.interop_data.as_ref().and_then(|d| d.token.as_ref())) {
-                        (Some(PRODUCT_INTEROP), Some(t)) if !t.is_empty() => {
-                            Ok(format!("product 2, token of {} bytes", t.len()))
-                        }
-                        (product, token) => Err(format!(
-                            "product {product:?}, token {}",
-                            token
-                                .map(|t| format!("of {} bytes", t.len()))
-                                .unwrap_or_else(|| "missing".into())
-                        )),
-                    }
-                }),
-                "product = INTEROP (2), interopData.token set",
-            ),
-        ));
-        let jwt = decoded
-            .ok()
-            .and_then(|p| p.interop_data)
-            .and_then(|d| d.token)
-            .map(|t| String::from_utf8_lossy(&t).into_owned());
-        let expected = "the JWT verifies under the Partner's JWKS and names the enlisted identifier";
-        let observation = match jwt {
-            None => fail(expected, "no token"),
-            Some(jwt) => match token::verify_partner_token(&ctx.provider.allowed_hosts(), jwks_url, &jwt).await {
-                Err(TokenError::Invalid(e)) => fail(expected, e),
-                Err(TokenError::NotAllowed(e) | TokenError::Harness(e)) => {
-                    Observation::with(Outcome::Error, expected, e)
-                }
-                Ok(v) => match token::identifier_claim(&v.claims, identifier) {
-                    Some(claim) => pass(expected, format!("verified; claim {claim} = {identifier:?}")),
-                    None => fail(expected, format!("verified, but no claim names {identifier:?}")),
-                },
-            },
-        };
-        out.push(("the JWT in the ClientPayload", &["RO-TRANSPORT-009"], observation));
+        out.extend(
+            login_steps(
+                payload,
+                &["RO-TRANSPORT-025"],
+                &["RO-TRANSPORT-009"],
+                jwks_url,
+                identifier,
+                ctx,
+            )
+            .await,
+        );
     }
     // After Split: the client's frames open in order with counters from 0 and empty AAD.
     let asked = client_stanzas(behaviour);
@@ -784,6 +795,232 @@ async fn honest_steps(
     out
 }
 
+/// The connection after the first in a resume case (RO-TRANSPORT-021/022): the client holds the server static
+/// it verified on connection 1. `Err` is the case's verdict when IK does not apply: the client does not declare
+/// `transport_ik` and connected with XX, so neither IK resume (MAY) nor XXfallback (MUST only for IK clients)
+/// is owed.
+async fn resume_steps(
+    behaviour: Behaviour,
+    c: &Connection,
+    authkey: Option<&[u8]>,
+    declared: bool,
+    jwks_url: &str,
+    identifier: &str,
+    ctx: &CaseContext<'_>,
+) -> Result<Walk, Observation> {
+    const RESUME: &[&str] = &["RO-TRANSPORT-021"];
+    const FALLBACK: &[&str] = &["RO-TRANSPORT-022"];
+    let seen = &c.seen;
+    let mut out: Walk = Vec::new();
+    let pattern = match seen.pattern {
+        // Nothing usable arrived: the hello steps judged why.
+        None => return Ok(out),
+        Some(p) => p,
+    };
+    let checks = if behaviour == Behaviour::IkResume {
+        RESUME
+    } else {
+        FALLBACK
+    };
+    if pattern == Pattern::Xx {
+        if !declared {
+            return Err(Observation::with(
+                Outcome::Unsupported,
+                describe(behaviour),
+                "the client connected with XX again and does not declare transport_ik: IK resume (RO-TRANSPORT-021, \
+                 MAY) and XXfallback (RO-TRANSPORT-022, a MUST only for clients that implement IK) do not apply",
+            ));
+        }
+        // A declared capability the wire does not show: the resume (or the fallback it leads to) is owed.
+        out.push((
+            "IK resume with the server static verified on connection 1",
+            checks,
+            fail(
+                "an IK ClientHello (ephemeral, static, payload) to the server static of connection 1, whose chain \
+                 is still valid",
+                "an XX ClientHello (ephemeral only), although the adapter declares transport_ik",
+            ),
+        ));
+        return Ok(out);
+    }
+    let finish_problem = match &seen.problem {
+        Some((Stage::Finish, p)) => Some(p.clone()),
+        _ => None,
+    };
+    match (behaviour, pattern) {
+        (Behaviour::IkResume, Pattern::Ik) => out.push((
+            "IK ClientHello opens under the cached server static",
+            RESUME,
+            match (&seen.client_static, &seen.payload) {
+                (Some(_), Some(_)) => pass(
+                    "static opens after es, payload after ss (IK name, prologue, server static, e_c)",
+                    "both open",
+                ),
+                _ => fail(
+                    "static opens after es, payload after ss",
+                    finish_problem.clone().unwrap_or_else(|| seen.end.clone()),
+                ),
+            },
+        )),
+        (Behaviour::IkResume, _) => {
+            out.push((
+                "IK ClientHello opens under the cached server static",
+                RESUME,
+                fail(
+                    "an IK ClientHello that opens under the server static of connection 1 (unchanged)",
+                    "its static does not open: the transcript (IK name, prologue, server static, e_c) or the es key \
+                     differs; the server had to answer with XXfallback",
+                ),
+            ));
+            return Ok(out);
+        }
+        (_, Pattern::Ik) => {
+            out.push((
+                "IK rejected: the server answers with XXfallback",
+                FALLBACK,
+                fail(
+                    "an IK ClientHello the rotated server cannot open",
+                    "it opened: the client did not use the server static it had cached",
+                ),
+            ));
+            return Ok(out);
+        }
+        (_, _) => {
+            out.push((
+                "no second ClientHello or new ephemeral after the IK rejection",
+                FALLBACK,
+                match &seen.second_hello {
+                    None => pass("the IK ephemeral kept, no second ClientHello", "none"),
+                    Some(e) => fail(
+                        "the IK ephemeral kept, no second ClientHello",
+                        format!("a second ClientHello with ephemeral {}", hex::encode(e)),
+                    ),
+                },
+            ));
+            if behaviour == Behaviour::IkFallbackBadChain {
+                out.extend(hostile_steps(behaviour, c));
+                return Ok(out);
+            }
+            out.push((
+                "XXfallback ClientFinish opens",
+                FALLBACK,
+                match (&seen.finish, &seen.client_static, &seen.payload) {
+                    (Some(_), Some(_), Some(_)) => pass(
+                        "static and payload open under the hashed XXfallback name with the IK ephemeral",
+                        "both open",
+                    ),
+                    (None, _, _) => fail(
+                        "a ClientFinish completing the XXfallback",
+                        format!("none arrived ({}); the client said {}", seen.end, c.said()),
+                    ),
+                    _ => fail(
+                        "static and payload open under the hashed XXfallback name with the IK ephemeral",
+                        finish_problem.clone().unwrap_or_else(|| seen.end.clone()),
+                    ),
+                },
+            ));
+        }
+    }
+    let (Some(s_c), Some(payload)) = (seen.client_static, &seen.payload) else {
+        return Ok(out);
+    };
+    out.push((
+        "static key = enlisted authkey",
+        checks,
+        match authkey {
+            Some(a) if a == s_c => pass("the enlisted authkey", hex::encode(s_c)),
+            _ => fail("the enlisted authkey", format!("static key {}", hex::encode(s_c))),
+        },
+    ));
+    out.extend(login_steps(payload, checks, checks, jwks_url, identifier, ctx).await);
+    let asked = client_stanzas(behaviour);
+    out.push((
+        "client transport frames after the resumed handshake",
+        checks,
+        if seen.stanzas == asked {
+            pass(
+                "the stanzas, counters from 0, empty AAD",
+                format!("{} frames opened", asked.len()),
+            )
+        } else {
+            fail(
+                format!("{} stanzas, counters from 0, empty AAD", asked.len()),
+                format!("{} opened; ended: {}", seen.stanzas.len(), seen.end),
+            )
+        },
+    ));
+    let received: Vec<Vec<u8>> = match &c.report {
+        Ok(r) => r.received.iter().map(|b| b.0.clone()).collect(),
+        Err(_) => Vec::new(),
+    };
+    out.push((
+        "server stanzas delivered after the resumed handshake",
+        checks,
+        if received == seen.deliverable {
+            pass("both server stanzas delivered", "both delivered")
+        } else {
+            fail(
+                "both server stanzas delivered",
+                format!("{} delivered; the client said {}", received.len(), c.said()),
+            )
+        },
+    ));
+    Ok(out)
+}
+
+/// The login in a ClientPayload: product INTEROP with a token, and that token verifying under the Partner's
+/// JWKS for the enlisted identifier.
+async fn login_steps(
+    payload: &[u8],
+    product_checks: &'static [&'static str],
+    jwt_checks: &'static [&'static str],
+    jwks_url: &str,
+    identifier: &str,
+    ctx: &CaseContext<'_>,
+) -> Walk {
+    let mut out: Walk = Vec::new();
+    let decoded = responder::client_payload(payload);
+    out.push((
+        "ClientPayload product INTEROP with interopData.token",
+        product_checks,
+        judge(
+            decoded.clone().and_then(
+                |p| match (p.product, p.interop_data.as_ref().and_then(|d| d.token.as_ref())) {
+                    (Some(PRODUCT_INTEROP), Some(t)) if !t.is_empty() => {
+                        Ok(format!("product 2, token of {} bytes", t.len()))
+                    }
+                    (product, token) => Err(format!(
+                        "product {product:?}, token {}",
+                        token
+                            .map(|t| format!("of {} bytes", t.len()))
+                            .unwrap_or_else(|| "missing".into())
+                    )),
+                },
+            ),
+            "product = INTEROP (2), interopData.token set",
+        ),
+    ));
+    let jwt = decoded
+        .ok()
+        .and_then(|p| p.interop_data)
+        .and_then(|d| d.token)
+        .map(|t| String::from_utf8_lossy(&t).into_owned());
+    let expected = "the JWT verifies under the Partner's JWKS and names the enlisted identifier";
+    let observation = match jwt {
+        None => fail(expected, "no token"),
+        Some(jwt) => match token::verify_partner_token(&ctx.provider.allowed_hosts(), jwks_url, &jwt).await {
+            Err(TokenError::Invalid(e)) => fail(expected, e),
+            Err(TokenError::NotAllowed(e) | TokenError::Harness(e)) => Observation::with(Outcome::Error, expected, e),
+            Ok(v) => match token::identifier_claim(&v.claims, identifier) {
+                Some(claim) => pass(expected, format!("verified; claim {claim} = {identifier:?}")),
+                None => fail(expected, format!("verified, but no claim names {identifier:?}")),
+            },
+        },
+    };
+    out.push(("the JWT in the ClientPayload", jwt_checks, observation));
+    out
+}
+
 fn excerpt(bytes: &[u8]) -> String {
     let shown = &bytes[..bytes.len().min(48)];
     format!("{}{}", hex::encode(shown), if bytes.len() > 48 { "..." } else { "" })
@@ -795,6 +1032,11 @@ fn describe(b: Behaviour) -> &'static str {
         Behaviour::Dribble => "the handshake completes and both server stanzas arrive though written byte by byte",
         Behaviour::CounterEdge => "two frames at counters 2^32-2 and 2^32-1, then the client stops sending",
         Behaviour::TamperedFrame | Behaviour::ReplayedFrame => "tampered or replayed server frames never delivered",
+        Behaviour::IkResume => "the second connection resumes with IK and completes with the enlisted authkey and JWT",
+        Behaviour::IkRejected => {
+            "the second connection's IK is rejected and the client completes XXfallback on the same ephemeral"
+        }
+        Behaviour::IkFallbackBadChain => "the IK is rejected with a bad fallback chain: no ClientFinish follows",
         _ => "the handshake aborts before ClientFinish",
     }
 }
