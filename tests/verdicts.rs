@@ -164,10 +164,11 @@ impl Provider for WithoutIk {
     }
 }
 
-const IK_CASES: [&str; 3] = [
+const IK_CASES: [&str; 4] = [
     "transport.ik.resume",
     "transport.ik.fallback",
     "transport.ik.fallback-bad-chain",
+    "transport.ik.unverified-cache",
 ];
 
 #[test]
@@ -180,8 +181,10 @@ fn a_client_without_ik_is_not_bound_by_the_ik_requirements() {
     // RO-TRANSPORT-022 is a MUST only for IK clients: not applicable here, and not held against the verdict.
     assert_eq!(verdict(&report, "RO-TRANSPORT-021"), RequirementVerdict::NotApplicable);
     assert_eq!(verdict(&report, "RO-TRANSPORT-022"), RequirementVerdict::NotApplicable);
-    // Connection 1 (XX) of each case still judges the handshake setup.
+    // Connection 1 (XX) of each case still judges the handshake setup, and the refused chain of
+    // ik.unverified-cache its own rule.
     assert_eq!(verdict(&report, "RO-TRANSPORT-001"), RequirementVerdict::Pass);
+    assert_eq!(verdict(&report, "RO-TRANSPORT-007"), RequirementVerdict::Pass);
     assert_eq!(report.summary.requirements_not_applicable, 2);
     assert_eq!(report.scope_verdict(), Verdict::Conformant);
     assert_eq!(report.score, 1.0, "not applicable is never counted as passed");

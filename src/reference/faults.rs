@@ -140,6 +140,9 @@ pub enum Fault {
     TransportFallbackNewHello,
     /// Transport: on an IK rejection, trust the fallback's certificate chain unchecked (RO-TRANSPORT-022).
     TransportFallbackSkipsChain,
+    /// Transport: cache the server static for IK resume before checking its chain, so the credential later goes,
+    /// IK-sealed, to a server whose chain was refused (RO-TRANSPORT-007/021).
+    TransportCacheUnverified,
     /// The Partner's JWKS answers HTTP/2 requests with 505 (RO-TRANSPORT-011).
     JwksHttp1Only,
     /// The Partner's push endpoint answers HTTP/2 requests with 505 (RO-TRANSPORT-011).
@@ -154,7 +157,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 64] = [
+    pub const ALL: [Fault; 65] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -217,6 +220,7 @@ impl Fault {
         Self::TransportCounterWraps,
         Self::TransportFallbackNewHello,
         Self::TransportFallbackSkipsChain,
+        Self::TransportCacheUnverified,
         Self::JwksHttp1Only,
         Self::PushHttp1Only,
     ];
@@ -286,6 +290,7 @@ impl Fault {
             Self::TransportCounterWraps => "transport-counter-wraps",
             Self::TransportFallbackNewHello => "transport-fallback-new-hello",
             Self::TransportFallbackSkipsChain => "transport-fallback-skips-chain",
+            Self::TransportCacheUnverified => "transport-cache-unverified",
             Self::JwksHttp1Only => "jwks-http1-only",
             Self::PushHttp1Only => "push-http1-only",
         }
@@ -349,6 +354,7 @@ impl Fault {
             Self::TransportEd25519Chain => "RO-TRANSPORT-015",
             Self::TransportCounterWraps => "RO-TRANSPORT-019",
             Self::TransportFallbackNewHello | Self::TransportFallbackSkipsChain => "RO-TRANSPORT-022",
+            Self::TransportCacheUnverified => "RO-TRANSPORT-007",
             Self::JwksHttp1Only | Self::PushHttp1Only => "RO-TRANSPORT-011",
             Self::GroupSkdmUnauthenticated => "RO-GROUP-009",
         }

@@ -582,6 +582,10 @@ async fn xx_finish(
         .decrypt_and_hash(&payload_ct)
         .map_err(|e| refused(ErrorClass::BadMac, format!("serverHello.payload: {e}")))?;
 
+    if faults.has(Fault::TransportCacheUnverified) {
+        // Planted bug: remember the server static for IK before its chain is judged (RO-TRANSPORT-021).
+        resume.remember(root, server_static, &chain);
+    }
     let early = faults.has(Fault::TransportFinishBeforeChainCheck);
     if early {
         // Planted bug: the credential goes out before the chain is judged (RO-TRANSPORT-007).

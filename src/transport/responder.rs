@@ -89,6 +89,10 @@ pub enum Behaviour {
     /// As [`Self::IkRejected`], but the fallback chain's leaf is signed by the root instead of the intermediate:
     /// no ClientFinish may follow (RO-TRANSPORT-022 with rule 3 of RO-TRANSPORT-007).
     IkFallbackBadChain,
+    /// Correct, after a first connection whose chain was broken ([`Self::ChainLeafSignature`]) under the same
+    /// server static: a client that cached that unverified static would resume with IK; it must use XX
+    /// (RO-TRANSPORT-021: IK only from a verified, still-valid cached chain).
+    IkUnverifiedCache,
 }
 
 /// Which handshake the responder ran, from the client's first frame.
@@ -114,12 +118,26 @@ impl Behaviour {
                 | Self::ReplayedFrame
                 | Self::IkResume
                 | Self::IkRejected
+                | Self::IkUnverifiedCache
         )
     }
 
     /// Whether the case resumes: a first connection to an honest server, then this behaviour.
     pub fn resumes(self) -> bool {
-        matches!(self, Self::IkResume | Self::IkRejected | Self::IkFallbackBadChain)
+        matches!(
+            self,
+            Self::IkResume | Self::IkRejected | Self::IkFallbackBadChain | Self::IkUnverifiedCache
+        )
+    }
+
+    /// What the server of a resume case's first connection does: honest, or (for
+    /// [`Self::IkUnverifiedCache`]) presenting a broken chain the client must refuse.
+    pub fn first_connection(self) -> Self {
+        if self == Self::IkUnverifiedCache {
+            Self::ChainLeafSignature
+        } else {
+            Self::Honest
+        }
     }
 
     /// Whether the server's static key changed since the client's earlier connection.

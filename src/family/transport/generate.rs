@@ -228,7 +228,7 @@ fn hostile() -> Vec<Test> {
 /// Two connections: the first to an honest server (the client may cache its static key and chain), the second
 /// meeting the behaviour.
 fn resumes() -> Vec<Test> {
-    let cases: [(&str, &str, &[&str], &[&str], Behaviour, Expected); 3] = [
+    let cases: [(&str, &str, &[&str], &[&str], Behaviour, Expected); 4] = [
         (
             "ik.resume",
             "connection 2 resumes with IK from the server static verified on connection 1 (chain still valid): \
@@ -256,6 +256,16 @@ fn resumes() -> Vec<Test> {
             &[SETUP, "RO-TRANSPORT-022"],
             &["CredentialLeak"],
             Behaviour::IkFallbackBadChain,
+            Expected::Invalid,
+        ),
+        (
+            "ik.unverified-cache",
+            "connection 1 presents a chain whose leaf is signed by the root (refused: no ClientFinish); connection \
+             2 is honest with the same server static: a client that cached that unverified key would resume with \
+             IK, so it must use XX. Not applicable to a client that does not declare transport_ik and uses XX",
+            &[SETUP, "RO-TRANSPORT-007", "RO-TRANSPORT-021"],
+            &["CredentialLeak"],
+            Behaviour::IkUnverifiedCache,
             Expected::Invalid,
         ),
     ];

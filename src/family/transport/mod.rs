@@ -275,7 +275,7 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
         // A resume case first meets an honest server, whose static key and chain the client may cache.
         let resuming = check.server.resumes() && n > 0;
         let behaviour = if check.server.resumes() && n == 0 {
-            Behaviour::Honest
+            check.server.first_connection()
         } else {
             check.server
         };
@@ -318,8 +318,14 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
                     not_applicable,
                 )],
             }
-        } else if check.server.unauthenticated() && !check.server.resumes() {
-            hostile_steps(check.server, &connection)
+        } else if behaviour.unauthenticated() {
+            // A resume case's refused first chain is a RO-TRANSPORT-007 matter, not the resume's.
+            let checks: &'static [&'static str] = if check.server.resumes() {
+                &["RO-TRANSPORT-007"]
+            } else {
+                &[]
+            };
+            hostile_steps(behaviour, &connection, checks)
         } else {
             honest_steps(
                 check.server,
@@ -458,13 +464,14 @@ fn hello_steps(c: &Connection, ephemerals: &mut Vec<[u8; 32]>) -> Walk {
     out
 }
 
-/// The server never authenticated itself: the one observable rule is that no ClientFinish arrived.
-fn hostile_steps(behaviour: Behaviour, c: &Connection) -> Walk {
+/// The server never authenticated itself: the one observable rule is that no ClientFinish arrived. `checks`:
+/// the requirements judged (none: the case's focus).
+fn hostile_steps(behaviour: Behaviour, c: &Connection, checks: &'static [&'static str]) -> Walk {
     let expected = "no frame after the ServerHello: the handshake aborted before ClientFinish";
     let Some(finish) = &c.seen.finish else {
         return vec![(
             "no ClientFinish to an unauthenticated server",
-            &[],
+            checks,
             pass(
                 expected,
                 format!("nothing after the ServerHello; the client said {}", c.said()),
@@ -491,7 +498,7 @@ fn hostile_steps(behaviour: Behaviour, c: &Connection) -> Walk {
     };
     vec![(
         "no ClientFinish to an unauthenticated server",
-        &[],
+        checks,
         fail(
             expected,
             format!(
@@ -817,11 +824,38 @@ async fn resume_steps(
         None => return Ok(out),
         Some(p) => p,
     };
-    let checks = if behaviour == Behaviour::IkResume {
+    let checks = if matches!(behaviour, Behaviour::IkResume | Behaviour::IkUnverifiedCache) {
         RESUME
     } else {
         FALLBACK
     };
+    if behaviour == Behaviour::IkUnverifiedCache && (pattern != Pattern::Xx || declared) {
+        let expected = "an XX ClientHello: the only server static seen came with a chain the client refused";
+        // An IK ClientHello carries the static key and JWT, sealed to the cached key: to a server whose chain the
+        // client refused, that is the credential leak of RO-TRANSPORT-007 as much as a ClientFinish would be.
+        const REFUSED_CACHE: &[&str] = &["RO-TRANSPORT-007", "RO-TRANSPORT-021"];
+        out.push((
+            "no IK resume from a server static whose chain was refused",
+            REFUSED_CACHE,
+            if pattern == Pattern::Xx {
+                pass(expected, "XX")
+            } else {
+                let what = match seen.client_static {
+                    Some(s) => format!("its static key {} and its JWT", hex::encode(s)),
+                    None => "its static key and JWT".into(),
+                };
+                fail(
+                    expected,
+                    format!(
+                        "an IK ClientHello sealed to the server static of connection 1, whose chain it refused: the \
+                         client handed its credential ({what}) to an unauthenticated server, from a key it cached \
+                         without verifying"
+                    ),
+                )
+            },
+        ));
+        return Ok(out);
+    }
     if pattern == Pattern::Xx {
         if !declared {
             return Err(Observation::with(
@@ -898,7 +932,7 @@ async fn resume_steps(
                 },
             ));
             if behaviour == Behaviour::IkFallbackBadChain {
-                out.extend(hostile_steps(behaviour, c));
+                out.extend(hostile_steps(behaviour, c, &[]));
                 return Ok(out);
             }
             out.push((
@@ -1037,6 +1071,7 @@ fn describe(b: Behaviour) -> &'static str {
             "the second connection's IK is rejected and the client completes XXfallback on the same ephemeral"
         }
         Behaviour::IkFallbackBadChain => "the IK is rejected with a bad fallback chain: no ClientFinish follows",
+        Behaviour::IkUnverifiedCache => "the chain of connection 1 is refused, and connection 2 uses XX, not IK",
         _ => "the handshake aborts before ClientFinish",
     }
 }
