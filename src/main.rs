@@ -202,6 +202,10 @@ struct RunArgs {
     /// the target's own host is contacted (repeatable).
     #[arg(long = "allow-host", value_name = "HOST", requires = "target", value_parser = allow_host)]
     allow_host: Vec<String>,
+    /// Also trust the CA certificates in this PEM file (one or more) for https, besides the system's roots: for
+    /// the target and the URLs it names (JWKS, push endpoint) (repeatable).
+    #[arg(long = "tls-ca", value_name = "FILE", requires = "target")]
+    tls_ca: Vec<PathBuf>,
     /// Longest one provider call (HTTP request) may take, in seconds.
     #[arg(long, default_value = "5", value_name = "SECONDS", value_parser = seconds)]
     timeout: Duration,
@@ -573,6 +577,9 @@ fn target_args(args: &RunArgs) -> String {
     for host in &args.allow_host {
         words.push_str(&format!(" --allow-host {host}"));
     }
+    for file in &args.tls_ca {
+        words.push_str(&format!(" --tls-ca {}", file.display()));
+    }
     words
 }
 
@@ -592,6 +599,7 @@ fn http_target(url: &str, args: &RunArgs, request: &RunRequest) -> Result<client
         max_in_flight: request.concurrency,
         token: token(args.token_env.as_ref())?,
         allow_hosts: args.allow_host.clone(),
+        tls_ca: args.tls_ca.clone(),
     };
     client::HttpProvider::new(&options).map_err(|e| ToolError::Usage(e.to_string()))
 }

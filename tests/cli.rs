@@ -201,6 +201,24 @@ fn usage_errors_exit_2() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// `--tls-ca`: a file that is missing or holds no CA certificate exits 2 naming it, before any connection.
+#[test]
+fn a_bad_tls_ca_file_exits_2_naming_it() {
+    let dir = scratch("tls-ca");
+    let junk = dir.join("junk.pem");
+    std::fs::write(&junk, "not a certificate").expect("write");
+    let missing = dir.join("missing.pem");
+    for file in [&junk, &missing] {
+        let file = file.to_str().expect("utf-8 path");
+        let o = conformance(&["run", "--target", "https://127.0.0.1:9", "--tls-ca", file]);
+        assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+        assert!(stderr(&o).contains(&format!("--tls-ca {file}: ")), "{}", stderr(&o));
+    }
+    let o = conformance(&["run", "--tls-ca", "ca.pem"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--target"), "{}", stderr(&o));
+}
+
 #[test]
 fn list_prints_profiles_requirements_and_ids() {
     let o = conformance(&["list"]);

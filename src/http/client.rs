@@ -45,6 +45,9 @@ pub struct HttpOptions {
     /// Hosts besides the target's own that the harness may contact when the adapter names a URL
     /// (`--allow-host`).
     pub allow_hosts: Vec<String>,
+    /// PEM files of CA certificates to trust besides the system's roots (`--tls-ca`): for the target and for
+    /// the URLs the adapter names (JWKS, push endpoint).
+    pub tls_ca: Vec<std::path::PathBuf>,
 }
 
 impl HttpOptions {
@@ -58,6 +61,7 @@ impl HttpOptions {
             max_in_flight: 16,
             token: None,
             allow_hosts: Vec::new(),
+            tls_ca: Vec::new(),
         }
     }
 }
@@ -72,6 +76,7 @@ impl fmt::Debug for HttpOptions {
             .field("max_in_flight", &self.max_in_flight)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("allow_hosts", &self.allow_hosts)
+            .field("tls_ca", &self.tls_ca)
             .finish()
     }
 }
@@ -93,6 +98,9 @@ pub enum ClientError {
     /// An `--allow-host` value is not a host.
     #[error("{0}")]
     BadHost(String),
+    /// A `--tls-ca` file cannot be read or holds no usable CA certificate.
+    #[error("{0}")]
+    BadCa(String),
     /// reqwest refused the configuration.
     #[error("cannot build the HTTP client: {0}")]
     Build(String),
@@ -162,7 +170,13 @@ impl HttpProvider {
     pub fn new(options: &HttpOptions) -> Result<Self, ClientError> {
         install_crypto();
         let base = normalise_target(&options.target)?;
-        let hosts = HostPolicy::for_target(&base, &options.allow_hosts).map_err(ClientError::BadHost)?;
+        let mut roots = Vec::new();
+        for path in &options.tls_ca {
+            roots.extend(crate::signature::http::load_ca(path).map_err(ClientError::BadCa)?);
+        }
+        let hosts = HostPolicy::for_target(&base, &options.allow_hosts)
+            .map_err(ClientError::BadHost)?
+            .trusting(roots.clone());
         let authorization = match &options.token {
             Some(token) => {
                 let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| ClientError::BadToken)?;
@@ -172,7 +186,7 @@ impl HttpProvider {
             None => None,
         };
         let in_flight = options.max_in_flight.max(1);
-        let http = reqwest::Client::builder()
+        let http = crate::signature::http::trusting(reqwest::Client::builder(), &roots)
             // The request timeout is enforced around the whole exchange (body included) in `call`.
             .connect_timeout(options.request_timeout)
             .pool_max_idle_per_host(in_flight)

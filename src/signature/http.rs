@@ -2,9 +2,15 @@
 //! endpoint), so those URLs are untrusted. [`HostPolicy`] admits only http(s) URLs on the target's own host or a
 //! host the user allowed (`--allow-host`); redirects are followed only to admitted URLs with the same path rule;
 //! every call has a connect and a total timeout; bodies are read as a stream and cut at [`MAX_BODY`].
+//! For https, the server certificate must chain to a root of the system's store (rustls-platform-verifier, which
+//! reqwest uses) or to a CA the user added with `--tls-ca` ([`load_ca`]).
 //! (The loopback servers are [`crate::http::server::LoopbackServer`]s.)
 
 use crate::http::client::error_chain;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use std::io::Read;
+use std::path::Path;
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
@@ -16,6 +22,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const MAX_BODY: usize = 64 * 1024;
 /// Redirects followed at most (each to an admitted URL).
 pub const MAX_REDIRECTS: usize = 3;
+/// Largest `--tls-ca` file read (a bundle of a few hundred CA certificates fits).
+pub const MAX_CA_FILE: u64 = 1024 * 1024;
 
 /// The hosts the embedded reference serves from: loopback.
 const LOOPBACK: [&str; 3] = ["127.0.0.1", "[::1]", "localhost"];
@@ -38,10 +46,13 @@ impl std::fmt::Display for Refusal {
 }
 
 /// Which hosts the harness contacts on a provider's word: the target's host (any port) and the hosts given
-/// with `--allow-host`; for the embedded reference, loopback.
+/// with `--allow-host`; for the embedded reference, loopback. Its clients trust the system's roots and the CA
+/// certificates given with `--tls-ca` ([`Self::trusting`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPolicy {
     hosts: Vec<String>,
+    /// Extra trust anchors, added to (never replacing) the system's roots.
+    roots: Vec<CertificateDer<'static>>,
 }
 
 impl Default for HostPolicy {
@@ -55,6 +66,7 @@ impl HostPolicy {
     pub fn loopback() -> Self {
         Self {
             hosts: LOOPBACK.map(String::from).to_vec(),
+            roots: Vec::new(),
         }
     }
 
@@ -66,7 +78,16 @@ impl HostPolicy {
         for host in allowed {
             hosts.push(parse_host(host)?);
         }
-        Ok(Self { hosts })
+        Ok(Self {
+            hosts,
+            roots: Vec::new(),
+        })
+    }
+
+    /// This policy, its clients also trusting `roots` (from [`load_ca`]) besides the system's roots.
+    pub fn trusting(mut self, roots: Vec<CertificateDer<'static>>) -> Self {
+        self.roots.extend(roots);
+        self
     }
 
     /// The hosts admitted, for messages.
@@ -129,11 +150,59 @@ impl HostPolicy {
                 Err(refusal) => attempt.error(format!("redirect refused: {refusal}")),
             }
         });
-        speaking(builder(), version)
+        speaking(trusting(builder(), &self.roots), version)
             .redirect(redirect)
             .build()
-            .map_err(|e| format!("cannot build an HTTP client: {e}"))
+            .map_err(|e| format!("cannot build an HTTP client: {}", error_chain(&e)))
     }
+
+    /// A client for one admitted URL that follows no redirect (the push POST), speaking only `version` when
+    /// given (RO-TRANSPORT-011).
+    pub fn direct_client(&self, version: Option<HttpVersion>) -> Result<reqwest::Client, String> {
+        speaking(trusting(builder(), &self.roots), version)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {}", error_chain(&e)))
+    }
+}
+
+/// Read the CA certificates of a `--tls-ca` file: PEM, one or more `CERTIFICATE` blocks (other blocks are
+/// skipped), each one rustls accepts as a trust anchor. Errors name the file.
+pub fn load_ca(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let name = path.display();
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CA_FILE + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("--tls-ca {name}: cannot read: {e}"))?;
+    if bytes.len() as u64 > MAX_CA_FILE {
+        return Err(format!("--tls-ca {name}: larger than {MAX_CA_FILE} bytes"));
+    }
+    let mut certs = Vec::new();
+    for (n, cert) in CertificateDer::pem_slice_iter(&bytes).enumerate() {
+        let cert = cert.map_err(|e| format!("--tls-ca {name}: not PEM: {e}"))?;
+        rustls::RootCertStore::empty().add(cert.clone()).map_err(|e| {
+            format!(
+                "--tls-ca {name}: certificate {} is not a usable CA certificate: {e}",
+                n + 1
+            )
+        })?;
+        certs.push(cert);
+    }
+    if certs.is_empty() {
+        return Err(format!(
+            "--tls-ca {name}: no PEM certificate (-----BEGIN CERTIFICATE-----) in the file"
+        ));
+    }
+    Ok(certs)
+}
+
+/// `builder`, also trusting `roots` besides the system's roots (reqwest merges them into its platform verifier).
+pub(crate) fn trusting(builder: reqwest::ClientBuilder, roots: &[CertificateDer<'static>]) -> reqwest::ClientBuilder {
+    if roots.is_empty() {
+        return builder;
+    }
+    // With rustls, `from_der` only stores the bytes; `load_ca` already checked each one.
+    builder.tls_certs_merge(roots.iter().filter_map(|der| reqwest::Certificate::from_der(der).ok()))
 }
 
 /// A host as the user typed it for `--allow-host`: a name or an IP address, lowercased, IPv6 in brackets.
@@ -168,7 +237,8 @@ fn builder() -> reqwest::ClientBuilder {
 pub enum HttpVersion {
     /// HTTP/1.1 only (no upgrade, no ALPN h2).
     Http1,
-    /// HTTP/2 only: prior knowledge (h2c) for `http://`, ALPN `h2` alone for `https://`.
+    /// HTTP/2 only: prior knowledge (h2c) for `http://`; for `https://`, ALPN offering `h2` alone (a server that
+    /// cannot do h2 over TLS refuses the handshake), then HTTP/2.
     Http2,
 }
 
@@ -197,7 +267,8 @@ fn speaking(builder: reqwest::ClientBuilder, version: Option<HttpVersion>) -> re
     match version {
         None => builder,
         Some(HttpVersion::Http1) => builder.http1_only(),
-        // reqwest offers only `h2` in ALPN under prior knowledge, so https means ALPN h2 and http means h2c.
+        // reqwest offers only `h2` in ALPN under prior knowledge (and `http1_only` offers only `http/1.1`), so
+        // https means ALPN h2 and http means h2c. `tls_over_alpn` below shows both on a loopback TLS server.
         Some(HttpVersion::Http2) => builder.http2_prior_knowledge(),
     }
 }
@@ -325,5 +396,221 @@ mod tests {
         assert!(e.contains("505"), "{e}");
         let h1 = client_speaking(Some(HttpVersion::Http1)).unwrap();
         assert_eq!(get(&h1, &server.endpoint("/h1")).await.unwrap(), b"ok");
+    }
+}
+
+/// RO-TRANSPORT-011 over TLS, on loopback: the Http1 and Http2 clients of [`HostPolicy`] against an axum server
+/// on rustls whose certificate chains to a private CA (the committed `testkeys/tls-*` files, made by
+/// `testkeys/tls-fixtures.sh`), trusted the way `--tls-ca` trusts it.
+#[cfg(test)]
+mod tls_over_alpn {
+    use super::*;
+    use crate::signature::token::PARTNER_JWKS_PATH;
+    use std::net::SocketAddr;
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio_rustls::TlsAcceptor;
+    use tokio_rustls::server::TlsStream;
+
+    const CA: &str = include_str!("testkeys/tls-ca.pem");
+    const LEAF: &str = include_str!("testkeys/tls-leaf.pem");
+    const LEAF_KEY: &str = include_str!("testkeys/tls-leaf.key");
+    const JWKS: &str = r#"{"keys":[{"kty":"RSA","kid":"k1","n":"AQAB","e":"AQAB"}]}"#;
+
+    /// Accepts TCP connections and completes the TLS handshake; a failed handshake is dropped (the client sees
+    /// the alert) and the next connection accepted.
+    struct TlsListener {
+        tcp: TcpListener,
+        tls: TlsAcceptor,
+    }
+
+    impl axum::serve::Listener for TlsListener {
+        type Io = TlsStream<TcpStream>;
+        type Addr = SocketAddr;
+
+        async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+            loop {
+                let Ok((tcp, addr)) = self.tcp.accept().await else {
+                    continue;
+                };
+                if let Ok(tls) = self.tls.accept(tcp).await {
+                    return (tls, addr);
+                }
+            }
+        }
+
+        fn local_addr(&self) -> std::io::Result<SocketAddr> {
+            self.tcp.local_addr()
+        }
+    }
+
+    /// A JWKS at the Partner JWKS path over TLS on `127.0.0.1:0`, offering `alpn` (axum answers HTTP/1.1 and
+    /// HTTP/2 alike; ALPN alone decides what a client may speak). Stops when dropped.
+    struct TlsServer {
+        addr: SocketAddr,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl TlsServer {
+        async fn start(alpn: &[&[u8]]) -> Self {
+            let leaf = CertificateDer::pem_slice_iter(LEAF.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(LEAF_KEY.as_bytes()).unwrap();
+            let mut config =
+                rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                    .with_safe_default_protocol_versions()
+                    .unwrap()
+                    .with_no_client_auth()
+                    .with_single_cert(leaf, key)
+                    .unwrap();
+            config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+            let tcp = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+            let addr = tcp.local_addr().unwrap();
+            let listener = TlsListener {
+                tcp,
+                tls: TlsAcceptor::from(Arc::new(config)),
+            };
+            let router = axum::Router::new().route(
+                PARTNER_JWKS_PATH,
+                axum::routing::get(|| async { ([("content-type", "application/json")], JWKS) }),
+            );
+            let task = tokio::spawn(async move {
+                let _ = axum::serve(listener, router).await;
+            });
+            Self { addr, task }
+        }
+
+        fn jwks(&self, host: &str) -> String {
+            format!("https://{host}:{}{PARTNER_JWKS_PATH}", self.addr.port())
+        }
+    }
+
+    impl Drop for TlsServer {
+        fn drop(&mut self) {
+            self.task.abort();
+        }
+    }
+
+    fn ca_file() -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, CA.as_bytes()).unwrap();
+        file
+    }
+
+    /// The policy of `conformance run --target https://127.0.0.1:PORT --allow-host localhost --tls-ca FILE`:
+    /// the HTTP target's, as the enlistment and push cases get it.
+    fn trusting_policy(port: u16) -> HostPolicy {
+        use crate::provider::Provider;
+        let ca = ca_file();
+        let options = crate::http::client::HttpOptions {
+            allow_hosts: vec!["localhost".into()],
+            tls_ca: vec![ca.path().to_path_buf()],
+            ..crate::http::client::HttpOptions::new(format!("https://127.0.0.1:{port}"))
+        };
+        crate::http::client::HttpProvider::new(&options)
+            .unwrap()
+            .allowed_hosts()
+    }
+
+    const PATH: Option<&str> = Some(PARTNER_JWKS_PATH);
+
+    /// (a) A server offering h2 and http/1.1: the Http1 client gets HTTP/1.1, the Http2 client HTTP/2 (by ALPN,
+    /// over TLS), by IP address and by name; the push client (no redirects) likewise.
+    #[tokio::test]
+    async fn each_client_negotiates_its_protocol_by_alpn() {
+        let server = TlsServer::start(&[b"h2", b"http/1.1"]).await;
+        let policy = trusting_policy(server.addr.port());
+        for host in ["127.0.0.1", "localhost"] {
+            let url = server.jwks(host);
+            for version in HttpVersion::BOTH {
+                let client = policy.client_speaking(PATH, Some(version)).unwrap();
+                let (body, got) = get_versioned(&client, &url).await.unwrap();
+                assert_eq!(got, version.wire(), "{url} {version:?}");
+                assert_eq!(body, JWKS.as_bytes());
+                let push = policy.direct_client(Some(version)).unwrap();
+                let (_, got) = get_versioned(&push, &url).await.unwrap();
+                assert_eq!(got, version.wire(), "push client, {url} {version:?}");
+            }
+        }
+        // Unpinned, a client offers both and the server picks h2.
+        let (_, got) = get_versioned(&policy.client(PATH).unwrap(), &server.jwks("127.0.0.1"))
+            .await
+            .unwrap();
+        assert_eq!(got, reqwest::Version::HTTP_2);
+    }
+
+    /// (b) A server offering only http/1.1: the Http2 client's handshake is refused (no application protocol),
+    /// so a JWKS or push endpoint that cannot speak h2 over TLS fails the HTTP/2 step; the Http1 client passes.
+    #[tokio::test]
+    async fn a_server_without_h2_fails_the_http2_client() {
+        let server = TlsServer::start(&[b"http/1.1"]).await;
+        let policy = trusting_policy(server.addr.port());
+        let url = server.jwks("127.0.0.1");
+        let h1 = policy.client_speaking(PATH, Some(HttpVersion::Http1)).unwrap();
+        let (_, got) = get_versioned(&h1, &url).await.unwrap();
+        assert_eq!(got, reqwest::Version::HTTP_11);
+        let h2 = policy.client_speaking(PATH, Some(HttpVersion::Http2)).unwrap();
+        let e = get_versioned(&h2, &url).await.unwrap_err();
+        assert!(e.starts_with(&format!("GET {url}: ")), "{e}");
+        assert!(e.contains("NoApplicationProtocol"), "{e}");
+        // The same through the function `enlistment.jwks-http-versions` calls: a finding, not a harness error.
+        let found = crate::signature::token::fetch_partner_jwks(&policy, &url, HttpVersion::Http2).await;
+        assert!(
+            matches!(&found, Err(crate::signature::token::TokenError::Invalid(m)) if m.contains("NoApplicationProtocol")),
+            "{found:?}"
+        );
+    }
+
+    /// (c) Without the CA the certificate is not trusted (the system's roots alone), and the error says so.
+    #[tokio::test]
+    async fn without_the_ca_the_certificate_is_refused() {
+        let server = TlsServer::start(&[b"h2", b"http/1.1"]).await;
+        let untrusting = HostPolicy::for_target(&format!("https://127.0.0.1:{}", server.addr.port()), &[]).unwrap();
+        let url = server.jwks("127.0.0.1");
+        for version in HttpVersion::BOTH {
+            let client = untrusting.client_speaking(PATH, Some(version)).unwrap();
+            let e = get_versioned(&client, &url).await.unwrap_err();
+            assert!(
+                e.contains("invalid peer certificate: UnknownIssuer"),
+                "{version:?}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_ca_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let e = load_ca(&missing).unwrap_err();
+        assert!(
+            e.starts_with(&format!("--tls-ca {}: cannot read", missing.display())),
+            "{e}"
+        );
+        let write = |name: &str, text: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let cases: [(&str, &[u8], &str); 4] = [
+            ("empty.pem", b"", "no PEM certificate"),
+            ("key.pem", LEAF_KEY.as_bytes(), "no PEM certificate"),
+            (
+                "junk.pem",
+                b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                "certificate 1 is not a usable CA certificate",
+            ),
+            ("torn.pem", b"-----BEGIN CERTIFICATE-----\nAAAA\n", "not PEM"),
+        ];
+        for (name, text, needle) in cases {
+            let path = write(name, text);
+            let e = load_ca(&path).unwrap_err();
+            assert!(e.starts_with(&format!("--tls-ca {}: ", path.display())), "{e}");
+            assert!(e.contains(needle), "{name}: {e}");
+        }
+        let big = write("big.pem", &vec![b'x'; MAX_CA_FILE as usize + 1]);
+        assert!(load_ca(&big).unwrap_err().contains("larger than"));
+        // A bundle: every certificate is read, other blocks skipped.
+        let bundle = write("bundle.pem", format!("{CA}{LEAF_KEY}{LEAF}").as_bytes());
+        assert_eq!(load_ca(&bundle).unwrap().len(), 2);
     }
 }

@@ -9,7 +9,7 @@ use super::CaseContext;
 use crate::http::server::LoopbackServer;
 use crate::outcome::{Observation, Outcome};
 use crate::provider::PushConfig;
-use crate::signature::http::{self, HttpVersion, Refusal};
+use crate::signature::http::{HttpVersion, Refusal};
 use crate::signature::keys;
 use crate::signature::token::{self, TokenSpec, WHATSAPP_JWKS_PATH};
 use crate::vector_format::{Expected, TestMeta, VectorFile, vector_test};
@@ -118,12 +118,13 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
         Err(e) => return error(expected, e),
     };
     // The push URL is the provider's word: only an admitted URL is contacted, and no redirect is followed.
-    let url = match ctx.provider.allowed_hosts().check(&endpoint.url, None) {
+    let hosts = ctx.provider.allowed_hosts();
+    let url = match hosts.check(&endpoint.url, None) {
         Ok(url) => url,
         Err(Refusal::Invalid(m)) => return Observation::fail(expected, format!("push endpoint: {m}")),
         Err(Refusal::NotAllowed(m)) => return error(expected, format!("push endpoint: {m}")),
     };
-    let client = match http::client_speaking(check.http) {
+    let client = match hosts.direct_client(check.http) {
         Ok(c) => c,
         Err(e) => return error(expected, e),
     };
