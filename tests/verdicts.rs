@@ -216,10 +216,15 @@ fn a_client_declaring_ik_must_show_it_on_the_wire() {
     assert_eq!(report.scope_verdict(), Verdict::NotConformant);
     for case in &report.cases {
         let observed = case.observed.as_deref().unwrap_or_default();
-        assert!(
-            observed.contains("although the adapter declares transport_ik"),
-            "{observed}"
-        );
+        if case.id == "transport.ik.unverified-cache" {
+            // Connecting with XX after a refused chain is right for every client.
+            assert_eq!(case.outcome, Outcome::Pass, "{observed}");
+        } else {
+            assert!(
+                observed.contains("although the adapter declares transport_ik"),
+                "{observed}"
+            );
+        }
     }
 }
 

@@ -119,6 +119,26 @@ impl ReferenceProvider {
         }
     }
 
+    /// The optional operations it implements (its capabilities' `operations`).
+    fn operations(&self) -> Vec<String> {
+        let mut ops: Vec<String> = [
+            "import_keys",
+            "verify_signature",
+            "media",
+            "security_code",
+            "enlistment",
+            "push",
+            "groups",
+            "transport",
+        ]
+        .map(String::from)
+        .to_vec();
+        if self.ik_resume {
+            ops.push("transport_ik".into());
+        }
+        ops
+    }
+
     /// The same reference as a client without IK resume, like most open clients: it always connects with XX and
     /// does not declare `transport_ik`, so RO-TRANSPORT-021/022 do not apply to it.
     pub fn without_ik_resume(mut self) -> Self {
@@ -473,20 +493,12 @@ impl Provider for ReferenceProvider {
             ),
             api_version: "v1".into(),
             profiles: vec!["whatsapp-ro-2024".into(), GROUPS_PROFILE.into()],
-            operations: vec![
-                "import_keys".into(),
-                "verify_signature".into(),
-                "media".into(),
-                "security_code".into(),
-                "enlistment".into(),
-                "push".into(),
-                "groups".into(),
-                "transport".into(),
-            ]
-            .into_iter()
-            .chain(self.ik_resume.then(|| "transport_ik".into()))
-            .collect(),
+            operations: self.operations(),
         })
+    }
+
+    fn declares(&self, capability: &str) -> bool {
+        self.operations().iter().any(|o| o == capability)
     }
 
     async fn reset(&self) -> CallResult<()> {
