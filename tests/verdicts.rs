@@ -6,10 +6,7 @@ mod planted;
 
 use interop_conformance::execute::{self, RunRequest};
 use interop_conformance::outcome::Outcome;
-use interop_conformance::provider::{
-    CallResult, Capabilities, Ciphertext, ClientId, CreateClient, Enlistment, EnlistmentRequest, PreKeyBundle,
-    Provider, TransportConnect, TransportReport,
-};
+use interop_conformance::provider::Provider;
 use interop_conformance::reference::ReferenceProvider;
 use interop_conformance::report::RunReport;
 use interop_conformance::scoring::{RequirementVerdict, Verdict};
@@ -116,54 +113,6 @@ fn a_failing_setup_step_fails_setup_and_blocks_the_rest() {
     assert!(case.blocked.contains(&"RO-ENC-011".to_string()), "{:?}", case.blocked);
 }
 
-/// The reference as a client without IK resume, declaring `transport_ik` or not.
-struct WithoutIk {
-    inner: ReferenceProvider,
-    declares: bool,
-}
-
-#[async_trait::async_trait]
-impl Provider for WithoutIk {
-    fn target(&self) -> String {
-        "test:without-ik".into()
-    }
-    async fn capabilities(&self) -> CallResult<Capabilities> {
-        let mut c = self.inner.capabilities().await?;
-        assert!(!c.operations.iter().any(|o| o == "transport_ik"));
-        if self.declares {
-            c.operations.push("transport_ik".into());
-        }
-        Ok(c)
-    }
-    async fn reset(&self) -> CallResult<()> {
-        self.inner.reset().await
-    }
-    async fn create_client(&self, request: &CreateClient) -> CallResult<ClientId> {
-        self.inner.create_client(request).await
-    }
-    async fn prekey_bundle(&self, client: &ClientId) -> CallResult<PreKeyBundle> {
-        self.inner.prekey_bundle(client).await
-    }
-    async fn process_bundle(&self, client: &ClientId, peer: &str, bundle: &PreKeyBundle) -> CallResult<()> {
-        self.inner.process_bundle(client, peer, bundle).await
-    }
-    async fn encrypt(&self, client: &ClientId, peer: &str, plaintext: &[u8]) -> CallResult<Ciphertext> {
-        self.inner.encrypt(client, peer, plaintext).await
-    }
-    async fn decrypt(&self, client: &ClientId, peer: &str, ciphertext: &Ciphertext) -> CallResult<Vec<u8>> {
-        self.inner.decrypt(client, peer, ciphertext).await
-    }
-    async fn verify_signature(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> CallResult<bool> {
-        self.inner.verify_signature(public_key, message, signature).await
-    }
-    async fn enlistment_request(&self, request: &EnlistmentRequest) -> CallResult<Enlistment> {
-        self.inner.enlistment_request(request).await
-    }
-    async fn transport_connect(&self, request: &TransportConnect) -> CallResult<TransportReport> {
-        self.inner.transport_connect(request).await
-    }
-}
-
 const IK_CASES: [&str; 4] = [
     "transport.ik.resume",
     "transport.ik.fallback",
@@ -173,11 +122,7 @@ const IK_CASES: [&str; 4] = [
 
 #[test]
 fn a_client_without_ik_is_not_bound_by_the_ik_requirements() {
-    let provider = Arc::new(WithoutIk {
-        inner: ReferenceProvider::new().without_ik_resume(),
-        declares: false,
-    });
-    let report = run_on(provider, &IK_CASES);
+    let report = run(Bug::NoIkResume, &IK_CASES);
     // RO-TRANSPORT-022 is a MUST only for IK clients: not applicable here, and not held against the verdict.
     assert_eq!(verdict(&report, "RO-TRANSPORT-021"), RequirementVerdict::NotApplicable);
     assert_eq!(verdict(&report, "RO-TRANSPORT-022"), RequirementVerdict::NotApplicable);
@@ -206,11 +151,7 @@ fn a_client_without_ik_is_not_bound_by_the_ik_requirements() {
 
 #[test]
 fn a_client_declaring_ik_must_show_it_on_the_wire() {
-    let provider = Arc::new(WithoutIk {
-        inner: ReferenceProvider::new().without_ik_resume(),
-        declares: true,
-    });
-    let report = run_on(provider, &IK_CASES);
+    let report = run(Bug::ClaimsIkResume, &IK_CASES);
     assert_eq!(verdict(&report, "RO-TRANSPORT-021"), RequirementVerdict::Fail);
     assert_eq!(verdict(&report, "RO-TRANSPORT-022"), RequirementVerdict::Fail);
     assert_eq!(report.scope_verdict(), Verdict::NotConformant);

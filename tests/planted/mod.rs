@@ -4,7 +4,8 @@
 
 use async_trait::async_trait;
 use interop_conformance::provider::{
-    CallError, CallResult, Capabilities, Ciphertext, ClientId, CreateClient, ErrorClass, PreKeyBundle, Provider,
+    CallError, CallResult, Capabilities, Ciphertext, ClientId, CreateClient, Enlistment, EnlistmentRequest, ErrorClass,
+    PreKeyBundle, Provider, TransportConnect, TransportReport,
 };
 use interop_conformance::reference::ReferenceProvider;
 use std::collections::{HashMap, HashSet};
@@ -29,6 +30,10 @@ pub enum Bug {
     FirstDeliveryFails,
     /// Refuses every other client creation: a flaky provider (`run --repeat` flags it).
     FlakyClients,
+    /// Not a bug: a Noise client without IK resume (always XX) that does not declare `transport_ik`.
+    NoIkResume,
+    /// Declares `transport_ik`, but its Noise client always connects with XX.
+    ClaimsIkResume,
 }
 
 /// Ciphertext body -> plaintext, and the last plaintext produced.
@@ -48,8 +53,12 @@ pub struct Planted {
 impl Planted {
     /// The reference with `bug` planted.
     pub fn provider(bug: Bug) -> Arc<dyn Provider> {
+        let inner = match bug {
+            Bug::NoIkResume | Bug::ClaimsIkResume => ReferenceProvider::new().without_ik_resume(),
+            _ => ReferenceProvider::new(),
+        };
         Arc::new(Self {
-            inner: ReferenceProvider::new(),
+            inner,
             bug,
             seen: Mutex::new((HashMap::new(), Vec::new())),
             received: Mutex::default(),
@@ -64,7 +73,11 @@ impl Provider for Planted {
         "test:planted".into()
     }
     async fn capabilities(&self) -> CallResult<Capabilities> {
-        self.inner.capabilities().await
+        let mut capabilities = self.inner.capabilities().await?;
+        if self.bug == Bug::ClaimsIkResume {
+            capabilities.operations.push("transport_ik".into());
+        }
+        Ok(capabilities)
     }
     async fn reset(&self) -> CallResult<()> {
         self.inner.reset().await
@@ -142,5 +155,11 @@ impl Provider for Planted {
     }
     async fn verify_signature(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> CallResult<bool> {
         self.inner.verify_signature(public_key, message, signature).await
+    }
+    async fn enlistment_request(&self, request: &EnlistmentRequest) -> CallResult<Enlistment> {
+        self.inner.enlistment_request(request).await
+    }
+    async fn transport_connect(&self, request: &TransportConnect) -> CallResult<TransportReport> {
+        self.inner.transport_connect(request).await
     }
 }

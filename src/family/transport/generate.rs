@@ -228,8 +228,8 @@ fn hostile() -> Vec<Test> {
 /// Two connections: the first to an honest server (the client may cache its static key and chain), the second
 /// meeting the behaviour.
 fn resumes() -> Vec<Test> {
-    let cases: [(&str, &str, &[&str], &[&str], Behaviour, Expected); 4] = [
-        (
+    let cases = [
+        test(
             "ik.resume",
             "connection 2 resumes with IK from the server static verified on connection 1 (chain still valid): \
              its static and JWT open under es/ss, the ServerHello without static is accepted, stanzas both ways. \
@@ -239,7 +239,7 @@ fn resumes() -> Vec<Test> {
             Behaviour::IkResume,
             Expected::Valid,
         ),
-        (
+        test(
             "ik.fallback",
             "the server's static key changed after connection 1: the client's IK does not open, the server answers \
              with an XXfallback ServerHello (new static, new chain), and the client completes it on the same \
@@ -249,7 +249,7 @@ fn resumes() -> Vec<Test> {
             Behaviour::IkRejected,
             Expected::Valid,
         ),
-        (
+        test(
             "ik.fallback-bad-chain",
             "as ik.fallback, but the fallback chain's leaf is signed by the root instead of the intermediate: \
              no ClientFinish, no second ClientHello",
@@ -258,7 +258,7 @@ fn resumes() -> Vec<Test> {
             Behaviour::IkFallbackBadChain,
             Expected::Invalid,
         ),
-        (
+        test(
             "ik.unverified-cache",
             "connection 1 presents a chain whose leaf is signed by the root (refused: no ClientFinish); connection \
              2 is honest with the same server static: a client that cached that unverified key would resume with \
@@ -271,8 +271,7 @@ fn resumes() -> Vec<Test> {
     ];
     cases
         .into_iter()
-        .map(|(id, comment, r, f, b, expected)| {
-            let mut t = test(id, comment, r, f, b, expected);
+        .map(|mut t| {
             t.over = vec![Carriage::Tcp, Carriage::Tcp];
             t
         })

@@ -129,6 +129,14 @@ struct Connection {
 }
 
 impl Connection {
+    /// The server stanzas the client says it delivered (its own account: the one thing the wire cannot show).
+    fn received(&self) -> Vec<Vec<u8>> {
+        match &self.report {
+            Ok(r) => r.received.iter().map(|b| b.0.clone()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     fn said(&self) -> String {
         match &self.report {
             Ok(r) => {
@@ -745,10 +753,7 @@ async fn honest_steps(
         }
     }
     // What the client delivered of the server's frames (its own account: the one thing the wire cannot show).
-    let received: Vec<Vec<u8>> = match &c.report {
-        Ok(r) => r.received.iter().map(|b| b.0.clone()).collect(),
-        Err(_) => Vec::new(),
-    };
+    let received = c.received();
     let deliverable = &seen.deliverable;
     let (label, checks, observation): (&'static str, &'static [&'static str], Observation) = match behaviour {
         Behaviour::TamperedFrame | Behaviour::ReplayedFrame => {
@@ -983,10 +988,7 @@ async fn resume_steps(
             )
         },
     ));
-    let received: Vec<Vec<u8>> = match &c.report {
-        Ok(r) => r.received.iter().map(|b| b.0.clone()).collect(),
-        Err(_) => Vec::new(),
-    };
+    let received = c.received();
     out.push((
         "server stanzas delivered after the resumed handshake",
         checks,
