@@ -113,11 +113,12 @@ fn a_failing_setup_step_fails_setup_and_blocks_the_rest() {
     assert!(case.blocked.contains(&"RO-ENC-011".to_string()), "{:?}", case.blocked);
 }
 
-const IK_CASES: [&str; 4] = [
+const IK_CASES: [&str; 5] = [
     "transport.ik.resume",
     "transport.ik.fallback",
     "transport.ik.fallback-bad-chain",
     "transport.ik.unverified-cache",
+    "transport.ik.after-fallback",
 ];
 
 #[test]
@@ -130,7 +131,8 @@ fn a_client_without_ik_is_not_bound_by_the_ik_requirements() {
     // ik.unverified-cache its own rule.
     assert_eq!(verdict(&report, "RO-TRANSPORT-001"), RequirementVerdict::Pass);
     assert_eq!(verdict(&report, "RO-TRANSPORT-007"), RequirementVerdict::Pass);
-    assert_eq!(report.summary.requirements_not_applicable, 2);
+    assert_eq!(verdict(&report, "RO-TRANSPORT-022A"), RequirementVerdict::NotApplicable);
+    assert_eq!(report.summary.requirements_not_applicable, 3);
     assert_eq!(report.scope_verdict(), Verdict::Conformant);
     assert_eq!(report.score, 1.0, "not applicable is never counted as passed");
     for case in &report.cases {
@@ -142,7 +144,7 @@ fn a_client_without_ik_is_not_bound_by_the_ik_requirements() {
         );
     }
     let terminal = interop_conformance::report::terminal::render(&report);
-    assert!(terminal.contains("2 not applicable"), "{terminal}");
+    assert!(terminal.contains("3 not applicable"), "{terminal}");
     assert!(
         terminal.contains("not_applicable"),
         "the requirement rows say it: {terminal}"
@@ -174,5 +176,6 @@ fn the_reference_resumes_with_ik_and_completes_the_fallback() {
     let report = run_on(Arc::new(ReferenceProvider::new()), &IK_CASES);
     assert_eq!(verdict(&report, "RO-TRANSPORT-021"), RequirementVerdict::Pass);
     assert_eq!(verdict(&report, "RO-TRANSPORT-022"), RequirementVerdict::Pass);
+    assert_eq!(verdict(&report, "RO-TRANSPORT-022A"), RequirementVerdict::Pass);
     assert_eq!(report.summary.requirements_not_applicable, 0);
 }

@@ -143,6 +143,8 @@ pub enum Fault {
     /// Transport: cache the server static for IK resume before checking its chain, so the credential later goes,
     /// IK-sealed, to a server whose chain was refused (RO-TRANSPORT-007/021).
     TransportCacheUnverified,
+    /// Transport: resume with IK again right after the server rejected an IK (RO-TRANSPORT-022A).
+    TransportIkAfterRejection,
     /// The Partner's JWKS answers HTTP/2 requests with 505 (RO-TRANSPORT-011).
     JwksHttp1Only,
     /// The Partner's push endpoint answers HTTP/2 requests with 505 (RO-TRANSPORT-011).
@@ -157,7 +159,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 65] = [
+    pub const ALL: [Fault; 66] = [
         Self::SkipSignedPrekeyCheck,
         Self::AcceptRawKeySignature,
         Self::XeddsaMaskSTopBits,
@@ -221,6 +223,7 @@ impl Fault {
         Self::TransportFallbackNewHello,
         Self::TransportFallbackSkipsChain,
         Self::TransportCacheUnverified,
+        Self::TransportIkAfterRejection,
         Self::JwksHttp1Only,
         Self::PushHttp1Only,
     ];
@@ -291,6 +294,7 @@ impl Fault {
             Self::TransportFallbackNewHello => "transport-fallback-new-hello",
             Self::TransportFallbackSkipsChain => "transport-fallback-skips-chain",
             Self::TransportCacheUnverified => "transport-cache-unverified",
+            Self::TransportIkAfterRejection => "transport-ik-after-rejection",
             Self::JwksHttp1Only => "jwks-http1-only",
             Self::PushHttp1Only => "push-http1-only",
         }
@@ -355,6 +359,7 @@ impl Fault {
             Self::TransportCounterWraps => "RO-TRANSPORT-019",
             Self::TransportFallbackNewHello | Self::TransportFallbackSkipsChain => "RO-TRANSPORT-022",
             Self::TransportCacheUnverified => "RO-TRANSPORT-007",
+            Self::TransportIkAfterRejection => "RO-TRANSPORT-022A",
             Self::JwksHttp1Only | Self::PushHttp1Only => "RO-TRANSPORT-011",
             Self::GroupSkdmUnauthenticated => "RO-GROUP-009",
         }

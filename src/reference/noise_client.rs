@@ -462,7 +462,8 @@ async fn handshake_and_talk(
             // IK rejected: the server answered as XX with its (new) static. Never resume again in this process;
             // complete the handshake as XXfallback on the ephemeral already sent (§1.4 item 7).
             resume.cached = None;
-            resume.ik_failed = true;
+            // Planted bug: keep resuming after a rejection (RO-TRANSPORT-022A).
+            resume.ik_failed = !faults.has(Fault::TransportIkAfterRejection);
             if faults.has(Fault::TransportFallbackNewHello) {
                 // Planted bug: start over with a new ClientHello and a new ephemeral on the same connection
                 // (RO-TRANSPORT-022).

@@ -93,6 +93,9 @@ pub enum Behaviour {
     /// server static: a client that cached that unverified static would resume with IK; it must use XX
     /// (RO-TRANSPORT-021: IK only from a verified, still-valid cached chain).
     IkUnverifiedCache,
+    /// As [`Self::IkRejected`], then a third connection to the same (rotated) server: after an IK rejection the
+    /// client should connect with XX (RO-TRANSPORT-022A, SHOULD; whatsapp-rust `IK_FAILURE_THRESHOLD = 1`).
+    IkAfterFallback,
 }
 
 /// Which handshake the responder ran, from the client's first frame.
@@ -119,6 +122,7 @@ impl Behaviour {
                 | Self::IkResume
                 | Self::IkRejected
                 | Self::IkUnverifiedCache
+                | Self::IkAfterFallback
         )
     }
 
@@ -126,7 +130,11 @@ impl Behaviour {
     pub fn resumes(self) -> bool {
         matches!(
             self,
-            Self::IkResume | Self::IkRejected | Self::IkFallbackBadChain | Self::IkUnverifiedCache
+            Self::IkResume
+                | Self::IkRejected
+                | Self::IkFallbackBadChain
+                | Self::IkUnverifiedCache
+                | Self::IkAfterFallback
         )
     }
 
@@ -142,7 +150,10 @@ impl Behaviour {
 
     /// Whether the server's static key changed since the client's earlier connection.
     fn rotated(self) -> bool {
-        matches!(self, Self::IkRejected | Self::IkFallbackBadChain)
+        matches!(
+            self,
+            Self::IkRejected | Self::IkFallbackBadChain | Self::IkAfterFallback
+        )
     }
 }
 

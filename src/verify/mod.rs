@@ -225,7 +225,8 @@ fn verify_case(case: &Case, out: &mut FileResult) {
         Check::Transport(_) => {
             return not_verifiable(
                 out,
-                "live handshakes with the suite's chat server: chains are issued per run around the real clock and                  every frame is judged on the wire",
+                "live handshakes with the suite's chat server: chains are issued per run around the real clock and \
+                 every frame is judged on the wire",
             );
         }
         Check::SenderKeys(c) if c.test.steps.is_empty() => {

@@ -269,13 +269,25 @@ fn resumes() -> Vec<Test> {
             Expected::Invalid,
         ),
     ];
-    cases
+    let mut cases: Vec<Test> = cases
         .into_iter()
         .map(|mut t| {
             t.over = vec![Carriage::Tcp, Carriage::Tcp];
             t
         })
-        .collect()
+        .collect();
+    let mut after = test(
+        "ik.after-fallback",
+        "as ik.fallback, then a third connection to the same server: one IK rejection should end resuming, so \
+         the client uses XX (SHOULD). Not applicable to a client that does not declare transport_ik and uses XX",
+        &[SETUP, "RO-TRANSPORT-022", "RO-TRANSPORT-022A"],
+        &["SendSide"],
+        Behaviour::IkAfterFallback,
+        Expected::Valid,
+    );
+    after.over = vec![Carriage::Tcp; 3];
+    cases.push(after);
+    cases
 }
 
 pub(crate) fn generate() -> Result<Generated, String> {

@@ -305,10 +305,18 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
             }
         };
         let hello = hello_steps(&connection, &mut ephemerals);
-        let walked = if resuming {
+        let walked = if resuming && check.server == Behaviour::IkAfterFallback && n >= 2 {
+            after_fallback_steps(&connection)
+        } else if resuming {
             let declared = ctx.provider.declares("transport_ik");
+            // The second connection of ik.after-fallback is the fallback of ik.fallback.
+            let judged_as = if check.server == Behaviour::IkAfterFallback {
+                Behaviour::IkRejected
+            } else {
+                check.server
+            };
             match resume_steps(
-                check.server,
+                judged_as,
                 &connection,
                 authkey.as_deref(),
                 declared,
@@ -322,7 +330,7 @@ pub(super) async fn run(meta: &TestMeta, check: &Check, ctx: &CaseContext<'_>) -
                 // Charged to the IK requirements only: connection 1's XX steps stand.
                 Err(not_applicable) => vec![(
                     "IK resume",
-                    &["RO-TRANSPORT-021", "RO-TRANSPORT-022"][..],
+                    &["RO-TRANSPORT-021", "RO-TRANSPORT-022", "RO-TRANSPORT-022A"][..],
                     not_applicable,
                 )],
             }
@@ -1004,6 +1012,18 @@ async fn resume_steps(
     Ok(out)
 }
 
+/// The third connection of ik.after-fallback: after the server rejected its IK, the client should not try IK
+/// again (RO-TRANSPORT-022A, SHOULD), even with the static it verified during the fallback.
+fn after_fallback_steps(c: &Connection) -> Walk {
+    let expected = "an XX ClientHello: one IK rejection ends resuming (whatsapp-rust IK_FAILURE_THRESHOLD = 1)";
+    let observation = match c.seen.pattern {
+        Some(Pattern::Xx) => pass(expected, "XX"),
+        Some(_) => fail(expected, "an IK ClientHello again, right after the server rejected one"),
+        None => fail(expected, format!("no ClientHello ({})", c.seen.end)),
+    };
+    vec![("XX after an IK rejection", &["RO-TRANSPORT-022A"], observation)]
+}
+
 /// The login in a ClientPayload: product INTEROP with a token, and that token verifying under the Partner's
 /// JWKS for the enlisted identifier.
 async fn login_steps(
@@ -1074,6 +1094,9 @@ fn describe(b: Behaviour) -> &'static str {
         }
         Behaviour::IkFallbackBadChain => "the IK is rejected with a bad fallback chain: no ClientFinish follows",
         Behaviour::IkUnverifiedCache => "the chain of connection 1 is refused, and connection 2 uses XX, not IK",
+        Behaviour::IkAfterFallback => {
+            "the IK of connection 2 is rejected and completed as XXfallback; connection 3 uses XX"
+        }
         _ => "the handshake aborts before ClientFinish",
     }
 }
