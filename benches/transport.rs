@@ -117,9 +117,14 @@ fn snow_rate(budget: Duration) -> f64 {
     n as f64 / started.elapsed().as_secs_f64()
 }
 
-/// Handshakes per second of the suite's responder against the reference client over loopback TCP.
-async fn ours_rate(budget: Duration) -> f64 {
-    let provider = ReferenceProvider::new();
+/// Handshakes per second of the suite's responder against the reference client over loopback TCP: XX every
+/// time, or (`resume`) XX once and then IK resumes from the cached server static.
+async fn ours_rate(budget: Duration, resume: bool) -> f64 {
+    let provider = if resume {
+        ReferenceProvider::new()
+    } else {
+        ReferenceProvider::new().without_ik_resume()
+    };
     let client = provider
         .create_client(&CreateClient {
             name: "bench".into(),
@@ -191,11 +196,13 @@ fn main() {
         .build()
         .expect("runtime");
     let raw = snow_rate(budget);
-    let ours = runtime.block_on(ours_rate(budget));
+    let ours = runtime.block_on(ours_rate(budget, false));
+    let resumed = runtime.block_on(ours_rate(budget, true));
     println!("raw snow XX pair (in memory):                         {raw:>10.0} handshakes/s");
-    println!("suite responder + reference client (loopback TCP):   {ours:>10.0} handshakes/s");
+    println!("suite responder + reference client (loopback TCP):   {ours:>10.0} handshakes/s (XX)");
     println!(
         "ratio (ours / raw snow, same run):                    {:>10.2}",
         ours / raw
     );
+    println!("the same client resuming (IK after one XX):           {resumed:>10.0} handshakes/s");
 }

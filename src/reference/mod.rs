@@ -599,11 +599,17 @@ impl Provider for ReferenceProvider {
             .as_slice()
             .try_into()
             .map_err(|_| CallError::rejected(ErrorClass::Internal, "authkey private key is not 32 bytes"))?;
+        let static_public: [u8; 32] = pair
+            .public_key
+            .public_key_bytes()
+            .try_into()
+            .map_err(|_| CallError::rejected(ErrorClass::Internal, "authkey public key is not 32 bytes"))?;
         let token = token.clone();
         let mut ephemeral = [0u8; 32];
         rand::Rng::fill_bytes(&mut client.rng, &mut ephemeral);
         let credential = noise_client::Credential {
             static_private,
+            static_public,
             token,
             ephemeral,
         };

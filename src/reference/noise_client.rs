@@ -27,6 +27,8 @@ use wacore_libsignal::protocol::PublicKey;
 pub(super) struct Credential {
     /// The enlisted `authkey`'s private half.
     pub static_private: [u8; 32],
+    /// Its public half, as enlisted (kept, not recomputed per connection).
+    pub static_public: [u8; 32],
     /// The Partner JWT.
     pub token: String,
     /// A fresh ephemeral private key for this connection.
@@ -385,7 +387,7 @@ async fn handshake_and_talk(
 ) -> TransportReport {
     let e = credential.ephemeral;
     let e_pub = public(&e);
-    let s_pub = public(&credential.static_private);
+    let s_pub = credential.static_public;
     let keep_counter = faults.has(Fault::TransportNoNonceReset);
     let resuming = resume.usable(root);
 
@@ -546,7 +548,7 @@ async fn xx_finish(
     skip_chain: bool,
 ) -> Result<(), TransportReport> {
     let e = credential.ephemeral;
-    let s_pub = public(&credential.static_private);
+    let s_pub = credential.static_public;
     let (Some(e_s), Some(static_ct), Some(payload_ct)) = (hello.ephemeral, hello.r#static, hello.payload) else {
         return Err(refused(
             ErrorClass::InvalidMessage,

@@ -346,6 +346,18 @@ fn cached_chain(behaviour: Behaviour, root: &[u8; 32], server_static: &[u8; 32],
     chain
 }
 
+/// The public half of a server static key: one per root (or rotation), so computed once, not per connection.
+/// Bounded: cleared past 256 entries.
+fn server_public(private: &[u8; 32]) -> [u8; 32] {
+    static KEYS: std::sync::OnceLock<Mutex<std::collections::HashMap<[u8; 32], [u8; 32]>>> = std::sync::OnceLock::new();
+    let keys = KEYS.get_or_init(Mutex::default);
+    let mut keys = keys.lock().unwrap_or_else(|e| e.into_inner());
+    if keys.len() >= 256 {
+        keys.clear();
+    }
+    *keys.entry(*private).or_insert_with(|| noise::public_key(private))
+}
+
 /// The client side of one connection as the responder reads it: every byte recorded, every read under the
 /// deadline.
 struct Conn {
@@ -484,7 +496,7 @@ async fn run(conn: &mut Conn, config: &Config) -> Step<String> {
         (derive(server_seed, "server static"), server_seed)
     };
     let e_s = noise::public_key(&e_s_private);
-    let s_s = noise::public_key(&s_s_private);
+    let s_s = server_public(&s_s_private);
     update(&record, |s| s.server_static = s_s);
     let chain = cached_chain(config.behaviour, &config.root, &s_s, chain_seed, config.now);
     let keys = ServerKeys {
