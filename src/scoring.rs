@@ -37,8 +37,8 @@ pub enum RequirementVerdict {
     Unsupported,
     /// No case ran for it.
     Untested,
-    /// A conditional requirement (catalog `applies_if`) whose cases found the capability absent: the client is
-    /// not bound by it. Never passed, never counted, and not held against CONFORMANT.
+    /// A conditional requirement (catalog `applies_if`) whose cases all found the capability absent: the client
+    /// is not bound by it. Never passed, never counted, and not held against CONFORMANT.
     NotApplicable,
     /// No unwaived failure or error, and at least one failure or error covered by a waiver.
     Waived,
@@ -277,7 +277,9 @@ pub fn score_with(profile: &Profile, scope: &[String], results: &[CaseResult], p
                 RequirementVerdict::Blocked
             } else if counts.waived > 0 {
                 RequirementVerdict::Waived
-            } else if counts.unsupported > 0 && req.applies_if.is_some() {
+            } else if counts.unsupported > 0 && counts.pass == 0 && req.applies_if.is_some() {
+                // Every case found the capability absent. Mixed evidence (a case passed, another found it
+                // absent) stays `unsupported`: not applicable is never granted on part of the cases.
                 RequirementVerdict::NotApplicable
             } else if counts.unsupported > 0 {
                 RequirementVerdict::Unsupported
@@ -329,5 +331,68 @@ pub fn score_with(profile: &Profile, scope: &[String], results: &[CaseResult], p
         },
         score: if total > 0.0 { passed / total } else { 0.0 },
         waived_must,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::family::Family;
+    use crate::vector::Expected;
+
+    fn case(id: &str, requirement: &str, outcome: Outcome) -> CaseResult {
+        CaseResult {
+            id: id.into(),
+            requirements: vec![requirement.into()],
+            family: Family::Transport,
+            file: "transport.yaml".into(),
+            expected_result: Expected::Valid,
+            flags: Vec::new(),
+            comment: String::new(),
+            outcome,
+            expected: None,
+            observed: None,
+            charged: Vec::new(),
+            blocked: Vec::new(),
+            class_mismatch: Vec::new(),
+            replay: String::new(),
+            failures: Vec::new(),
+            unstable: Vec::new(),
+            duration_ms: 0.0,
+            transcript: None,
+        }
+    }
+
+    fn verdict_of(requirement: &str, outcomes: &[Outcome]) -> (RequirementVerdict, Verdict) {
+        let profile = Profile::load(std::path::Path::new("suites"), "whatsapp-ro-2024").expect("profile");
+        let results: Vec<CaseResult> = outcomes
+            .iter()
+            .enumerate()
+            .map(|(i, o)| case(&format!("c{i}"), requirement, *o))
+            .collect();
+        let scoring = score(&profile, &[requirement.to_string()], &results);
+        (scoring.requirements[0].verdict, scoring.verdict)
+    }
+
+    #[test]
+    fn only_a_conditional_requirement_whose_every_case_lacks_the_capability_is_not_applicable() {
+        // RO-TRANSPORT-022 is a MUST with `applies_if: transport_ik`; RO-TRANSPORT-017 is a plain MUST.
+        use Outcome::{Pass, Unsupported};
+        assert_eq!(
+            verdict_of("RO-TRANSPORT-022", &[Unsupported, Unsupported]),
+            (RequirementVerdict::NotApplicable, Verdict::Conformant)
+        );
+        assert_eq!(
+            verdict_of("RO-TRANSPORT-022", &[Pass, Unsupported]),
+            (RequirementVerdict::Unsupported, Verdict::NotConformant)
+        );
+        assert_eq!(
+            verdict_of("RO-TRANSPORT-017", &[Unsupported]),
+            (RequirementVerdict::Unsupported, Verdict::NotConformant)
+        );
+        assert_eq!(
+            verdict_of("RO-TRANSPORT-022", &[Pass]),
+            (RequirementVerdict::Pass, Verdict::Conformant)
+        );
     }
 }
