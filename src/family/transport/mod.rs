@@ -621,17 +621,7 @@ async fn honest_steps(
         } else {
             &[SETUP]
         },
-        match authkey {
-            Some(a) if a == s_c => pass("the enlisted authkey", hex::encode(s_c)),
-            Some(a) => fail(
-                format!("the enlisted authkey {}", hex::encode(a)),
-                format!("static key {}", hex::encode(s_c)),
-            ),
-            None => fail(
-                "the enlisted authkey",
-                "the enlistment request carried no usable authkey",
-            ),
-        },
+        authkey_observation(authkey, &s_c),
     ));
     let Some(payload) = &seen.payload else {
         out.push((
@@ -704,21 +694,7 @@ async fn honest_steps(
     out.push((
         "client transport frames",
         transport_checks,
-        if seen.stanzas == asked {
-            pass(
-                "the stanzas, each in one frame, counters from 0, empty AAD",
-                format!("{} frames opened", asked.len()),
-            )
-        } else {
-            fail(
-                format!("{} stanzas, each in one frame, counters from 0, empty AAD", asked.len()),
-                format!(
-                    "{} opened; {}",
-                    seen.stanzas.len(),
-                    transport_problem.unwrap_or_else(|| format!("ended: {}", seen.end))
-                ),
-            )
-        },
+        frames_observation(seen, &asked),
     ));
     if behaviour == Behaviour::Honest {
         out.push((
@@ -799,16 +775,7 @@ async fn honest_steps(
                     &["RO-TRANSPORT-017"],
                 )
             };
-            let expected = "both server stanzas delivered";
-            let observation = if &received == deliverable {
-                pass(expected, "both delivered")
-            } else {
-                fail(
-                    expected,
-                    format!("{} delivered; the client said {}", received.len(), c.said()),
-                )
-            };
-            (label, checks, observation)
+            (label, checks, delivered_observation(c))
         }
     };
     out.push((label, checks, observation));
@@ -974,42 +941,63 @@ async fn resume_steps(
     out.push((
         "static key = enlisted authkey",
         checks,
-        match authkey {
-            Some(a) if a == s_c => pass("the enlisted authkey", hex::encode(s_c)),
-            _ => fail("the enlisted authkey", format!("static key {}", hex::encode(s_c))),
-        },
+        authkey_observation(authkey, &s_c),
     ));
     out.extend(login_steps(payload, checks, checks, jwks_url, identifier, ctx).await);
     let asked = client_stanzas(behaviour);
     out.push((
         "client transport frames after the resumed handshake",
         checks,
-        if seen.stanzas == asked {
-            pass(
-                "the stanzas, counters from 0, empty AAD",
-                format!("{} frames opened", asked.len()),
-            )
-        } else {
-            fail(
-                format!("{} stanzas, counters from 0, empty AAD", asked.len()),
-                format!("{} opened; ended: {}", seen.stanzas.len(), seen.end),
-            )
-        },
+        frames_observation(seen, &asked),
     ));
-    let received = c.received();
     out.push((
         "server stanzas delivered after the resumed handshake",
         checks,
-        if received == seen.deliverable {
-            pass("both server stanzas delivered", "both delivered")
-        } else {
-            fail(
-                "both server stanzas delivered",
-                format!("{} delivered; the client said {}", received.len(), c.said()),
-            )
-        },
+        delivered_observation(c),
     ));
     Ok(out)
+}
+
+/// The client's static key against the enlisted `authkey`.
+fn authkey_observation(authkey: Option<&[u8]>, s_c: &[u8; 32]) -> Observation {
+    match authkey {
+        Some(a) if a == s_c => pass("the enlisted authkey", hex::encode(s_c)),
+        Some(a) => fail(
+            format!("the enlisted authkey {}", hex::encode(a)),
+            format!("static key {}", hex::encode(s_c)),
+        ),
+        None => fail(
+            "the enlisted authkey",
+            "the enlistment request carried no usable authkey",
+        ),
+    }
+}
+
+/// The client's transport frames: the asked stanzas, each in one frame, opening in order.
+fn frames_observation(seen: &Seen, asked: &[Vec<u8>]) -> Observation {
+    let expected = format!("{} stanzas, each in one frame, counters from 0, empty AAD", asked.len());
+    if seen.stanzas == asked {
+        return pass(&expected, format!("{} frames opened", asked.len()));
+    }
+    let why = match &seen.problem {
+        Some((Stage::Transport, p)) => p.clone(),
+        _ => format!("ended: {}", seen.end),
+    };
+    fail(expected, format!("{} opened; {why}", seen.stanzas.len()))
+}
+
+/// The server's stanzas the client says it delivered, against those a careful client delivers.
+fn delivered_observation(c: &Connection) -> Observation {
+    let received = c.received();
+    let expected = "both server stanzas delivered";
+    if received == c.seen.deliverable {
+        pass(expected, "both delivered")
+    } else {
+        fail(
+            expected,
+            format!("{} delivered; the client said {}", received.len(), c.said()),
+        )
+    }
 }
 
 /// The third connection of ik.after-fallback: after the server rejected its IK, the client should not try IK
