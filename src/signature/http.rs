@@ -276,12 +276,7 @@ fn speaking(builder: reqwest::ClientBuilder, version: Option<HttpVersion>) -> re
 /// A client with bounded timeouts, no proxy (loopback must stay loopback) and no redirects, for URLs the
 /// harness chose itself or has already admitted.
 pub fn client() -> Result<reqwest::Client, String> {
-    client_speaking(None)
-}
-
-/// [`client`], speaking only `version` when given (RO-TRANSPORT-011).
-pub fn client_speaking(version: Option<HttpVersion>) -> Result<reqwest::Client, String> {
-    speaking(builder(), version)
+    builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| format!("cannot build an HTTP client: {e}"))
@@ -391,10 +386,11 @@ mod tests {
             assert_eq!(got, version.wire(), "{version:?}");
             assert_eq!(String::from_utf8(body).unwrap(), format!("{:?}", version.wire()));
         }
-        let h2 = client_speaking(Some(HttpVersion::Http2)).unwrap();
+        // The push POST's client (no redirects) speaks the one protocol asked too.
+        let h2 = policy.direct_client(Some(HttpVersion::Http2)).unwrap();
         let e = get(&h2, &server.endpoint("/h1")).await.unwrap_err();
         assert!(e.contains("505"), "{e}");
-        let h1 = client_speaking(Some(HttpVersion::Http1)).unwrap();
+        let h1 = policy.direct_client(Some(HttpVersion::Http1)).unwrap();
         assert_eq!(get(&h1, &server.endpoint("/h1")).await.unwrap(), b"ok");
     }
 }
